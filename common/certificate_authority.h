@@ -1,0 +1,44 @@
+// CertificateAuthority: the consortium CA that `fedxray provision` creates and uses to issue
+// participant certificates (OpenSSL 3, ECDSA P-256, SHA-256 signatures).
+//
+// Subjects are "O=<consortium>, OU=<role>, CN=<name>" where role is "coordinator", "site" or
+// "admin"; the coordinator reads a caller's identity and role from exactly these fields.
+// All errors throw fedxray::Error.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace fedxray {
+
+// A fresh ECDSA P-256 private key, PKCS#8 PEM.
+std::string generate_private_key_pem();
+
+struct CertificateRequest {
+  std::string common_name;
+  std::string role;                   // OU
+  std::vector<std::string> hosts;     // SANs: IP literals become IP SANs, the rest DNS SANs
+  bool server = false;                // serverAuth (coordinator) vs clientAuth (site, admin)
+  int validity_days = 825;
+};
+
+class CertificateAuthority {
+ public:
+  // A new self-signed CA for `organisation`.
+  static CertificateAuthority create(const std::string& organisation, int validity_days);
+  static CertificateAuthority load(const std::string& cert_pem, const std::string& key_pem);
+
+  // Issues a certificate for the holder of `subject_key_pem`.
+  std::string issue(const std::string& subject_key_pem, const CertificateRequest& request) const;
+
+  const std::string& certificate_pem() const { return cert_pem_; }
+  const std::string& private_key_pem() const { return key_pem_; }
+  const std::string& organisation() const { return organisation_; }
+
+ private:
+  std::string cert_pem_;
+  std::string key_pem_;
+  std::string organisation_;
+};
+
+}  // namespace fedxray

@@ -1,0 +1,33 @@
+#include "common/coordinator_config.h"
+
+#include "common/config_reader.h"
+#include "common/participant_name.h"
+
+namespace fedxray {
+
+CoordinatorConfig load_coordinator_config(const std::string& file) {
+  ConfigReader root = ConfigReader::load_file(file);
+  ConfigReader r = root.section("coordinator");
+  CoordinatorConfig c;
+  c.listen = r.string("listen", c.listen);
+  if (c.listen.find(':') == std::string::npos) {
+    r.fail("listen", "must be address:port, e.g. 0.0.0.0:50051 (got \"" + c.listen + "\")");
+  }
+  c.certificate = r.path("certificate");
+  c.private_key = r.path("private_key");
+  c.ca_certificate = r.path("ca_certificate");
+  c.state_dir = r.path("state_dir", c.state_dir);
+  c.sites = r.string_list("sites", std::vector<std::string>{});
+  for (const auto& s : c.sites) {
+    if (!is_valid_participant_name(s)) {
+      r.fail("sites", "holds \"" + s + "\", which is not a valid site name (lower-case letters, "
+                      "digits and '-')");
+    }
+  }
+  c.heartbeat_timeout_s = r.number("heartbeat_timeout_s", 1, 86400, c.heartbeat_timeout_s);
+  r.finish();
+  root.finish();
+  return c;
+}
+
+}  // namespace fedxray

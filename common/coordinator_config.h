@@ -1,0 +1,22 @@
+// CoordinatorConfig: the coordinator's settings, read from the `coordinator:` mapping of its YAML
+// file (written into its startup kit by `fedxray provision`).
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace fedxray {
+
+struct CoordinatorConfig {
+  std::string listen = "0.0.0.0:50051";
+  std::string certificate;
+  std::string private_key;
+  std::string ca_certificate;
+  std::string state_dir = "state";     // checkpoints and metrics.jsonl go under <state_dir>/<job>
+  std::vector<std::string> sites;      // certificate names allowed to join; empty = any the CA signed
+  double heartbeat_timeout_s = 60;     // a selected site silent this long is marked failed
+};
+
+CoordinatorConfig load_coordinator_config(const std::string& file);
+
+}  // namespace fedxray

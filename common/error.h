@@ -1,0 +1,23 @@
+// fedxray::Error: the one exception type the project throws for conditions a person must act on.
+//
+// Contract: what() is a complete sentence naming what went wrong, where (file, key, line, site)
+// and how to fix it. Code that catches Error may print what() to an operator as it is.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+namespace fedxray {
+
+class Error : public std::runtime_error {
+ public:
+  explicit Error(const std::string& message) : std::runtime_error(message) {}
+};
+
+// A configuration file is wrong; what() names the file, the key and the line.
+class ConfigError : public Error {
+ public:
+  explicit ConfigError(const std::string& message) : Error(message) {}
+};
+
+}  // namespace fedxray

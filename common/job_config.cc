@@ -1,0 +1,45 @@
+#include "common/job_config.h"
+
+#include <regex>
+
+#include "common/config_reader.h"
+
+namespace fedxray {
+
+JobConfig read_job_config(ConfigReader r) {
+  JobConfig c;
+  c.name = r.string("name");
+  if (!std::regex_match(c.name, std::regex("[A-Za-z0-9][A-Za-z0-9_.-]{0,63}"))) {
+    r.fail("name", "must be 1-64 letters, digits, '-', '_' or '.', starting with a letter or "
+                   "digit (got \"" + c.name + "\")");
+  }
+  c.model = r.string("model");
+  c.classes = int(r.integer("classes", 2, 1000));
+  c.image_size = int(r.integer("image_size", 8, 4096));
+  c.rounds = int(r.integer("rounds", 1, 100000));
+  c.sites_per_round = int(r.integer("sites_per_round", 1, 10000));
+  c.min_sites = int(r.integer("min_sites", 1, 10000, c.sites_per_round));
+  if (c.min_sites > c.sites_per_round) {
+    r.fail("min_sites", "must not exceed sites_per_round (" + std::to_string(c.sites_per_round) +
+                            "), got " + std::to_string(c.min_sites));
+  }
+  c.round_deadline_s = r.number("round_deadline_s", 1, 7 * 24 * 3600.0, 600.0);
+  c.local_epochs = int(r.integer("local_epochs", 1, 1000, 1));
+  c.batch_size = int(r.integer("batch_size", 1, 65536, 32));
+  c.optimizer = r.choice("optimizer", {"sgd", "adam"}, std::string("sgd"));
+  c.learning_rate = r.number("learning_rate", 1e-8, 10.0, 0.05);
+  c.momentum = r.number("momentum", 0.0, 0.999, 0.9);
+  c.seed = uint64_t(r.integer("seed", 0, INT64_MAX, 1));
+  c.initial_model = r.path("initial_model", std::string());
+  r.finish();
+  return c;
+}
+
+JobConfig load_job_config(const std::string& file) {
+  ConfigReader root = ConfigReader::load_file(file);
+  JobConfig c = read_job_config(root.section("job"));
+  root.finish();
+  return c;
+}
+
+}  // namespace fedxray

@@ -1,0 +1,37 @@
+// JobConfig: what a consortium admin asks the federation to train, read from a job YAML file.
+//
+// The file's top level holds one `job:` mapping. Every key is checked for type and range on load
+// (ConfigError names file, key and line); nothing starts from a file that does not validate.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace fedxray {
+
+class ConfigReader;
+
+struct JobConfig {
+  std::string name;             // job id, also the state folder name
+  std::string model;            // models registry name
+  int classes = 2;
+  int image_size = 32;
+  int rounds = 1;
+  int sites_per_round = 1;      // sites selected each round
+  int min_sites = 1;            // fewest reports that still complete a round at its deadline
+  double round_deadline_s = 300;
+  int local_epochs = 1;
+  int batch_size = 32;
+  std::string optimizer = "sgd";
+  double learning_rate = 0.05;
+  double momentum = 0.9;
+  uint64_t seed = 1;
+  std::string initial_model;    // optional path to a model file; empty = initialise from seed
+};
+
+// Reads the `job` section of `reader` (and checks min_sites <= sites_per_round).
+JobConfig read_job_config(ConfigReader job_section);
+// Loads a job file whose only top-level key is `job`.
+JobConfig load_job_config(const std::string& file);
+
+}  // namespace fedxray

@@ -1,0 +1,12 @@
+#include "common/participant_name.h"
+
+#include <regex>
+
+namespace fedxray {
+
+bool is_valid_participant_name(const std::string& name) {
+  static const std::regex pattern("[a-z0-9][a-z0-9-]{0,62}");
+  return std::regex_match(name, pattern);
+}
+
+}  // namespace fedxray

@@ -1,0 +1,42 @@
+#include "common/site_config.h"
+
+#include "common/config_reader.h"
+#include "common/participant_name.h"
+
+namespace fedxray {
+
+DataSourceConfig read_data_source_config(ConfigReader r) {
+  DataSourceConfig d;
+  d.source = r.choice("source", {"synthetic"}, std::string("synthetic"));
+  d.images = int(r.integer("images", 4, 10000000, 600));
+  d.held_out_fraction = r.number("held_out_fraction", 0.01, 0.9, 0.2);
+  d.seed = uint64_t(r.integer("seed", 0, INT64_MAX, 1));
+  d.intensity_shift = r.number("intensity_shift", -0.5, 0.5, 0.0);
+  r.finish();
+  return d;
+}
+
+SiteConfig load_site_config(const std::string& file) {
+  ConfigReader root = ConfigReader::load_file(file);
+  ConfigReader r = root.section("site");
+  SiteConfig c;
+  c.name = r.string("name");
+  if (!is_valid_participant_name(c.name)) {
+    r.fail("name", "must be 1-63 lower-case letters, digits or '-' (got \"" + c.name + "\")");
+  }
+  c.coordinator = r.string("coordinator");
+  if (c.coordinator.find(':') == std::string::npos) {
+    r.fail("coordinator", "must be host:port, e.g. coordinator.example.org:50051 (got \"" +
+                              c.coordinator + "\")");
+  }
+  c.certificate = r.path("certificate");
+  c.private_key = r.path("private_key");
+  c.ca_certificate = r.path("ca_certificate");
+  if (r.has("data")) c.data = read_data_source_config(r.section("data"));
+  c.threads = int(r.integer("threads", 0, 256, 0));
+  r.finish();
+  root.finish();
+  return c;
+}
+
+}  // namespace fedxray

@@ -1,0 +1,35 @@
+// SiteConfig: a hospital's site agent settings, read from the `site:` mapping of its YAML file
+// (the startup kit ships a ready-to-edit one). Relative paths are resolved against the file.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace fedxray {
+
+class ConfigReader;
+
+// Where the site's images come from. Issue #2 ships the synthetic generator; real loaders
+// (PNG + CSV, MedMNIST .npz, DICOM) plug in behind the same section.
+struct DataSourceConfig {
+  std::string source = "synthetic";
+  int images = 600;                 // synthetic: how many images to generate
+  double held_out_fraction = 0.2;   // share kept for local evaluation, never trained on
+  uint64_t seed = 1;
+  double intensity_shift = 0.0;     // synthetic: scanner-like brightness offset
+};
+
+struct SiteConfig {
+  std::string name;                 // must equal the CN of the site's certificate
+  std::string coordinator;          // host:port the site dials out to
+  std::string certificate;
+  std::string private_key;
+  std::string ca_certificate;
+  DataSourceConfig data;
+  int threads = 0;                  // LibTorch intra-op threads; 0 = library default
+};
+
+DataSourceConfig read_data_source_config(ConfigReader data_section);
+SiteConfig load_site_config(const std::string& file);
+
+}  // namespace fedxray

@@ -1,0 +1,36 @@
+// Mutual TLS for every fedxray connection. There is no plaintext mode.
+//
+// Server side: a client certificate is required and verified against the consortium CA on
+// every connection; peer_identity() then reads who the caller is from that certificate.
+// Client side: the channel presents the participant's certificate and trusts only the CA.
+// Missing or unreadable files throw fedxray::Error naming the file and the config key.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <grpcpp/grpcpp.h>
+
+namespace fedxray {
+
+struct TlsFiles {
+  std::string certificate;     // PEM, this participant's certificate
+  std::string private_key;     // PEM, its key (mode 0600)
+  std::string ca_certificate;  // PEM, the consortium CA
+};
+
+std::shared_ptr<grpc::ServerCredentials> make_server_credentials(const TlsFiles& files);
+
+// `target` is host:port. `tls_name` overrides the name checked against the server certificate
+// (empty: the host part of target).
+std::shared_ptr<grpc::Channel> dial(const std::string& target, const TlsFiles& files,
+                                    const std::string& tls_name = "");
+
+struct PeerIdentity {
+  std::string common_name;  // CN of the verified client certificate; empty when none
+  std::string role;         // OU: "site", "admin" or "coordinator"
+};
+
+PeerIdentity peer_identity(const grpc::ServerContext& context);
+
+}  // namespace fedxray

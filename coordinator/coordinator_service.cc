@@ -1,0 +1,193 @@
+#include "coordinator/coordinator_service.h"
+
+#include <spdlog/spdlog.h>
+
+#include "common/error.h"
+#include "common/model_file.h"
+#include "common/model_stream.h"
+#include "common/tls.h"
+#include "coordinator/aggregator.h"
+#include "coordinator/job_runner.h"
+#include "coordinator/refusal.h"
+
+namespace fedxray {
+namespace {
+
+constexpr auto kLongPoll = std::chrono::milliseconds(5000);
+
+grpc::Status to_status(const Refusal& r) {
+  switch (r.code()) {
+    case RefusalCode::kPermissionDenied: return {grpc::StatusCode::PERMISSION_DENIED, r.what()};
+    case RefusalCode::kInvalidArgument: return {grpc::StatusCode::INVALID_ARGUMENT, r.what()};
+    case RefusalCode::kNotFound: return {grpc::StatusCode::NOT_FOUND, r.what()};
+    case RefusalCode::kFailedPrecondition:
+    default: return {grpc::StatusCode::FAILED_PRECONDITION, r.what()};
+  }
+}
+
+// Resolves the caller to a site name from its certificate, or explains the refusal.
+grpc::Status site_of(grpc::ServerContext* context, const char* rpc, std::string& site) {
+  PeerIdentity id = peer_identity(*context);
+  if (id.common_name.empty() || id.role != "site") {
+    spdlog::warn("refused {} from {}: certificate CN='{}' OU='{}' is not a site certificate", rpc,
+                 context->peer(), id.common_name, id.role);
+    return {grpc::StatusCode::PERMISSION_DENIED,
+            "only site certificates (OU=site) may call " + std::string(rpc)};
+  }
+  site = id.common_name;
+  return grpc::Status::OK;
+}
+
+template <typename Fn>
+grpc::Status guarded(const char* rpc, const std::string& site, Fn&& fn) {
+  try {
+    return fn();
+  } catch (const Refusal& r) {
+    spdlog::warn("refused {} from site={}: {}", rpc, site, r.what());
+    return to_status(r);
+  } catch (const std::exception& e) {
+    spdlog::error("{} from site={} failed: {}", rpc, site, e.what());
+    return {grpc::StatusCode::INTERNAL, e.what()};
+  }
+}
+
+}  // namespace
+
+CoordinatorService::CoordinatorService(JobRunner& runner) : runner_(runner) {}
+
+grpc::Status CoordinatorService::Join(grpc::ServerContext* context,
+                                      const wire::JoinRequest* request, wire::JoinReply* reply) {
+  std::string site;
+  if (auto s = site_of(context, "Join", site); !s.ok()) return s;
+  if (request->site_name() != site) {
+    spdlog::warn("refused Join: certificate belongs to site={} but the request claims to be '{}' "
+                 "(impersonation attempt or a wrong site.name in its config)",
+                 site, request->site_name());
+    return {grpc::StatusCode::PERMISSION_DENIED,
+            "this certificate belongs to site '" + site + "', not '" + request->site_name() +
+                "'; set site.name to the name in your startup kit"};
+  }
+  return guarded("Join", site, [&] {
+    *reply = runner_.join(site, *request);
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status CoordinatorService::GetWork(grpc::ServerContext* context, const wire::WorkRequest*,
+                                         wire::WorkReply* reply) {
+  std::string site;
+  if (auto s = site_of(context, "GetWork", site); !s.ok()) return s;
+  return guarded("GetWork", site, [&] {
+    *reply = runner_.get_work(site, kLongPoll);
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status CoordinatorService::DownloadModel(grpc::ServerContext* context,
+                                               const wire::ModelRequest* request,
+                                               grpc::ServerWriter<wire::ModelChunk>* writer) {
+  std::string site;
+  if (auto s = site_of(context, "DownloadModel", site); !s.ok()) return s;
+  return guarded("DownloadModel", site, [&] {
+    std::shared_ptr<const ModelFileReader> model = runner_.begin_download(site, *request);
+    const wire::ModelManifest& manifest = model->manifest();
+    wire::ModelChunk chunk;
+    *chunk.mutable_manifest() = manifest;
+    bool ok = true;
+    if (manifest.total_bytes() == 0) ok = writer->Write(chunk);
+    for_each_chunk(manifest.total_bytes(), [&](uint64_t offset, std::size_t size) {
+      if (!ok) return;
+      chunk.set_offset(offset);
+      model->read(offset, size, *chunk.mutable_data());
+      ok = writer->Write(chunk);
+      chunk.clear_manifest();
+    });
+    if (!ok) return grpc::Status(grpc::StatusCode::CANCELLED, "site went away during download");
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status CoordinatorService::UploadUpdate(grpc::ServerContext* context,
+                                              grpc::ServerReader<wire::UpdateChunk>* reader,
+                                              wire::UploadReply* reply) {
+  std::string site;
+  if (auto s = site_of(context, "UploadUpdate", site); !s.ok()) return s;
+  return guarded("UploadUpdate", site, [&]() -> grpc::Status {
+    wire::UpdateChunk chunk;
+    if (!reader->Read(&chunk) || !chunk.has_header()) {
+      return {grpc::StatusCode::INVALID_ARGUMENT, "an upload must start with its header"};
+    }
+    std::unique_ptr<UploadSession> session = runner_.begin_upload(site, chunk.header());
+    const uint64_t total = session->header.manifest().total_bytes();
+    Sha256 hash;
+    uint64_t received = 0;
+    std::string problem;
+    try {
+      do {
+        if (chunk.data().size() > kMaxChunkBytes) {
+          problem = "a chunk is larger than 1 MiB";
+          break;
+        }
+        hash.update(chunk.data().data(), chunk.data().size());
+        session->sink->fold(chunk.offset(), chunk.data().data(), chunk.data().size());
+        received += chunk.data().size();
+      } while (reader->Read(&chunk));
+    } catch (const Error& e) {
+      problem = e.what();
+    }
+    if (problem.empty() && received != total) {
+      problem = "the stream ended after " + std::to_string(received) + " of " +
+                std::to_string(total) + " bytes";
+    }
+    std::string digest = hash.hex_digest();
+    if (problem.empty() && digest != session->header.manifest().sha256()) {
+      problem = "checksum mismatch: received bytes hash to " + digest + ", the site announced " +
+                session->header.manifest().sha256();
+    }
+    if (!problem.empty()) {
+      runner_.fail_upload(*session, "bad update: " + problem);
+      return {grpc::StatusCode::INVALID_ARGUMENT,
+              "update for round " + std::to_string(session->round) + " rejected: " + problem};
+    }
+    runner_.finish_upload(*session);
+    reply->set_received_sha256(digest);
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status CoordinatorService::Heartbeat(grpc::ServerContext* context,
+                                           const wire::HeartbeatRequest* request,
+                                           wire::HeartbeatReply* reply) {
+  std::string site;
+  if (auto s = site_of(context, "Heartbeat", site); !s.ok()) return s;
+  return guarded("Heartbeat", site, [&] {
+    *reply = runner_.heartbeat(site, *request);
+    return grpc::Status::OK;
+  });
+}
+
+CoordinatorServer::CoordinatorServer(JobRunner& runner, const std::string& listen,
+                                     std::shared_ptr<grpc::ServerCredentials> credentials)
+    : service_(runner) {
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(listen, credentials, &port_);
+  builder.RegisterService(&service_);
+  builder.SetMaxReceiveMessageSize(4 << 20);
+  server_ = builder.BuildAndStart();
+  if (!server_ || port_ == 0) {
+    throw Error("cannot listen on " + listen + "; is the port in use or the address wrong? "
+                "(coordinator.listen)");
+  }
+  spdlog::info("coordinator listening on {} (port {}), mutual TLS required", listen, port_);
+}
+
+CoordinatorServer::~CoordinatorServer() { shutdown(); }
+
+void CoordinatorServer::shutdown() {
+  if (server_) {
+    server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+    server_.reset();
+  }
+}
+
+}  // namespace fedxray

@@ -1,0 +1,57 @@
+// CoordinatorService: the gRPC face of a JobRunner.
+//
+// Every call first reads the caller's identity from its verified client certificate (CN, with
+// OU "site"); anything else is refused with PERMISSION_DENIED and logged. It then forwards to the
+// JobRunner, streams models out of the model file in 1 MiB chunks, and folds uploaded chunks into
+// the round's aggregator as they arrive. A site that sends garbage gets an error status and is
+// recorded as failed for the round; the coordinator carries on.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <grpcpp/grpcpp.h>
+
+#include "fedxray/proto/fedxray.grpc.pb.h"
+
+namespace fedxray {
+
+class JobRunner;
+
+class CoordinatorService final : public wire::Coordinator::Service {
+ public:
+  explicit CoordinatorService(JobRunner& runner);
+
+  grpc::Status Join(grpc::ServerContext* context, const wire::JoinRequest* request,
+                    wire::JoinReply* reply) override;
+  grpc::Status GetWork(grpc::ServerContext* context, const wire::WorkRequest* request,
+                       wire::WorkReply* reply) override;
+  grpc::Status DownloadModel(grpc::ServerContext* context, const wire::ModelRequest* request,
+                             grpc::ServerWriter<wire::ModelChunk>* writer) override;
+  grpc::Status UploadUpdate(grpc::ServerContext* context,
+                            grpc::ServerReader<wire::UpdateChunk>* reader,
+                            wire::UploadReply* reply) override;
+  grpc::Status Heartbeat(grpc::ServerContext* context, const wire::HeartbeatRequest* request,
+                         wire::HeartbeatReply* reply) override;
+
+ private:
+  JobRunner& runner_;
+};
+
+// A running gRPC server with mutual TLS around a JobRunner.
+class CoordinatorServer {
+ public:
+  // listen: "address:port" (port 0 picks a free one). Throws Error if it cannot bind.
+  CoordinatorServer(JobRunner& runner, const std::string& listen,
+                    std::shared_ptr<grpc::ServerCredentials> credentials);
+  ~CoordinatorServer();
+  int port() const { return port_; }
+  void shutdown();
+
+ private:
+  CoordinatorService service_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+};
+
+}  // namespace fedxray

@@ -1,0 +1,456 @@
+#include "coordinator/job_runner.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include <spdlog/spdlog.h>
+
+#include "common/error.h"
+#include "common/model_file.h"
+#include "common/version.h"
+#include "coordinator/aggregator.h"
+#include "coordinator/refusal.h"
+#include "coordinator/strategy.h"
+
+namespace fedxray {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+nlohmann::json metrics_json(const wire::LocalMetrics& m) {
+  return {{"train_loss", m.train_loss()},
+          {"held_out_loss", m.held_out_loss()},
+          {"held_out_accuracy", m.held_out_accuracy()},
+          {"held_out_count", m.held_out_count()},
+          {"global_held_out_loss", m.global_held_out_loss()},
+          {"global_held_out_accuracy", m.global_held_out_accuracy()},
+          {"train_seconds", m.train_seconds()}};
+}
+
+}  // namespace
+
+UploadSession::~UploadSession() = default;
+
+JobRunner::JobRunner(JobConfig job, CoordinatorOptions options, ModelBlob initial_model,
+                     std::unique_ptr<Strategy> strategy)
+    : job_(std::move(job)),
+      options_(std::move(options)),
+      strategy_(std::move(strategy)),
+      store_(options_.state_dir, job_.name) {
+  std::string problem = manifest_problem(initial_model.manifest);
+  if (!problem.empty()) throw Error("the initial model is malformed: " + problem);
+  layout_ = initial_model.manifest;
+  layout_.clear_sha256();
+  write_model_file(store_.model_path(0), initial_model);
+  global_ = std::make_shared<ModelFileReader>(store_.model_path(0));
+}
+
+JobRunner::~JobRunner() = default;
+
+void JobRunner::on_round_finished(std::function<void(const nlohmann::json&)> callback) {
+  round_callback_ = std::move(callback);
+}
+
+wire::JobSpec JobRunner::job_spec() const {
+  wire::JobSpec s;
+  s.set_job_id(job_.name);
+  s.set_model(job_.model);
+  s.set_classes(uint32_t(job_.classes));
+  s.set_image_size(uint32_t(job_.image_size));
+  s.set_rounds(uint32_t(job_.rounds));
+  s.set_local_epochs(uint32_t(job_.local_epochs));
+  s.set_batch_size(uint32_t(job_.batch_size));
+  s.set_optimizer(job_.optimizer);
+  s.set_learning_rate(job_.learning_rate);
+  s.set_momentum(job_.momentum);
+  s.set_seed(job_.seed);
+  return s;
+}
+
+void JobRunner::stop(const std::string& why) {
+  std::lock_guard<std::mutex> lock(mu_);
+  stopping_ = true;
+  stop_reason_ = why;
+  changed_.notify_all();
+}
+
+JobProgress JobRunner::progress() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  JobProgress p;
+  p.round = round_.number;
+  p.rounds = job_.rounds;
+  p.selected = int(round_.sites.size());
+  for (const auto& [name, s] : round_.sites) {
+    p.reported += s.state == SiteState::kReported;
+    p.failed += s.state == SiteState::kFailed;
+  }
+  p.finished = finished_;
+  p.succeeded = succeeded_;
+  p.message = final_message_;
+  return p;
+}
+
+bool JobRunner::run() {
+  spdlog::info("job={} model={} rounds={} sites_per_round={} min_sites={} starting", job_.name,
+               job_.model, job_.rounds, job_.sites_per_round, job_.min_sites);
+  bool ok = true;
+  int last_good = 0;
+  for (int r = 1; r <= job_.rounds; ++r) {
+    nlohmann::json record = run_round(r);
+    store_.append_metrics(record);
+    if (round_callback_) round_callback_(record);
+    if (record["status"] != "completed") {
+      ok = false;
+      std::lock_guard<std::mutex> lock(mu_);
+      final_message_ = "round " + std::to_string(r) + " failed: " +
+                       record["reason"].get<std::string>();
+      break;
+    }
+    last_good = r;
+  }
+  if (ok) {
+    store_.publish_pooled(last_good);
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  finished_ = true;
+  succeeded_ = ok;
+  if (ok) final_message_ = "all " + std::to_string(job_.rounds) + " rounds completed";
+  spdlog::info("job={} finished: {}; pooled model: {}", job_.name, final_message_,
+               ok ? store_.pooled_path() : store_.model_path(last_good));
+  changed_.notify_all();
+  return ok;
+}
+
+std::vector<std::string> JobRunner::available_sites() const {
+  std::vector<std::string> out;
+  for (const auto& [name, info] : sites_) {
+    if (info.supports_model && seconds_since(info.last_seen) < options_.heartbeat_timeout_s) {
+      out.push_back(name);
+    }
+  }
+  return out;
+}
+
+bool JobRunner::wait_for_sites(std::unique_lock<std::mutex>& lock) {
+  const auto waiting_since = Clock::now();
+  auto last_log = Clock::now();
+  for (;;) {
+    if (stopping_) return false;
+    const int available = int(available_sites().size());
+    if (available >= job_.sites_per_round) return true;
+    if (available >= job_.min_sites && seconds_since(waiting_since) >= job_.round_deadline_s) {
+      return true;
+    }
+    if (seconds_since(last_log) > 30) {
+      spdlog::info("job={} round={} waiting for sites: {} available, {} wanted (min {})",
+                   job_.name, round_.number, available, job_.sites_per_round, job_.min_sites);
+      last_log = Clock::now();
+    }
+    changed_.wait_for(lock, std::chrono::milliseconds(200));
+  }
+}
+
+void JobRunner::fail_site(SiteRound& s, const std::string& site, const std::string& reason) {
+  s.state = SiteState::kFailed;
+  s.reason = reason;
+  spdlog::warn("job={} round={} site={} failed: {}", job_.name, round_.number, site, reason);
+}
+
+void JobRunner::expire_silent_sites() {
+  for (auto& [name, s] : round_.sites) {
+    if (s.state != SiteState::kSelected && s.state != SiteState::kTraining) continue;
+    const double silent = seconds_since(sites_[name].last_seen);
+    if (silent > options_.heartbeat_timeout_s) {
+      fail_site(s, name, "no heartbeat for " + std::to_string(int(silent)) + " s");
+    }
+  }
+}
+
+bool JobRunner::round_settled() const {
+  for (const auto& [name, s] : round_.sites) {
+    if (s.state != SiteState::kReported && s.state != SiteState::kFailed) return false;
+  }
+  return true;
+}
+
+nlohmann::json JobRunner::run_round(int number) {
+  const auto started = Clock::now();
+  std::unique_lock<std::mutex> lock(mu_);
+  round_ = Round{};
+  round_.number = number;
+  nlohmann::json record = {{"job", job_.name}, {"round", number}};
+  if (!wait_for_sites(lock)) {
+    record["status"] = "failed";
+    record["reason"] = "stopped: " + stop_reason_;
+    return record;
+  }
+  std::vector<std::string> chosen =
+      strategy_->select_sites(number, available_sites(), job_.sites_per_round);
+  round_.aggregator = strategy_->make_aggregator(layout_);
+  round_.deadline = Clock::now() + std::chrono::milliseconds(int64_t(job_.round_deadline_s * 1000));
+  for (const auto& s : chosen) round_.sites[s] = SiteRound{};
+  round_.open = true;
+  spdlog::info("job={} round={} started with sites {}", job_.name, number,
+               nlohmann::json(chosen).dump());
+  changed_.notify_all();
+
+  while (!stopping_ && !round_settled() && Clock::now() < round_.deadline) {
+    changed_.wait_for(lock, std::chrono::milliseconds(100));
+    expire_silent_sites();
+  }
+  round_.open = false;
+  const bool deadline_passed = Clock::now() >= round_.deadline;
+  for (auto& [name, s] : round_.sites) {
+    if (s.state == SiteState::kReported || s.state == SiteState::kFailed) continue;
+    fail_site(s, name, stopping_ ? "job stopped: " + stop_reason_
+                                 : "late: the round deadline passed before its update arrived");
+  }
+  int reported = 0;
+  nlohmann::json sites = nlohmann::json::array();
+  for (const auto& [name, s] : round_.sites) {
+    nlohmann::json entry = {{"site", name},
+                            {"status", s.state == SiteState::kReported ? "reported" : "failed"}};
+    if (s.state == SiteState::kReported) {
+      ++reported;
+      entry["samples"] = s.samples;
+      entry["metrics"] = metrics_json(s.metrics);
+    } else {
+      entry["reason"] = s.reason;
+    }
+    sites.push_back(entry);
+  }
+  record["sites"] = sites;
+  record["selected"] = chosen.size();
+  record["reported"] = reported;
+  std::shared_ptr<Aggregator> aggregator = round_.aggregator;
+  lock.unlock();
+
+  if (reported >= job_.min_sites && !stopping_) {
+    ModelFileWriter writer(store_.model_path(number), layout_);
+    aggregator->write_result(writer);
+    std::string sha = writer.commit();
+    auto reader = std::make_shared<ModelFileReader>(store_.model_path(number));
+    lock.lock();
+    global_ = reader;
+    record["status"] = "completed";
+    record["model"] = store_.model_path(number);
+    record["model_sha256"] = sha;
+    record["total_samples"] = aggregator->committed_weight();
+  } else {
+    lock.lock();
+    record["status"] = "failed";
+    record["reason"] = stopping_ ? "stopped: " + stop_reason_
+                                 : std::to_string(reported) + " of " + std::to_string(chosen.size()) +
+                                       " selected sites reported, fewer than min_sites (" +
+                                       std::to_string(job_.min_sites) + ")" +
+                                       (deadline_passed ? " by the deadline" : "");
+  }
+  record["seconds"] = seconds_since(started);
+  spdlog::info("job={} round={} {} ({} of {} sites reported, {:.2f} s)", job_.name, number,
+               record["status"].get<std::string>(), reported, chosen.size(),
+               record["seconds"].get<double>());
+  changed_.notify_all();
+  return record;
+}
+
+// --- the sites' verbs -----------------------------------------------------------------------
+
+void JobRunner::require_joined(const std::string& site) const {
+  if (!sites_.count(site)) {
+    throw Refusal(RefusalCode::kFailedPrecondition,
+                  "site " + site + " has not joined; call Join first");
+  }
+}
+
+JobRunner::SiteRound& JobRunner::require_assignment(const std::string& site,
+                                                    const std::string& job_id, int round) {
+  require_joined(site);
+  if (job_id != job_.name) {
+    throw Refusal(RefusalCode::kNotFound, "site " + site + " asked for job '" + job_id +
+                                              "' but this coordinator runs '" + job_.name + "'");
+  }
+  if (round != round_.number || !round_.open) {
+    throw Refusal(RefusalCode::kFailedPrecondition,
+                  "site " + site + ": round " + std::to_string(round) + " of job " + job_.name +
+                      " is not open (current round " + std::to_string(round_.number) +
+                      (round_.open ? ", open)" : ", closed)") + "; the update is stale");
+  }
+  auto it = round_.sites.find(site);
+  if (it == round_.sites.end()) {
+    throw Refusal(RefusalCode::kPermissionDenied, "site " + site + " was not selected for round " +
+                                                      std::to_string(round) + " of job " + job_.name);
+  }
+  return it->second;
+}
+
+wire::JoinReply JobRunner::join(const std::string& site, const wire::JoinRequest& request) {
+  if (!options_.allowed_sites.empty() &&
+      std::find(options_.allowed_sites.begin(), options_.allowed_sites.end(), site) ==
+          options_.allowed_sites.end()) {
+    throw Refusal(RefusalCode::kPermissionDenied,
+                  "site " + site + " is not listed in coordinator.sites; add it there to admit it");
+  }
+  const auto& models = request.supported_models();
+  const bool supports = std::find(models.begin(), models.end(), job_.model) != models.end();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    SiteInfo& info = sites_[site];
+    info.last_seen = Clock::now();
+    info.dataset_size = request.dataset_size();
+    info.supports_model = supports;
+    changed_.notify_all();
+  }
+  spdlog::info("site={} joined (version {}, {} images{})", site, request.software_version(),
+               request.dataset_size(), supports ? "" : ", does not support model " + job_.model);
+  wire::JoinReply reply;
+  reply.set_site(site);
+  reply.set_coordinator_version(kVersion);
+  reply.set_heartbeat_interval_ms(
+      uint32_t(std::max(200.0, std::min(10000.0, options_.heartbeat_timeout_s * 1000 / 4))));
+  return reply;
+}
+
+wire::WorkReply JobRunner::get_work(const std::string& site, std::chrono::milliseconds max_wait) {
+  std::unique_lock<std::mutex> lock(mu_);
+  require_joined(site);
+  const auto until = Clock::now() + max_wait;
+  wire::WorkReply reply;
+  for (;;) {
+    sites_[site].last_seen = Clock::now();
+    if (finished_) {
+      sites_[site].told_finished = true;
+      reply.set_kind(wire::WorkReply::JOB_FINISHED);
+      reply.set_message(final_message_);
+      return reply;
+    }
+    auto it = round_.sites.find(site);
+    if (round_.open && it != round_.sites.end() &&
+        (it->second.state == SiteState::kSelected || it->second.state == SiteState::kTraining)) {
+      reply.set_kind(wire::WorkReply::TRAIN);
+      *reply.mutable_job() = job_spec();
+      reply.set_round(uint32_t(round_.number));
+      reply.set_deadline_unix_ms(
+          std::chrono::duration_cast<std::chrono::milliseconds>(
+              (std::chrono::system_clock::now() + (round_.deadline - Clock::now())).time_since_epoch())
+              .count());
+      return reply;
+    }
+    if (Clock::now() >= until) break;
+    changed_.wait_until(lock, until);
+  }
+  reply.set_kind(wire::WorkReply::WAIT);
+  reply.set_poll_after_ms(0);
+  return reply;
+}
+
+std::shared_ptr<const ModelFileReader> JobRunner::begin_download(const std::string& site,
+                                                                 const wire::ModelRequest& req) {
+  std::lock_guard<std::mutex> lock(mu_);
+  SiteRound& s = require_assignment(site, req.job_id(), int(req.round()));
+  if (s.state != SiteState::kSelected && s.state != SiteState::kTraining) {
+    throw Refusal(RefusalCode::kFailedPrecondition,
+                  "site " + site + " already finished round " + std::to_string(req.round()));
+  }
+  s.state = SiteState::kTraining;
+  sites_[site].last_seen = Clock::now();
+  return global_;
+}
+
+std::unique_ptr<UploadSession> JobRunner::begin_upload(const std::string& site,
+                                                       const wire::UpdateHeader& header) {
+  std::lock_guard<std::mutex> lock(mu_);
+  SiteRound& s = require_assignment(site, header.job_id(), int(header.round()));
+  if (s.state == SiteState::kReported || s.state == SiteState::kUploading) {
+    throw Refusal(RefusalCode::kFailedPrecondition,
+                  "site " + site + " already uploaded for round " + std::to_string(header.round()) +
+                      "; a second upload for the same round is refused");
+  }
+  if (s.state == SiteState::kFailed) {
+    throw Refusal(RefusalCode::kFailedPrecondition,
+                  "site " + site + " was dropped from round " + std::to_string(header.round()) +
+                      " (" + s.reason + ")");
+  }
+  std::string problem = manifest_problem(header.manifest());
+  if (problem.empty()) problem = layout_difference(layout_, header.manifest());
+  if (problem.empty() && header.manifest().sha256().size() != 64) problem = "no SHA-256 given";
+  if (problem.empty() && header.sample_count() == 0) problem = "sample_count is 0";
+  if (!problem.empty()) {
+    fail_site(s, site, "sent a malformed update: " + problem);
+    changed_.notify_all();
+    throw Refusal(RefusalCode::kInvalidArgument,
+                  "update from " + site + " for round " + std::to_string(header.round()) +
+                      " does not match the job's model: " + problem);
+  }
+  auto session = std::make_unique<UploadSession>();
+  session->site = site;
+  session->round = int(header.round());
+  session->header = header;
+  session->aggregator = round_.aggregator;
+  session->sink = round_.aggregator->begin_update(site, double(header.sample_count()));
+  s.state = SiteState::kUploading;
+  return session;
+}
+
+void JobRunner::finish_upload(UploadSession& session) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = round_.sites.find(session.site);
+  if (round_.number != session.round || !round_.open || it == round_.sites.end() ||
+      it->second.state != SiteState::kUploading) {
+    throw Refusal(RefusalCode::kFailedPrecondition,
+                  "round " + std::to_string(session.round) + " closed before the update from " +
+                      session.site + " was complete; it was not counted");
+  }
+  session.sink->commit();
+  it->second.state = SiteState::kReported;
+  it->second.samples = session.header.sample_count();
+  it->second.metrics = session.header.metrics();
+  sites_[session.site].last_seen = Clock::now();
+  spdlog::info("job={} round={} site={} update accepted ({} samples)", job_.name, session.round,
+               session.site, session.header.sample_count());
+  changed_.notify_all();
+}
+
+void JobRunner::fail_upload(const UploadSession& session, const std::string& reason) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = round_.sites.find(session.site);
+  if (round_.number == session.round && it != round_.sites.end() &&
+      it->second.state == SiteState::kUploading) {
+    fail_site(it->second, session.site, reason);
+    changed_.notify_all();
+  }
+}
+
+wire::HeartbeatReply JobRunner::heartbeat(const std::string& site,
+                                          const wire::HeartbeatRequest& request) {
+  std::lock_guard<std::mutex> lock(mu_);
+  require_joined(site);
+  sites_[site].last_seen = Clock::now();
+  wire::HeartbeatReply reply;
+  auto it = round_.sites.find(site);
+  const bool active = request.job_id() == job_.name && int(request.round()) == round_.number &&
+                      round_.open && it != round_.sites.end() &&
+                      (it->second.state == SiteState::kSelected ||
+                       it->second.state == SiteState::kTraining ||
+                       it->second.state == SiteState::kUploading);
+  reply.set_keep_going(active);
+  if (!active) {
+    reply.set_message(it != round_.sites.end() && it->second.state == SiteState::kFailed
+                          ? "dropped from this round: " + it->second.reason
+                          : "round " + std::to_string(request.round()) + " is over for this site");
+  }
+  return reply;
+}
+
+bool JobRunner::all_sites_told_finished() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& [name, info] : sites_) {
+    if (!info.told_finished) return false;
+  }
+  return true;
+}
+
+}  // namespace fedxray

@@ -1,0 +1,262 @@
+#include "coordinator/streaming_fedavg.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cfloat>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "common/error.h"
+#include "common/model_file.h"
+
+namespace fedxray {
+namespace {
+
+template <typename T>
+T load(const char* p) {
+  T v;
+  std::memcpy(&v, p, sizeof(T));
+  return v;
+}
+
+template <typename T>
+bool all_finite(const char* data, std::size_t count) {
+  bool ok = true;
+  for (std::size_t i = 0; i < count; ++i) {
+    const T v = load<T>(data + i * sizeof(T));
+    ok &= (std::fabs(v) <= std::numeric_limits<T>::max());
+  }
+  return ok;
+}
+
+template <typename T>
+void accumulate(double* acc, const char* data, std::size_t count, double w) {
+  for (std::size_t i = 0; i < count; ++i) acc[i] += w * double(load<T>(data + i * sizeof(T)));
+}
+
+}  // namespace
+
+// Walks the update's byte stream, turning it into whole-element runs per tensor.
+class FedAvgSink : public UpdateSink {
+ public:
+  FedAvgSink(StreamingFedAvg& agg, std::string site, double weight, const std::string& journal_dir)
+      : agg_(agg), site_(std::move(site)), weight_(weight) {
+    std::string path = journal_dir + "/undo-" + site_ + "-XXXXXX";
+    journal_fd_ = ::mkstemp(path.data());
+    if (journal_fd_ < 0) {
+      throw Error("cannot create an undo journal in " + journal_dir + ": " + std::strerror(errno));
+    }
+    ::unlink(path.c_str());  // anonymous: vanishes with the descriptor, even after a crash
+  }
+
+  ~FedAvgSink() override {
+    if (!committed_) undo();
+    ::close(journal_fd_);
+  }
+
+  void fold(uint64_t offset, const char* data, std::size_t size) override {
+    if (committed_) throw Error("update from " + site_ + " already committed");
+    if (offset != received_) {
+      throw Error("update bytes from " + site_ + " arrived out of order: got offset " +
+                  std::to_string(offset) + ", expected " + std::to_string(received_));
+    }
+    if (received_ + size > agg_.layout_.total_bytes()) {
+      throw Error("update from " + site_ + " is longer than the model (" +
+                  std::to_string(agg_.layout_.total_bytes()) + " bytes)");
+    }
+    received_ += size;
+    consume(cursor_, data, size, weight_, true);
+  }
+
+  void commit() override {
+    if (received_ != agg_.layout_.total_bytes()) {
+      throw Error("update from " + site_ + " ended after " + std::to_string(received_) + " of " +
+                  std::to_string(agg_.layout_.total_bytes()) + " bytes");
+    }
+    committed_ = true;
+    agg_.on_commit(weight_);
+  }
+
+ private:
+  struct Cursor {
+    uint64_t position = 0;   // stream bytes consumed (including pending)
+    std::size_t tensor = 0;
+    char pending[8];
+    std::size_t pending_len = 0;
+  };
+
+  void consume(Cursor& c, const char* data, std::size_t size, double weight, bool journal) {
+    const auto& tensors = agg_.layout_.tensors();
+    while (size > 0) {
+      while (c.tensor < std::size_t(tensors.size()) &&
+             c.position >= tensors[int(c.tensor)].offset() + tensors[int(c.tensor)].nbytes()) {
+        ++c.tensor;
+      }
+      const auto& t = tensors[int(c.tensor)];
+      const std::size_t esize = dtype_size(t.dtype());
+      const uint64_t tensor_end = t.offset() + t.nbytes();
+      if (c.pending_len > 0) {
+        std::size_t take = std::min(esize - c.pending_len, size);
+        std::memcpy(c.pending + c.pending_len, data, take);
+        c.pending_len += take;
+        c.position += take;
+        data += take;
+        size -= take;
+        if (c.pending_len == esize) {
+          uint64_t element = (c.position - esize - t.offset()) / esize;
+          apply(c.tensor, element, c.pending, 1, weight, journal);
+          c.pending_len = 0;
+        }
+        continue;
+      }
+      const uint64_t in_tensor = std::min<uint64_t>(tensor_end - c.position, size);
+      const std::size_t whole = std::size_t(in_tensor / esize);
+      if (whole > 0) {
+        apply(c.tensor, (c.position - t.offset()) / esize, data, whole, weight, journal);
+        const std::size_t bytes = whole * esize;
+        c.position += bytes;
+        data += bytes;
+        size -= bytes;
+      } else {
+        // Fewer bytes than one element left in this call: keep them for the next chunk.
+        std::memcpy(c.pending, data, size);
+        c.pending_len = size;
+        c.position += size;
+        size = 0;
+      }
+    }
+  }
+
+  void apply(std::size_t tensor, uint64_t element, const char* data, std::size_t count,
+             double weight, bool journal) {
+    agg_.add(tensor, element, data, count, weight);
+    if (!journal) return;
+    std::size_t bytes = count * dtype_size(agg_.layout_.tensors(int(tensor)).dtype());
+    while (bytes > 0) {
+      ssize_t n = ::write(journal_fd_, data, bytes);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        // Without a journal the contribution could not be undone; take it out now.
+        agg_.add(tensor, element, data, count, -weight);
+        throw Error("cannot write the undo journal for " + site_ + ": " + std::strerror(errno));
+      }
+      data += n;
+      bytes -= std::size_t(n);
+    }
+  }
+
+  void undo() {
+    Cursor replay;
+    std::string buffer(1 << 20, '\0');
+    uint64_t offset = 0;
+    for (;;) {
+      ssize_t n = ::pread(journal_fd_, buffer.data(), buffer.size(), off_t(offset));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      consume(replay, buffer.data(), std::size_t(n), -weight_, false);
+      offset += uint64_t(n);
+    }
+  }
+
+  StreamingFedAvg& agg_;
+  std::string site_;
+  double weight_;
+  int journal_fd_ = -1;
+  uint64_t received_ = 0;
+  Cursor cursor_;
+  bool committed_ = false;
+};
+
+StreamingFedAvg::StreamingFedAvg(const wire::ModelManifest& layout, std::string journal_dir)
+    : layout_(layout), journal_dir_(std::move(journal_dir)) {
+  std::string problem = manifest_problem(layout_);
+  if (!problem.empty()) throw Error("cannot aggregate a malformed model layout: " + problem);
+  uint64_t elements = 0;
+  for (const auto& t : layout_.tensors()) {
+    element_base_.push_back(elements);
+    elements += t.nbytes() / dtype_size(t.dtype());
+  }
+  acc_.assign(elements, 0.0);
+}
+
+std::unique_ptr<UpdateSink> StreamingFedAvg::begin_update(const std::string& site, double weight) {
+  if (!(weight > 0) || !std::isfinite(weight)) {
+    throw Error("update from " + site + " has weight " + std::to_string(weight) +
+                "; the sample count must be positive");
+  }
+  return std::make_unique<FedAvgSink>(*this, site, weight, journal_dir_);
+}
+
+void StreamingFedAvg::add(std::size_t tensor, uint64_t first_element, const char* data,
+                          std::size_t count, double weight) {
+  const auto& t = layout_.tensors(int(tensor));
+  if (t.dtype() == wire::FLOAT32 && !all_finite<float>(data, count)) {
+    throw Error("tensor '" + t.name() + "' holds NaN or infinite values");
+  }
+  if (t.dtype() == wire::FLOAT64 && !all_finite<double>(data, count)) {
+    throw Error("tensor '" + t.name() + "' holds NaN or infinite values");
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  double* acc = acc_.data() + element_base_[tensor] + first_element;
+  switch (t.dtype()) {
+    case wire::FLOAT32: accumulate<float>(acc, data, count, weight); break;
+    case wire::FLOAT64: accumulate<double>(acc, data, count, weight); break;
+    case wire::INT64: accumulate<int64_t>(acc, data, count, weight); break;
+    case wire::INT32: accumulate<int32_t>(acc, data, count, weight); break;
+    case wire::UINT8: accumulate<uint8_t>(acc, data, count, weight); break;
+    default: throw Error("unsupported dtype in tensor '" + t.name() + "'");
+  }
+}
+
+void StreamingFedAvg::on_commit(double weight) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ++committed_;
+  weight_ += weight;
+}
+
+int StreamingFedAvg::committed_updates() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return committed_;
+}
+
+double StreamingFedAvg::committed_weight() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return weight_;
+}
+
+void StreamingFedAvg::write_result(ModelFileWriter& out) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (committed_ == 0) throw Error("no update was committed; there is nothing to average");
+  const double inv = 1.0 / weight_;
+  std::string buffer;
+  for (int ti = 0; ti < layout_.tensors_size(); ++ti) {
+    const auto& t = layout_.tensors(ti);
+    const std::size_t esize = dtype_size(t.dtype());
+    const uint64_t count = t.nbytes() / esize;
+    const double* acc = acc_.data() + element_base_[std::size_t(ti)];
+    const uint64_t batch = (1 << 20) / esize;
+    for (uint64_t start = 0; start < count; start += batch) {
+      const uint64_t n = std::min(batch, count - start);
+      buffer.resize(n * esize);
+      char* dst = buffer.data();
+      for (uint64_t i = 0; i < n; ++i) {
+        const double mean = acc[start + i] * inv;
+        switch (t.dtype()) {
+          case wire::FLOAT32: { float v = float(mean); std::memcpy(dst + i * 4, &v, 4); break; }
+          case wire::FLOAT64: std::memcpy(dst + i * 8, &mean, 8); break;
+          case wire::INT64: { int64_t v = std::llround(mean); std::memcpy(dst + i * 8, &v, 8); break; }
+          case wire::INT32: { int32_t v = int32_t(std::lround(mean)); std::memcpy(dst + i * 4, &v, 4); break; }
+          case wire::UINT8: { uint8_t v = uint8_t(std::lround(mean)); dst[i] = char(v); break; }
+          default: break;
+        }
+      }
+      out.write(buffer.data(), buffer.size());
+    }
+  }
+}
+
+}  // namespace fedxray

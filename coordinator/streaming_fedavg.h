@@ -1,0 +1,43 @@
+// StreamingFedAvg: the FedAvg Aggregator — the pooled model is the sample-weighted mean of the
+// committed updates, sum(w_i * x_i) / sum(w_i), accumulated in double precision.
+//
+// Each byte range is folded the moment it arrives (acc[i] += w * x[i]); the undo journal, an
+// unlinked temp file per upload in `journal_dir`, keeps the raw bytes so an upload that fails
+// half way can be subtracted again. Integer tensors (e.g. batch-norm counters) are averaged and
+// rounded to the nearest integer. Memory: 8 bytes per model element plus one chunk per upload.
+#pragma once
+
+#include <mutex>
+#include <vector>
+
+#include "coordinator/aggregator.h"
+
+namespace fedxray {
+
+class StreamingFedAvg : public Aggregator {
+ public:
+  // Throws fedxray::Error if the layout is malformed.
+  StreamingFedAvg(const wire::ModelManifest& layout, std::string journal_dir);
+
+  std::unique_ptr<UpdateSink> begin_update(const std::string& site, double weight) override;
+  int committed_updates() const override;
+  double committed_weight() const override;
+  void write_result(ModelFileWriter& out) const override;
+
+ private:
+  friend class FedAvgSink;
+  // Adds weight * bytes (whole elements of one tensor) into the accumulator.
+  void add(std::size_t tensor, uint64_t first_element, const char* data, std::size_t count,
+           double weight);
+  void on_commit(double weight);
+
+  wire::ModelManifest layout_;
+  std::string journal_dir_;
+  std::vector<uint64_t> element_base_;  // index of each tensor's first element in acc_
+  mutable std::mutex mu_;
+  std::vector<double> acc_;
+  int committed_ = 0;
+  double weight_ = 0;
+};
+
+}  // namespace fedxray
