@@ -1,0 +1,40 @@
+// fedxray: federated training of radiograph models across hospitals.
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+#include "cli/commands.h"
+#include "cli/exit_code.h"
+#include "common/error.h"
+#include "common/log.h"
+#include "common/version.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"fedxray: federated training of radiograph models; images never leave the site"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string(fedxray::kVersion));
+  std::string log_level = "info";
+  app.add_option("--log-level", log_level, "trace, debug, info, warn or error")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
+  app.parse_complete_callback([&] { fedxray::init_logging(log_level); });
+  fedxray::add_provision_command(app);
+  fedxray::add_coordinator_command(app);
+  fedxray::add_site_command(app);
+  fedxray::add_simulate_command(app);
+  fedxray::add_evaluate_command(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const fedxray::CommandFailed& e) {
+    std::cerr << "fedxray: " << e.what() << "\n";
+    return e.code();
+  } catch (const fedxray::Error& e) {
+    std::cerr << "fedxray: error: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "fedxray: unexpected error: " << e.what() << "\n";
+    return 3;
+  }
+  return 0;
+}

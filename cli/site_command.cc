@@ -1,0 +1,36 @@
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+#include <torch/torch.h>
+
+#include "cli/commands.h"
+#include "cli/signal_stop.h"
+#include "common/site_config.h"
+#include "common/tls.h"
+#include "site-agent/data_source.h"
+#include "site-agent/site_agent.h"
+#include "site-agent/torch_trainer.h"
+
+namespace fedxray {
+
+void add_site_command(CLI::App& app) {
+  auto* cmd = app.add_subcommand("site", "Run a hospital's site agent (dials out to the coordinator)");
+  auto config_path = std::make_shared<std::string>();
+  auto coordinator = std::make_shared<std::string>();
+  cmd->add_option("--config", *config_path, "site YAML from the startup kit")->required();
+  cmd->add_option("--coordinator", *coordinator, "override site.coordinator (host:port)");
+  cmd->callback([=] {
+    SiteConfig config = load_site_config(*config_path);
+    if (!coordinator->empty()) config.coordinator = *coordinator;
+    if (config.threads > 0) torch::set_num_threads(config.threads);
+    TorchTrainer trainer(make_data_source(config.data));
+    SiteAgent agent(dial(config.coordinator,
+                         {config.certificate, config.private_key, config.ca_certificate}),
+                    {config.name}, trainer);
+    stop_on_signal([&agent] { agent.stop(); });
+    std::cout << "site " << config.name << ": " << agent.run() << "\n";
+  });
+}
+
+}  // namespace fedxray

@@ -1,0 +1,30 @@
+// SimulationConfig: the `simulation:` section of a `fedxray simulate` config (next to `job:`):
+// how many sites to start on 127.0.0.1 and how to split one data pool across them.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "common/job_config.h"
+
+namespace fedxray {
+
+struct SimulationConfig {
+  int sites = 3;
+  std::string data = "synthetic";     // the built-in generator
+  int images_per_site = 600;
+  double held_out_fraction = 0.25;
+  std::string partition = "iid";      // "iid" or "dirichlet" (label skew)
+  double dirichlet_alpha = 0.5;
+  double intensity_shift = 0.1;       // site i is shifted by a value spread over +-this
+  uint64_t seed = 7;
+};
+
+struct SimulationFile {
+  JobConfig job;
+  SimulationConfig simulation;
+};
+
+SimulationFile load_simulation_file(const std::string& file);
+
+}  // namespace fedxray

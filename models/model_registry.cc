@@ -1,0 +1,30 @@
+#include "models/model_registry.h"
+
+#include <mutex>
+
+#include "common/error.h"
+#include "models/cnn_small.h"
+
+namespace fedxray {
+
+std::vector<std::string> registered_models() { return {"cnn-small"}; }
+
+std::shared_ptr<ImageClassifier> create_model(const ModelSpec& spec) {
+  if (spec.classes < 2) throw Error("model '" + spec.name + "' needs at least 2 classes");
+  if (spec.image_size < 8) throw Error("model '" + spec.name + "' needs image_size >= 8");
+  static std::mutex rng_mutex;
+  std::lock_guard<std::mutex> lock(rng_mutex);
+  torch::manual_seed(spec.seed);
+  if (spec.name == "cnn-small") return std::make_shared<CnnSmall>(spec.classes);
+  std::string known;
+  for (const auto& n : registered_models()) known += (known.empty() ? "" : ", ") + n;
+  throw Error("unknown model '" + spec.name + "'; the registry has: " + known);
+}
+
+int64_t parameter_count(torch::nn::Module& module) {
+  int64_t n = 0;
+  for (const auto& p : module.parameters()) n += p.numel();
+  return n;
+}
+
+}  // namespace fedxray

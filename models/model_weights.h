@@ -1,0 +1,20 @@
+// Bridge between a torch module and the torch-free ModelBlob the wire and the coordinator use.
+//
+// export_weights() lays out every parameter and buffer (named as torch names them, in module
+// order) as contiguous little-endian bytes and seals the SHA-256. import_weights() copies a
+// blob back; it throws fedxray::Error naming the first tensor whose name, dtype or shape differs.
+#pragma once
+
+#include "common/model_blob.h"
+#include "models/image_classifier.h"
+#include "models/model_registry.h"
+
+namespace fedxray {
+
+ModelBlob export_weights(ImageClassifier& model, const ModelSpec& spec);
+void import_weights(ImageClassifier& model, const ModelBlob& blob);
+
+// Builds the registry model named in the blob's manifest and loads the weights into it.
+std::shared_ptr<ImageClassifier> model_from_blob(const ModelBlob& blob);
+
+}  // namespace fedxray

@@ -1,0 +1,30 @@
+#include "site-agent/image_set.h"
+
+#include <algorithm>
+#include <numeric>
+#include <random>
+
+namespace fedxray {
+
+void ImageSet::append(const ImageSet& other, std::size_t i) {
+  const std::size_t n = std::size_t(image_size) * std::size_t(image_size);
+  pixels.insert(pixels.end(), other.image(i), other.image(i) + n);
+  labels.push_back(other.labels[i]);
+}
+
+TrainHeldOut split_held_out(const ImageSet& all, double fraction, uint64_t seed) {
+  std::vector<std::size_t> order(all.count());
+  std::iota(order.begin(), order.end(), 0);
+  std::mt19937_64 rng(seed);
+  std::shuffle(order.begin(), order.end(), rng);
+  std::size_t held = std::size_t(double(order.size()) * fraction + 0.5);
+  if (order.size() >= 2) held = std::clamp<std::size_t>(held, 1, order.size() - 1);
+  TrainHeldOut out;
+  out.train.image_size = out.held_out.image_size = all.image_size;
+  for (std::size_t k = 0; k < order.size(); ++k) {
+    (k < held ? out.held_out : out.train).append(all, order[k]);
+  }
+  return out;
+}
+
+}  // namespace fedxray

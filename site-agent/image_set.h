@@ -1,0 +1,32 @@
+// ImageSet: a site's images in memory, torch-free — `count` square grayscale images of
+// `image_size` pixels, values in [0, 1], stored row-major back to back, with integer labels.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace fedxray {
+
+struct ImageSet {
+  int image_size = 0;
+  std::vector<float> pixels;   // count * image_size * image_size
+  std::vector<int64_t> labels;
+
+  std::size_t count() const { return labels.size(); }
+  const float* image(std::size_t i) const {
+    return pixels.data() + i * std::size_t(image_size) * std::size_t(image_size);
+  }
+  // Appends image i of `other` (same image_size).
+  void append(const ImageSet& other, std::size_t i);
+};
+
+struct TrainHeldOut {
+  ImageSet train;
+  ImageSet held_out;
+};
+
+// Deterministic split: the same seed gives the same split. At least one image lands on each
+// side when there are two or more.
+TrainHeldOut split_held_out(const ImageSet& all, double held_out_fraction, uint64_t seed);
+
+}  // namespace fedxray

@@ -1,0 +1,39 @@
+// Local training and evaluation with LibTorch on an in-memory ImageSet: the loops the site's
+// Trainer, `fedxray simulate` (local-only baselines) and `fedxray evaluate` share.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "models/image_classifier.h"
+#include "site-agent/image_set.h"
+
+namespace fedxray {
+
+struct Evaluation {
+  double loss = 0;
+  double accuracy = 0;
+  uint64_t count = 0;
+  std::vector<std::vector<int64_t>> confusion;  // [true][predicted]
+};
+
+struct TrainingOptions {
+  int epochs = 1;
+  int batch_size = 32;
+  std::string optimizer = "sgd";
+  double learning_rate = 0.05;
+  double momentum = 0.9;
+  uint64_t seed = 1;  // batch order
+};
+
+// Returns the mean training loss of the last epoch. `on_batch(fraction)` returning false stops
+// training by throwing TrainingCancelled.
+double train_epochs(ImageClassifier& model, const ImageSet& data, const TrainingOptions& options,
+                    const std::function<bool(double)>& on_batch = nullptr);
+
+Evaluation evaluate(ImageClassifier& model, const ImageSet& data, int classes,
+                    int batch_size = 128);
+
+}  // namespace fedxray

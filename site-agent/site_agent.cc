@@ -1,0 +1,243 @@
+#include "site-agent/site_agent.h"
+
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+#include "common/error.h"
+#include "common/model_stream.h"
+#include "common/version.h"
+
+namespace fedxray {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+bool transient(const grpc::Status& s) {
+  return s.error_code() == grpc::StatusCode::UNAVAILABLE ||
+         s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED;
+}
+
+void set_deadline(grpc::ClientContext& context, std::chrono::seconds seconds) {
+  context.set_deadline(std::chrono::system_clock::now() + seconds);
+}
+
+// Sends heartbeats until destroyed; remembers whether the coordinator still wants the round.
+class HeartbeatThread {
+ public:
+  HeartbeatThread(wire::Coordinator::Stub& stub, wire::HeartbeatRequest request,
+                  std::chrono::milliseconds interval)
+      : stub_(stub), request_(std::move(request)), interval_(interval),
+        thread_([this] { loop(); }) {}
+  ~HeartbeatThread() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      done_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  void set_phase(const std::string& phase, double progress) {
+    std::lock_guard<std::mutex> lock(mu_);
+    request_.set_phase(phase);
+    request_.set_progress(progress);
+  }
+  bool keep_going() const { return keep_going_; }
+  std::string message() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return message_;
+  }
+
+ private:
+  void loop() {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (!cv_.wait_for(lock, interval_, [this] { return done_; })) {
+      wire::HeartbeatRequest req = request_;
+      lock.unlock();
+      grpc::ClientContext context;
+      set_deadline(context, std::chrono::seconds(10));
+      wire::HeartbeatReply reply;
+      grpc::Status s = stub_.Heartbeat(&context, req, &reply);
+      lock.lock();
+      if (s.ok() && !reply.keep_going()) {
+        keep_going_ = false;
+        message_ = reply.message();
+      }
+    }
+  }
+
+  wire::Coordinator::Stub& stub_;
+  wire::HeartbeatRequest request_;
+  std::chrono::milliseconds interval_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool done_ = false;
+  std::atomic<bool> keep_going_{true};
+  std::string message_;
+  std::thread thread_;
+};
+
+}  // namespace
+
+SiteAgent::SiteAgent(std::shared_ptr<grpc::Channel> channel, SiteAgentOptions options,
+                     Trainer& trainer)
+    : stub_(wire::Coordinator::NewStub(channel)), options_(std::move(options)), trainer_(trainer) {}
+
+void SiteAgent::stop() { stopping_ = true; }
+
+void SiteAgent::join() {
+  wire::JoinRequest request;
+  request.set_site_name(options_.site_name);
+  request.set_software_version(kVersion);
+  request.set_dataset_size(trainer_.dataset_size());
+  for (const auto& m : trainer_.supported_models()) request.add_supported_models(m);
+  const auto first_try = Clock::now();
+  for (int attempt = 0;; ++attempt) {
+    grpc::ClientContext context;
+    set_deadline(context, std::chrono::seconds(10));
+    context.set_wait_for_ready(attempt > 0);
+    wire::JoinReply reply;
+    grpc::Status s = stub_->Join(&context, request, &reply);
+    if (s.ok()) {
+      heartbeat_interval_ms_ = std::max<uint32_t>(100, reply.heartbeat_interval_ms());
+      spdlog::info("site={} joined coordinator (version {})", reply.site(),
+                   reply.coordinator_version());
+      return;
+    }
+    if (!transient(s) || stopping_) {
+      throw Error("the coordinator refused site '" + options_.site_name + "': " +
+                  s.error_message() + " (gRPC status " + std::to_string(s.error_code()) + ")");
+    }
+    if (std::chrono::duration<double>(Clock::now() - first_try).count() >
+        options_.unreachable_give_up_s) {
+      throw Error("cannot reach the coordinator: " + s.error_message() +
+                  "; check site.coordinator, the firewall's outbound rule and the certificates");
+    }
+    spdlog::warn("site={} coordinator unreachable ({}); retrying", options_.site_name,
+                 s.error_message());
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::min(5000, 200 << std::min(attempt, 5))));
+  }
+}
+
+std::string SiteAgent::run() {
+  join();
+  auto unreachable_since = Clock::now();
+  while (!stopping_) {
+    grpc::ClientContext context;
+    set_deadline(context, std::chrono::seconds(30));
+    wire::WorkReply work;
+    grpc::Status s = stub_->GetWork(&context, wire::WorkRequest(), &work);
+    if (!s.ok()) {
+      if (!transient(s)) {
+        throw Error("the coordinator refused site '" + options_.site_name + "': " + s.error_message());
+      }
+      if (std::chrono::duration<double>(Clock::now() - unreachable_since).count() >
+          options_.unreachable_give_up_s) {
+        throw Error("lost the coordinator for too long: " + s.error_message());
+      }
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+      continue;
+    }
+    unreachable_since = Clock::now();
+    switch (work.kind()) {
+      case wire::WorkReply::JOB_FINISHED:
+        spdlog::info("site={} job finished: {}", options_.site_name, work.message());
+        return work.message();
+      case wire::WorkReply::TRAIN:
+        serve_round(work);
+        break;
+      default:
+        if (work.poll_after_ms() > 0) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(work.poll_after_ms()));
+        }
+        break;
+    }
+  }
+  return "stopped";
+}
+
+void SiteAgent::serve_round(const wire::WorkReply& work) {
+  const wire::JobSpec& job = work.job();
+  const int round = int(work.round());
+  wire::HeartbeatRequest beat;
+  beat.set_job_id(job.job_id());
+  beat.set_round(uint32_t(round));
+  beat.set_phase("downloading");
+  try {
+    HeartbeatThread heartbeat(*stub_, beat, std::chrono::milliseconds(heartbeat_interval_ms_));
+    ModelBlob global = download(job, round);
+    TrainingResult result = trainer_.train(job, global, [&](const std::string& phase, double f) {
+      heartbeat.set_phase(phase, f);
+      return heartbeat.keep_going() && !stopping_;
+    });
+    heartbeat.set_phase("uploading", 1.0);
+    if (!heartbeat.keep_going()) throw TrainingCancelled();
+    upload(job, round, result);
+    spdlog::info("site={} job={} round={} uploaded {} samples (held-out accuracy {:.3f})",
+                 options_.site_name, job.job_id(), round, result.samples,
+                 result.metrics.held_out_accuracy());
+    if (on_uploaded_) on_uploaded_(round, result);
+  } catch (const TrainingCancelled&) {
+    spdlog::warn("site={} job={} round={}: round over for this site, nothing uploaded",
+                 options_.site_name, job.job_id(), round);
+  } catch (const Error& e) {
+    // The coordinator records the failure too; the agent waits for the next assignment.
+    spdlog::error("site={} job={} round={} failed: {}", options_.site_name, job.job_id(), round,
+                  e.what());
+  }
+}
+
+ModelBlob SiteAgent::download(const wire::JobSpec& job, int round) {
+  grpc::ClientContext context;
+  wire::ModelRequest request;
+  request.set_job_id(job.job_id());
+  request.set_round(uint32_t(round));
+  auto reader = stub_->DownloadModel(&context, request);
+  wire::ModelChunk chunk;
+  if (!reader->Read(&chunk) || !chunk.has_manifest()) {
+    grpc::Status s = reader->Finish();
+    throw Error("downloading the model for round " + std::to_string(round) + " failed: " +
+                (s.ok() ? "the stream had no manifest" : s.error_message()));
+  }
+  ModelAssembler assembler(chunk.manifest());
+  do {
+    assembler.append(chunk.offset(), chunk.data());
+  } while (reader->Read(&chunk));
+  grpc::Status s = reader->Finish();
+  if (!s.ok()) throw Error("downloading the model failed: " + s.error_message());
+  return assembler.finish();
+}
+
+void SiteAgent::upload(const wire::JobSpec& job, int round, const TrainingResult& result) {
+  grpc::ClientContext context;
+  wire::UploadReply reply;
+  auto writer = stub_->UploadUpdate(&context, &reply);
+  wire::UpdateChunk chunk;
+  wire::UpdateHeader* header = chunk.mutable_header();
+  header->set_job_id(job.job_id());
+  header->set_round(uint32_t(round));
+  header->set_sample_count(result.samples);
+  *header->mutable_manifest() = result.model.manifest;
+  *header->mutable_metrics() = result.metrics;
+  bool ok = true;
+  const std::string& bytes = result.model.bytes;
+  if (bytes.empty()) ok = writer->Write(chunk);
+  for_each_chunk(bytes.size(), [&](uint64_t offset, std::size_t size) {
+    if (!ok) return;
+    chunk.set_offset(offset);
+    chunk.set_data(bytes.data() + offset, size);
+    ok = writer->Write(chunk);
+    chunk.clear_header();
+  });
+  writer->WritesDone();
+  grpc::Status s = writer->Finish();
+  if (!s.ok()) {
+    throw Error("the coordinator rejected the update for round " + std::to_string(round) + ": " +
+                s.error_message());
+  }
+}
+
+}  // namespace fedxray

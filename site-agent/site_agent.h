@@ -1,0 +1,57 @@
+// SiteAgent: the hospital side of the protocol. It only ever dials out to the coordinator.
+//
+// run(): Join, then long-poll for work. For each TRAIN assignment: download the global model
+// (chunked, SHA-256 checked), train it with the Trainer while a background thread heartbeats,
+// and upload the new weights as a chunked stream with the sample count and local metrics. When
+// the coordinator says the round is over for this site, training is abandoned and nothing is
+// uploaded. run() returns when the job has finished; it throws fedxray::Error when the
+// coordinator refuses the site (wrong certificate, not admitted) with the coordinator's reason.
+// A coordinator that is briefly unreachable is retried with backoff.
+// Thread-safety: run() on one thread; stop() from any.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <grpcpp/grpcpp.h>
+
+#include "fedxray/proto/fedxray.grpc.pb.h"
+#include "site-agent/trainer.h"
+
+namespace fedxray {
+
+struct SiteAgentOptions {
+  std::string site_name;               // must match the CN of the site's certificate
+  double unreachable_give_up_s = 300;  // stop retrying a coordinator that stays away this long
+};
+
+class SiteAgent {
+ public:
+  SiteAgent(std::shared_ptr<grpc::Channel> channel, SiteAgentOptions options, Trainer& trainer);
+
+  // Returns the coordinator's closing message.
+  std::string run();
+  void stop();
+
+  // Observer, called after the coordinator accepted an upload (tests, progress displays).
+  void on_uploaded(std::function<void(int round, const TrainingResult&)> callback) {
+    on_uploaded_ = std::move(callback);
+  }
+
+ private:
+  void join();
+  void serve_round(const wire::WorkReply& work);
+  ModelBlob download(const wire::JobSpec& job, int round);
+  void upload(const wire::JobSpec& job, int round, const TrainingResult& result);
+
+  std::unique_ptr<wire::Coordinator::Stub> stub_;
+  SiteAgentOptions options_;
+  Trainer& trainer_;
+  uint32_t heartbeat_interval_ms_ = 2000;
+  std::atomic<bool> stopping_{false};
+  std::function<void(int, const TrainingResult&)> on_uploaded_;
+};
+
+}  // namespace fedxray

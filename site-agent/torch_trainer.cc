@@ -1,0 +1,60 @@
+#include "site-agent/torch_trainer.h"
+
+#include <chrono>
+
+#include "models/model_registry.h"
+#include "models/model_weights.h"
+#include "site-agent/local_training.h"
+
+namespace fedxray {
+
+TorchTrainer::TorchTrainer(std::shared_ptr<DataSource> data) : data_(std::move(data)) {}
+
+const TrainHeldOut& TorchTrainer::split_for(int classes, int image_size) {
+  auto key = std::make_pair(classes, image_size);
+  auto it = splits_.find(key);
+  if (it == splits_.end()) it = splits_.emplace(key, data_->load(classes, image_size)).first;
+  if (it->second.train.count() == 0) {
+    throw Error("this site has no usable training images for the job; it refuses the round");
+  }
+  return it->second;
+}
+
+std::vector<std::string> TorchTrainer::supported_models() const { return registered_models(); }
+
+TrainingResult TorchTrainer::train(const wire::JobSpec& job, const ModelBlob& global,
+                                   const TrainingProgress& progress) {
+  const TrainHeldOut& split = split_for(int(job.classes()), int(job.image_size()));
+  const ImageSet& train_set = split.train;
+  const ImageSet& held_out = split.held_out;
+  const auto start = std::chrono::steady_clock::now();
+  ModelSpec spec{job.model(), int(job.classes()), int(job.image_size()), job.seed()};
+  std::shared_ptr<ImageClassifier> model = model_from_blob(global);
+  TrainingResult result;
+  if (!progress("evaluating", 0.0)) throw TrainingCancelled();
+  Evaluation before = evaluate(*model, held_out, spec.classes);
+  TrainingOptions options;
+  options.epochs = int(job.local_epochs());
+  options.batch_size = int(job.batch_size());
+  options.optimizer = job.optimizer();
+  options.learning_rate = job.learning_rate();
+  options.momentum = job.momentum();
+  options.seed = job.seed() ^ (uint64_t(train_set.count()) << 20);
+  const double train_loss = train_epochs(*model, train_set, options,
+                                         [&](double f) { return progress("training", f); });
+  if (!progress("evaluating", 1.0)) throw TrainingCancelled();
+  Evaluation after = evaluate(*model, held_out, spec.classes);
+  result.model = export_weights(*model, spec);
+  result.samples = train_set.count();
+  result.metrics.set_train_loss(train_loss);
+  result.metrics.set_held_out_loss(after.loss);
+  result.metrics.set_held_out_accuracy(after.accuracy);
+  result.metrics.set_held_out_count(after.count);
+  result.metrics.set_global_held_out_loss(before.loss);
+  result.metrics.set_global_held_out_accuracy(before.accuracy);
+  result.metrics.set_train_seconds(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  return result;
+}
+
+}  // namespace fedxray

@@ -1,0 +1,31 @@
+// TorchTrainer: the real Trainer — LibTorch training of a registry model on the site's own
+// images, evaluation of both the received global model and the locally trained one on the
+// site's held-out split.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <utility>
+
+#include "site-agent/data_source.h"
+#include "site-agent/trainer.h"
+
+namespace fedxray {
+
+class TorchTrainer : public Trainer {
+ public:
+  explicit TorchTrainer(std::shared_ptr<DataSource> data);
+  std::vector<std::string> supported_models() const override;
+  uint64_t dataset_size() const override { return data_->size(); }
+  TrainingResult train(const wire::JobSpec& job, const ModelBlob& global,
+                       const TrainingProgress& progress) override;
+
+ private:
+  // The split for (classes, image_size), loaded once per job shape.
+  const TrainHeldOut& split_for(int classes, int image_size);
+
+  std::shared_ptr<DataSource> data_;
+  std::map<std::pair<int, int>, TrainHeldOut> splits_;
+};
+
+}  // namespace fedxray
