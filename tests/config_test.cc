@@ -1,0 +1,125 @@
+// Config files: every mistake is reported with the file, the dotted key and the line.
+#include <catch2/catch.hpp>
+
+#include "common/config_reader.h"
+#include "common/consortium_config.h"
+#include "common/error.h"
+#include "common/job_config.h"
+#include "common/simulation_config.h"
+#include "common/atomic_file.h"
+#include "tests/test_support.h"
+
+using namespace fedxray;
+
+namespace {
+
+std::string job_error(const std::string& yaml) {
+  testing::TempDir dir;
+  const std::string file = dir.path + "/job.yaml";
+  write_file_atomically(file, yaml);
+  try {
+    load_job_config(file);
+  } catch (const ConfigError& e) {
+    return std::string(e.what()).replace(0, dir.path.size(), "<dir>");
+  }
+  return "no error";
+}
+
+const char* kValidJob =
+    "job:\n"
+    "  name: wrist-erosion\n"
+    "  model: cnn-small\n"
+    "  classes: 3\n"
+    "  image_size: 64\n"
+    "  rounds: 5\n"
+    "  sites_per_round: 3\n"
+    "  min_sites: 2\n";
+
+}  // namespace
+
+TEST_CASE("a valid job file loads with defaults for optional keys", "[config]") {
+  testing::TempDir dir;
+  write_file_atomically(dir.path + "/job.yaml", kValidJob);
+  JobConfig job = load_job_config(dir.path + "/job.yaml");
+  CHECK(job.name == "wrist-erosion");
+  CHECK(job.classes == 3);
+  CHECK(job.min_sites == 2);
+  CHECK(job.optimizer == "sgd");
+  CHECK(job.local_epochs == 1);
+}
+
+TEST_CASE("an unknown key names the file, the dotted key and its line", "[config]") {
+  std::string e = job_error(std::string(kValidJob) + "  roundz: 4\n");
+  CHECK(e.find("<dir>/job.yaml:9:") == 0);
+  CHECK(e.find("unknown key 'job.roundz'") != std::string::npos);
+}
+
+TEST_CASE("a wrong type names the key, the line and what is expected", "[config]") {
+  std::string yaml = kValidJob;
+  yaml.replace(yaml.find("rounds: 5"), 9, "rounds: five");
+  std::string e = job_error(yaml);
+  CHECK(e.find("<dir>/job.yaml:6: 'job.rounds' must be an integer from 1 to 100000") == 0);
+  CHECK(e.find("\"five\"") != std::string::npos);
+}
+
+TEST_CASE("an out-of-range value is refused with its line", "[config]") {
+  std::string yaml = kValidJob;
+  yaml.replace(yaml.find("classes: 3"), 10, "classes: 1");
+  CHECK(job_error(yaml).find("<dir>/job.yaml:4: 'job.classes' must be an integer from 2 to 1000, got 1") == 0);
+  yaml = std::string(kValidJob) + "  learning_rate: -1\n";
+  CHECK(job_error(yaml).find("<dir>/job.yaml:9: 'job.learning_rate'") == 0);
+  yaml = std::string(kValidJob) + "  optimizer: rmsprop\n";
+  CHECK(job_error(yaml).find("must be one of: sgd, adam") != std::string::npos);
+}
+
+TEST_CASE("min_sites above sites_per_round is refused", "[config]") {
+  std::string yaml = kValidJob;
+  yaml.replace(yaml.find("min_sites: 2"), 12, "min_sites: 4");
+  CHECK(job_error(yaml).find("<dir>/job.yaml:8: 'job.min_sites' must not exceed sites_per_round") == 0);
+}
+
+TEST_CASE("a missing required key names the key and the mapping", "[config]") {
+  std::string e = job_error("job:\n  name: x\n  classes: 2\n");
+  CHECK(e.find("<dir>/job.yaml:2: missing required key 'job.model'") == 0);
+}
+
+TEST_CASE("a YAML syntax error names the line", "[config]") {
+  std::string e = job_error("job:\n  name: [unclosed\n  model: x\n");
+  CHECK(e.find("<dir>/job.yaml:") == 0);
+  CHECK(e.find("YAML syntax error") != std::string::npos);
+}
+
+TEST_CASE("a missing config file says so with its path", "[config]") {
+  REQUIRE_THROWS_WITH(load_job_config("/nonexistent/job.yaml"),
+                      Catch::Contains("/nonexistent/job.yaml: cannot open the config file"));
+}
+
+TEST_CASE("unknown keys are caught in nested sections too", "[config]") {
+  testing::TempDir dir;
+  write_file_atomically(dir.path + "/c.yaml",
+                        "consortium:\n  name: x\n  coordinator:\n    hosts: [a]\n    prt: 1\n"
+                        "  sites: [s1]\n");
+  REQUIRE_THROWS_WITH(load_consortium_config(dir.path + "/c.yaml"),
+                      Catch::Contains("c.yaml:5: unknown key 'consortium.coordinator.prt'"));
+}
+
+TEST_CASE("duplicate or invalid participant names are refused", "[config]") {
+  testing::TempDir dir;
+  write_file_atomically(dir.path + "/c.yaml",
+                        "consortium:\n  name: x\n  coordinator:\n    hosts: [a]\n"
+                        "  sites: [s1, s1]\n");
+  REQUIRE_THROWS_WITH(load_consortium_config(dir.path + "/c.yaml"),
+                      Catch::Contains("'consortium.sites' holds \"s1\" twice"));
+  write_file_atomically(dir.path + "/c.yaml",
+                        "consortium:\n  name: x\n  coordinator:\n    hosts: [a]\n"
+                        "  sites: [Site_A]\n");
+  REQUIRE_THROWS_WITH(load_consortium_config(dir.path + "/c.yaml"),
+                      Catch::Contains("c.yaml:5: 'consortium.sites' holds \"Site_A\""));
+}
+
+TEST_CASE("the shipped configs validate", "[config]") {
+  SimulationFile q = load_simulation_file(FEDXRAY_SOURCE_DIR "/configs/quickstart.yaml");
+  CHECK(q.simulation.sites >= q.job.sites_per_round);
+  CHECK_NOTHROW(load_consortium_config(FEDXRAY_SOURCE_DIR "/configs/consortium.yaml"));
+  CHECK_NOTHROW(load_job_config(FEDXRAY_SOURCE_DIR "/configs/job.yaml"));
+}

@@ -1,0 +1,103 @@
+#include "tests/coordinator_fixture.h"
+
+#include "common/error.h"
+#include "common/model_stream.h"
+#include "common/version.h"
+#include "coordinator/fedavg_strategy.h"
+
+namespace fedxray::testing {
+
+JobConfig small_job(const std::string& name, int rounds, int sites_per_round, int min_sites) {
+  JobConfig job;
+  job.name = name;
+  job.model = "test-model";
+  job.rounds = rounds;
+  job.sites_per_round = sites_per_round;
+  job.min_sites = min_sites;
+  job.round_deadline_s = 30;
+  return job;
+}
+
+CoordinatorFixture::CoordinatorFixture(JobConfig job, std::vector<std::string> allowed,
+                                       std::vector<int64_t> float_sizes) {
+  initial = make_model(float_sizes, 1);
+  CoordinatorOptions options;
+  options.state_dir = state.path;
+  options.allowed_sites = std::move(allowed);
+  options.heartbeat_timeout_s = 20;
+  CheckpointStore store(state.path, job.name);
+  runner = std::make_unique<JobRunner>(job, options, initial,
+                                       std::make_unique<FedAvgStrategy>(job.seed, store.journal_dir()));
+  server = std::make_unique<CoordinatorServer>(*runner, "127.0.0.1:0",
+                                               make_server_credentials(kit("coordinator")));
+}
+
+CoordinatorFixture::~CoordinatorFixture() {
+  if (rounds.joinable()) {
+    runner->stop("test over");
+    rounds.join();
+  }
+  server->shutdown();
+}
+
+void CoordinatorFixture::start_rounds() {
+  rounds = std::thread([this] { succeeded = runner->run(); });
+}
+
+std::unique_ptr<wire::Coordinator::Stub> CoordinatorFixture::stub(const TlsFiles& files) const {
+  return wire::Coordinator::NewStub(dial(target(), files));
+}
+
+grpc::Status join(wire::Coordinator::Stub& stub, const std::string& site_name,
+                  const std::string& model) {
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  wire::JoinRequest request;
+  request.set_site_name(site_name);
+  request.set_software_version(kVersion);
+  request.set_dataset_size(100);
+  request.add_supported_models(model);
+  wire::JoinReply reply;
+  return stub.Join(&context, request, &reply);
+}
+
+ModelBlob download(wire::Coordinator::Stub& stub, const std::string& job, int round) {
+  grpc::ClientContext context;
+  wire::ModelRequest request;
+  request.set_job_id(job);
+  request.set_round(uint32_t(round));
+  auto reader = stub.DownloadModel(&context, request);
+  wire::ModelChunk chunk;
+  if (!reader->Read(&chunk)) throw Error("download failed: " + reader->Finish().error_message());
+  ModelAssembler assembler(chunk.manifest());
+  do {
+    assembler.append(chunk.offset(), chunk.data());
+  } while (reader->Read(&chunk));
+  grpc::Status s = reader->Finish();
+  if (!s.ok()) throw Error("download failed: " + s.error_message());
+  return assembler.finish();
+}
+
+grpc::Status upload(wire::Coordinator::Stub& stub, const std::string& job, int round,
+                    const ModelBlob& model, uint64_t samples) {
+  grpc::ClientContext context;
+  wire::UploadReply reply;
+  auto writer = stub.UploadUpdate(&context, &reply);
+  wire::UpdateChunk chunk;
+  chunk.mutable_header()->set_job_id(job);
+  chunk.mutable_header()->set_round(uint32_t(round));
+  chunk.mutable_header()->set_sample_count(samples);
+  *chunk.mutable_header()->mutable_manifest() = model.manifest;
+  bool ok = true;
+  for_each_chunk(model.bytes.size(), [&](uint64_t offset, std::size_t size) {
+    if (!ok) return;
+    chunk.set_offset(offset);
+    chunk.set_data(model.bytes.data() + offset, size);
+    ok = writer->Write(chunk);
+    chunk.clear_header();
+  });
+  writer->WritesDone();
+  return writer->Finish();
+}
+
+}  // namespace fedxray::testing

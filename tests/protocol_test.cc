@@ -1,0 +1,199 @@
+// The round protocol over real gRPC + mTLS on loopback, with scripted sites (no training):
+// stale, duplicate and malformed uploads are refused with a reason and the round goes on.
+#include <catch2/catch.hpp>
+
+#include <cstring>
+#include <fstream>
+#include <map>
+
+#include <nlohmann/json.hpp>
+
+#include "common/atomic_file.h"
+#include "common/model_file.h"
+#include "tests/coordinator_fixture.h"
+
+using namespace fedxray;
+using namespace fedxray::testing;
+
+namespace {
+
+wire::WorkReply get_work(wire::Coordinator::Stub& stub) {
+  grpc::ClientContext context;
+  wire::WorkReply reply;
+  REQUIRE(stub.GetWork(&context, wire::WorkRequest(), &reply).ok());
+  return reply;
+}
+
+wire::WorkReply wait_for_train(wire::Coordinator::Stub& stub) {
+  for (int i = 0; i < 10; ++i) {
+    wire::WorkReply w = get_work(stub);
+    if (w.kind() == wire::WorkReply::TRAIN) return w;
+  }
+  FAIL("no TRAIN assignment arrived");
+  return {};
+}
+
+ModelBlob plus(const ModelBlob& m, float delta) {
+  ModelBlob out = m;
+  for (const auto& t : out.manifest.tensors()) {
+    if (t.dtype() != wire::FLOAT32) continue;
+    for (uint64_t b = t.offset(); b < t.offset() + t.nbytes(); b += 4) {
+      float v;
+      std::memcpy(&v, out.bytes.data() + b, 4);
+      v += delta;
+      std::memcpy(out.bytes.data() + b, &v, 4);
+    }
+  }
+  out.seal();
+  return out;
+}
+
+std::vector<nlohmann::json> metrics(const JobRunner& runner) {
+  std::vector<nlohmann::json> out;
+  std::ifstream in(runner.store().metrics_path());
+  for (std::string line; std::getline(in, line);) out.push_back(nlohmann::json::parse(line));
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("malformed and corrupted uploads are refused with a reason; the round goes on",
+          "[protocol]") {
+  CoordinatorFixture c(small_job("proto", 1, 3, 1));
+  auto a = c.stub(kit("site-a"));
+  auto b = c.stub(kit("site-b"));
+  auto good = c.stub(kit("site-c"));
+  REQUIRE(join(*a, "site-a").ok());
+  REQUIRE(join(*b, "site-b").ok());
+  REQUIRE(join(*good, "site-c").ok());
+  c.start_rounds();
+  for (auto* s : {a.get(), b.get(), good.get()}) REQUIRE(wait_for_train(*s).round() == 1);
+  ModelBlob global = download(*a, "proto", 1);
+  CHECK(global.bytes == c.initial.bytes);
+
+  // site-b sends an update whose layout does not match the job's model.
+  grpc::Status bad = upload(*b, "proto", 1, make_model({64, 999}, 3), 10);
+  CHECK(bad.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK(bad.error_message().find("does not match the job's model") != std::string::npos);
+  // site-a's bytes do not hash to the checksum it announced.
+  ModelBlob lying = plus(global, 100.0f);
+  lying.manifest.set_sha256(global.manifest.sha256());
+  grpc::Status corrupt = upload(*a, "proto", 1, lying, 1000);
+  CHECK(corrupt.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK(corrupt.error_message().find("checksum mismatch") != std::string::npos);
+  // site-c is fine, and is the only one that counts.
+  REQUIRE(upload(*good, "proto", 1, plus(global, 1.0f), 10).ok());
+
+  c.rounds.join();
+  CHECK(c.succeeded);
+  CHECK(read_model_file(c.runner->store().pooled_path()).bytes == plus(global, 1.0f).bytes);
+  auto records = metrics(*c.runner);
+  REQUIRE(records.size() == 1);
+  std::map<std::string, std::string> reasons;
+  for (const auto& s : records[0]["sites"]) reasons[s["site"]] = s.value("reason", "reported");
+  CHECK(reasons["site-a"].find("checksum mismatch") != std::string::npos);
+  CHECK(reasons["site-b"].find("malformed update") != std::string::npos);
+  CHECK(reasons["site-c"] == "reported");
+}
+
+TEST_CASE("a second upload for the same round and an upload for a closed round are refused",
+          "[protocol]") {
+  CoordinatorFixture c(small_job("proto", 2, 2, 2));
+  auto a = c.stub(kit("site-a"));
+  auto b = c.stub(kit("site-b"));
+  REQUIRE(join(*a, "site-a").ok());
+  REQUIRE(join(*b, "site-b").ok());
+  c.start_rounds();
+  wait_for_train(*a);
+  wait_for_train(*b);
+  ModelBlob global = download(*a, "proto", 1);
+  download(*b, "proto", 1);
+  REQUIRE(upload(*a, "proto", 1, plus(global, 1.0f), 30).ok());
+  grpc::Status again = upload(*a, "proto", 1, plus(global, 5.0f), 30);
+  CHECK(again.error_code() == grpc::StatusCode::FAILED_PRECONDITION);
+  CHECK(again.error_message().find("second upload for the same round is refused") != std::string::npos);
+  REQUIRE(upload(*b, "proto", 1, plus(global, 2.0f), 10).ok());
+
+  REQUIRE(wait_for_train(*a).round() == 2);
+  grpc::Status stale = upload(*b, "proto", 1, plus(global, 2.0f), 10);
+  CHECK(stale.error_code() == grpc::StatusCode::FAILED_PRECONDITION);
+  CHECK(stale.error_message().find("stale") != std::string::npos);
+
+  // Round 1's pooled model is the weighted mean of exactly the two accepted uploads:
+  // (30 * (x + 1) + 10 * (x + 2)) / 40 = x + 1.25.
+  ModelBlob round1 = read_model_file(c.runner->store().model_path(1));
+  ModelBlob expected = plus(global, 1.25f);
+  float got_v, want_v;
+  std::memcpy(&got_v, round1.bytes.data() + 40, 4);
+  std::memcpy(&want_v, expected.bytes.data() + 40, 4);
+  CHECK(got_v == Approx(want_v).epsilon(1e-6));
+}
+
+TEST_CASE("a round fails cleanly when fewer than min_sites report by the deadline", "[protocol]") {
+  JobConfig job = small_job("deadline", 1, 2, 2);
+  job.round_deadline_s = 1.5;
+  CoordinatorFixture c(job);
+  auto a = c.stub(kit("site-a"));
+  auto b = c.stub(kit("site-b"));
+  REQUIRE(join(*a, "site-a").ok());
+  REQUIRE(join(*b, "site-b").ok());
+  c.start_rounds();
+  wait_for_train(*a);
+  ModelBlob global = download(*a, "deadline", 1);
+  REQUIRE(upload(*a, "deadline", 1, plus(global, 1.0f), 5).ok());
+  // site-b never reports.
+  c.rounds.join();
+  CHECK_FALSE(c.succeeded);
+  auto records = metrics(*c.runner);
+  REQUIRE(records.size() == 1);
+  CHECK(records[0]["status"] == "failed");
+  CHECK(records[0]["reason"].get<std::string>().find("fewer than min_sites (2) by the deadline") !=
+        std::string::npos);
+  bool b_recorded_late = false;
+  for (const auto& s : records[0]["sites"]) {
+    if (s["site"] == "site-b") {
+      b_recorded_late = s["reason"].get<std::string>().find("late") != std::string::npos;
+    }
+  }
+  CHECK(b_recorded_late);
+  CHECK_FALSE(std::ifstream(c.runner->store().model_path(1)).good());  // no model from a failed round
+  CHECK(get_work(*a).kind() == wire::WorkReply::JOB_FINISHED);
+}
+
+TEST_CASE("a round completes at its deadline with min_sites and records the late site", "[protocol]") {
+  JobConfig job = small_job("partial", 1, 2, 1);
+  job.round_deadline_s = 1.5;
+  CoordinatorFixture c(job);
+  auto a = c.stub(kit("site-a"));
+  auto b = c.stub(kit("site-b"));
+  REQUIRE(join(*a, "site-a").ok());
+  REQUIRE(join(*b, "site-b").ok());
+  c.start_rounds();
+  wait_for_train(*a);
+  ModelBlob global = download(*a, "partial", 1);
+  REQUIRE(upload(*a, "partial", 1, plus(global, 3.0f), 5).ok());
+  c.rounds.join();
+  CHECK(c.succeeded);
+  ModelBlob pooled = read_model_file(c.runner->store().pooled_path());
+  CHECK(pooled.bytes == plus(global, 3.0f).bytes);
+  auto records = metrics(*c.runner);
+  REQUIRE(records.size() == 1);
+  CHECK(records[0]["status"] == "completed");
+  CHECK(records[0]["reported"] == 1);
+}
+
+TEST_CASE("a model of more than 2 GiB downloads in 1 MiB chunks with its checksum", "[protocol][large]") {
+  // 2 GiB + 3 MiB of float32 in three tensors; no protobuf message ever holds more than 1 MiB.
+  const int64_t big = (int64_t(1) << 29) + (int64_t(3) << 18);
+  JobConfig job = small_job("large", 1, 1, 1);
+  CoordinatorFixture c(job, {}, {big / 2, big / 2, 1000});
+  REQUIRE(c.initial.bytes.size() > (uint64_t(2) << 30));
+  auto a = c.stub(kit("site-a"));
+  REQUIRE(join(*a, "site-a").ok());
+  c.start_rounds();
+  wait_for_train(*a);
+  ModelBlob got = download(*a, "large", 1);  // throws on checksum mismatch
+  CHECK(got.manifest.total_bytes() == c.initial.bytes.size());
+  CHECK(got.manifest.sha256() == c.initial.manifest.sha256());
+  CHECK(got.bytes == c.initial.bytes);
+}

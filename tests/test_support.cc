@@ -1,0 +1,81 @@
+#include "tests/test_support.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+
+#include "common/consortium_config.h"
+#include "common/error.h"
+#include "common/provisioning.h"
+
+namespace fedxray::testing {
+namespace fs = std::filesystem;
+
+TempDir::TempDir() {
+  std::string tmpl = (fs::temp_directory_path() / "fedxray-test-XXXXXX").string();
+  if (!::mkdtemp(tmpl.data())) throw Error("mkdtemp failed");
+  path = tmpl;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  fs::remove_all(path, ec);
+}
+
+std::string kits_dir(bool other_ca) {
+  static TempDir main_dir, other_dir;
+  static bool made[2] = {false, false};
+  TempDir& dir = other_ca ? other_dir : main_dir;
+  if (!made[other_ca]) {
+    ConsortiumConfig c;
+    c.name = other_ca ? "intruders" : "test";
+    c.coordinator_hosts = {"127.0.0.1", "localhost"};
+    c.coordinator_port = 0;
+    c.sites = {"site-a", "site-b", "site-c"};
+    c.admins = {"alice"};
+    provision_consortium(c, dir.path, false);
+    made[other_ca] = true;
+  }
+  return dir.path;
+}
+
+TlsFiles kit(const std::string& name, bool other_ca) {
+  const std::string d = kits_dir(other_ca) + "/" + name + "/";
+  return {d + name + ".crt", d + name + ".key", d + "ca.crt"};
+}
+
+ModelBlob make_model(const std::vector<int64_t>& float_sizes, uint64_t seed) {
+  ModelBlob blob;
+  blob.manifest.set_model("test-model");
+  blob.manifest.set_classes(2);
+  blob.manifest.set_image_size(8);
+  int i = 0;
+  for (int64_t n : float_sizes) {
+    append_tensor(blob.manifest, "layer" + std::to_string(i++) + ".weight", wire::FLOAT32, {n});
+  }
+  append_tensor(blob.manifest, "counter", wire::INT64, {1});
+  blob.bytes.resize(blob.manifest.total_bytes());
+  uint64_t state = seed * 0x9E3779B97F4A7C15ULL + 1;
+  auto next = [&state] {  // xorshift: fast enough for multi-GiB models
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    return float(int64_t(state >> 40) - (int64_t(1) << 23)) / float(1 << 22);
+  };
+  for (const auto& t : blob.manifest.tensors()) {
+    char* p = blob.bytes.data() + t.offset();
+    if (t.dtype() == wire::FLOAT32) {
+      for (uint64_t k = 0; k < t.nbytes() / 4; ++k) {
+        float v = next();
+        std::memcpy(p + 4 * k, &v, 4);
+      }
+    } else {
+      int64_t v = int64_t(seed % 1000);
+      std::memcpy(p, &v, 8);
+    }
+  }
+  blob.seal();
+  return blob;
+}
+
+}  // namespace fedxray::testing

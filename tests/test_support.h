@@ -1,0 +1,28 @@
+// Helpers shared by the tests: temp folders, a throw-away consortium, small models.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "common/model_blob.h"
+#include "common/tls.h"
+
+namespace fedxray::testing {
+
+// A fresh folder under /tmp, removed with everything in it when the object dies.
+struct TempDir {
+  TempDir();
+  ~TempDir();
+  std::string path;
+};
+
+// Kits for consortium "test" (coordinator "coordinator" on 127.0.0.1/localhost, sites site-a,
+// site-b, site-c, admin alice), provisioned once per test process. `other_ca` gives a second,
+// unrelated consortium with the same participant names.
+std::string kits_dir(bool other_ca = false);
+TlsFiles kit(const std::string& name, bool other_ca = false);
+
+// A torch-free model: float32 tensors of the given sizes plus one int64 counter, filled from seed.
+ModelBlob make_model(const std::vector<int64_t>& float_sizes, uint64_t seed);
+
+}  // namespace fedxray::testing

@@ -1,0 +1,95 @@
+// Mutual TLS: the coordinator verifies a client certificate on every connection, and a site's
+// identity is its certificate, never a field it sends.
+#include <catch2/catch.hpp>
+
+#include <spdlog/sinks/ringbuffer_sink.h>
+#include <spdlog/spdlog.h>
+
+#include "common/atomic_file.h"
+#include "tests/coordinator_fixture.h"
+
+using namespace fedxray;
+using namespace fedxray::testing;
+
+namespace {
+
+// Captures what the coordinator logs while alive.
+struct LogCapture {
+  LogCapture() : sink(std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(256)) {
+    previous = spdlog::default_logger();
+    spdlog::set_default_logger(std::make_shared<spdlog::logger>("capture", sink));
+  }
+  ~LogCapture() { spdlog::set_default_logger(previous); }
+  bool contains(const std::string& text) const {
+    for (const auto& line : sink->last_formatted()) {
+      if (line.find(text) != std::string::npos) return true;
+    }
+    return false;
+  }
+  std::shared_ptr<spdlog::sinks::ringbuffer_sink_mt> sink;
+  std::shared_ptr<spdlog::logger> previous;
+};
+
+}  // namespace
+
+TEST_CASE("a site with a certificate from the consortium CA is admitted", "[tls]") {
+  CoordinatorFixture c(small_job("tls", 1, 1, 1));
+  auto site = c.stub(kit("site-a"));
+  grpc::Status s = join(*site, "site-a");
+  CHECK(s.ok());
+  CHECK(s.error_message().empty());
+}
+
+TEST_CASE("a connection without a client certificate is refused", "[tls]") {
+  CoordinatorFixture c(small_job("tls", 1, 1, 1));
+  grpc::SslCredentialsOptions only_trust;
+  only_trust.pem_root_certs = read_file(kit("site-a").ca_certificate);
+  auto channel = grpc::CreateChannel(c.target(), grpc::SslCredentials(only_trust));
+  auto stub = wire::Coordinator::NewStub(channel);
+  grpc::Status s = join(*stub, "site-a");
+  CHECK(s.error_code() == grpc::StatusCode::UNAVAILABLE);
+}
+
+TEST_CASE("a certificate issued by another CA is refused", "[tls]") {
+  CoordinatorFixture c(small_job("tls", 1, 1, 1));
+  TlsFiles intruder = kit("site-a", /*other_ca=*/true);
+  intruder.ca_certificate = kit("site-a").ca_certificate;  // trusts the real coordinator
+  auto stub = c.stub(intruder);
+  grpc::Status s = join(*stub, "site-a");
+  CHECK(s.error_code() == grpc::StatusCode::UNAVAILABLE);
+}
+
+TEST_CASE("a site does not talk to a coordinator its CA did not certify", "[tls]") {
+  CoordinatorFixture c(small_job("tls", 1, 1, 1));
+  TlsFiles site = kit("site-a");
+  site.ca_certificate = kit("site-a", /*other_ca=*/true).ca_certificate;
+  auto stub = c.stub(site);
+  CHECK(join(*stub, "site-a").error_code() == grpc::StatusCode::UNAVAILABLE);
+}
+
+TEST_CASE("a site claiming to be another site is refused and logged", "[tls]") {
+  LogCapture log;
+  CoordinatorFixture c(small_job("tls", 1, 1, 1));
+  auto stub = c.stub(kit("site-b"));
+  grpc::Status s = join(*stub, "site-a");
+  CHECK(s.error_code() == grpc::StatusCode::PERMISSION_DENIED);
+  CHECK(s.error_message().find("belongs to site 'site-b', not 'site-a'") != std::string::npos);
+  CHECK(log.contains("impersonation"));
+}
+
+TEST_CASE("an admin certificate cannot act as a site", "[tls]") {
+  LogCapture log;
+  CoordinatorFixture c(small_job("tls", 1, 1, 1));
+  auto stub = c.stub(kit("alice"));
+  grpc::Status s = join(*stub, "alice");
+  CHECK(s.error_code() == grpc::StatusCode::PERMISSION_DENIED);
+  CHECK(log.contains("is not a site certificate"));
+}
+
+TEST_CASE("a site the coordinator config does not list is refused", "[tls]") {
+  CoordinatorFixture c(small_job("tls", 1, 1, 1), {"site-a", "site-b"});
+  auto stub = c.stub(kit("site-c"));
+  grpc::Status s = join(*stub, "site-c");
+  CHECK(s.error_code() == grpc::StatusCode::PERMISSION_DENIED);
+  CHECK(s.error_message().find("not listed in coordinator.sites") != std::string::npos);
+}
