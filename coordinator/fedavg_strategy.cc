@@ -8,7 +8,7 @@
 namespace fedxray {
 
 FedAvgStrategy::FedAvgStrategy(uint64_t seed, std::string journal_dir)
-    : seed_(seed), journal_dir_(std::move(journal_dir)) {}
+    : seed_(seed), journals_(UndoJournalPool::create(std::move(journal_dir))) {}
 
 std::vector<std::string> FedAvgStrategy::select_sites(int round,
                                                       const std::vector<std::string>& available,
@@ -22,7 +22,7 @@ std::vector<std::string> FedAvgStrategy::select_sites(int round,
 }
 
 std::shared_ptr<Aggregator> FedAvgStrategy::make_aggregator(const wire::ModelManifest& layout) {
-  return std::make_shared<StreamingFedAvg>(layout, journal_dir_);
+  return std::make_shared<StreamingFedAvg>(layout, journals_);
 }
 
 }  // namespace fedxray

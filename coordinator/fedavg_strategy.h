@@ -3,6 +3,7 @@
 #pragma once
 
 #include "coordinator/strategy.h"
+#include "coordinator/undo_journal.h"
 
 namespace fedxray {
 
@@ -17,7 +18,7 @@ class FedAvgStrategy : public Strategy {
 
  private:
   uint64_t seed_;
-  std::string journal_dir_;
+  std::shared_ptr<UndoJournalPool> journals_;  // shared by every round's aggregator
 };
 
 }  // namespace fedxray

@@ -1,17 +1,16 @@
 #include "coordinator/streaming_fedavg.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cfloat>
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 
 #include "common/error.h"
 #include "common/model_file.h"
+#include "coordinator/undo_journal.h"
 
 namespace fedxray {
 namespace {
@@ -23,18 +22,31 @@ T load(const char* p) {
   return v;
 }
 
+// Exponent bits all ones = NaN or infinity. Integer tests, so the loop vectorises.
 template <typename T>
-bool all_finite(const char* data, std::size_t count) {
-  bool ok = true;
-  for (std::size_t i = 0; i < count; ++i) {
-    const T v = load<T>(data + i * sizeof(T));
-    ok &= (std::fabs(v) <= std::numeric_limits<T>::max());
+bool all_finite(const char* __restrict data, std::size_t count) {
+  if constexpr (std::is_same<T, float>::value) {
+    uint32_t bad = 0;
+    for (std::size_t i = 0; i < count; ++i) {
+      const uint32_t bits = load<uint32_t>(data + i * 4);
+      bad |= uint32_t((bits & 0x7f800000u) == 0x7f800000u);
+    }
+    return bad == 0;
+  } else if constexpr (std::is_same<T, double>::value) {
+    uint64_t bad = 0;
+    for (std::size_t i = 0; i < count; ++i) {
+      const uint64_t bits = load<uint64_t>(data + i * 8);
+      bad |= uint64_t((bits & 0x7ff0000000000000ull) == 0x7ff0000000000000ull);
+    }
+    return bad == 0;
+  } else {
+    return true;
   }
-  return ok;
 }
 
+// __restrict: the update bytes never overlap the accumulator, which lets this vectorise.
 template <typename T>
-void accumulate(double* acc, const char* data, std::size_t count, double w) {
+void accumulate(double* __restrict acc, const char* __restrict data, std::size_t count, double w) {
   for (std::size_t i = 0; i < count; ++i) acc[i] += w * double(load<T>(data + i * sizeof(T)));
 }
 
@@ -43,19 +55,12 @@ void accumulate(double* acc, const char* data, std::size_t count, double w) {
 // Walks the update's byte stream, turning it into whole-element runs per tensor.
 class FedAvgSink : public UpdateSink {
  public:
-  FedAvgSink(StreamingFedAvg& agg, std::string site, double weight, const std::string& journal_dir)
-      : agg_(agg), site_(std::move(site)), weight_(weight) {
-    std::string path = journal_dir + "/undo-" + site_ + "-XXXXXX";
-    journal_fd_ = ::mkstemp(path.data());
-    if (journal_fd_ < 0) {
-      throw Error("cannot create an undo journal in " + journal_dir + ": " + std::strerror(errno));
-    }
-    ::unlink(path.c_str());  // anonymous: vanishes with the descriptor, even after a crash
-  }
+  FedAvgSink(StreamingFedAvg& agg, std::string site, double weight,
+             std::unique_ptr<UndoJournal> journal)
+      : agg_(agg), site_(std::move(site)), weight_(weight), journal_(std::move(journal)) {}
 
   ~FedAvgSink() override {
     if (!committed_) undo();
-    ::close(journal_fd_);
   }
 
   void fold(uint64_t offset, const char* data, std::size_t size) override {
@@ -135,44 +140,44 @@ class FedAvgSink : public UpdateSink {
              double weight, bool journal) {
     agg_.add(tensor, element, data, count, weight);
     if (!journal) return;
-    std::size_t bytes = count * dtype_size(agg_.layout_.tensors(int(tensor)).dtype());
-    while (bytes > 0) {
-      ssize_t n = ::write(journal_fd_, data, bytes);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) {
-        // Without a journal the contribution could not be undone; take it out now.
-        agg_.add(tensor, element, data, count, -weight);
-        throw Error("cannot write the undo journal for " + site_ + ": " + std::strerror(errno));
-      }
-      data += n;
-      bytes -= std::size_t(n);
+    try {
+      journal_->append(data, count * dtype_size(agg_.layout_.tensors(int(tensor)).dtype()));
+    } catch (const Error&) {
+      // Without a journal the contribution could not be undone later; take it out now.
+      agg_.add(tensor, element, data, count, -weight);
+      throw;
     }
   }
 
   void undo() {
     Cursor replay;
     std::string buffer(1 << 20, '\0');
-    uint64_t offset = 0;
-    for (;;) {
-      ssize_t n = ::pread(journal_fd_, buffer.data(), buffer.size(), off_t(offset));
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) break;
-      consume(replay, buffer.data(), std::size_t(n), -weight_, false);
-      offset += uint64_t(n);
+    try {
+      for (uint64_t offset = 0; offset < journal_->size();) {
+        const std::size_t n = journal_->read(offset, buffer.data(), buffer.size());
+        consume(replay, buffer.data(), n, -weight_, false);
+        offset += n;
+      }
+    } catch (const Error& e) {
+      agg_.poison("the undo of a failed update from " + site_ + " failed: " + e.what());
     }
   }
 
   StreamingFedAvg& agg_;
   std::string site_;
   double weight_;
-  int journal_fd_ = -1;
+  std::unique_ptr<UndoJournal> journal_;
   uint64_t received_ = 0;
   Cursor cursor_;
   bool committed_ = false;
 };
 
-StreamingFedAvg::StreamingFedAvg(const wire::ModelManifest& layout, std::string journal_dir)
-    : layout_(layout), journal_dir_(std::move(journal_dir)) {
+StreamingFedAvg::StreamingFedAvg(const wire::ModelManifest& layout, const std::string& journal_dir)
+    : StreamingFedAvg(layout, UndoJournalPool::create(journal_dir)) {}
+
+StreamingFedAvg::StreamingFedAvg(const wire::ModelManifest& layout,
+                                 std::shared_ptr<UndoJournalPool> journals)
+    : layout_(layout), journals_(std::move(journals)) {
   std::string problem = manifest_problem(layout_);
   if (!problem.empty()) throw Error("cannot aggregate a malformed model layout: " + problem);
   uint64_t elements = 0;
@@ -188,28 +193,44 @@ std::unique_ptr<UpdateSink> StreamingFedAvg::begin_update(const std::string& sit
     throw Error("update from " + site + " has weight " + std::to_string(weight) +
                 "; the sample count must be positive");
   }
-  return std::make_unique<FedAvgSink>(*this, site, weight, journal_dir_);
+  return std::make_unique<FedAvgSink>(*this, site, weight, journals_->acquire());
+}
+
+template <typename T>
+void StreamingFedAvg::add_checked(const wire::TensorSpec& t, double* acc, const char* data,
+                                  std::size_t count, double weight) {
+  // Check and add in cache-sized blocks so the bytes are read from memory once. A block with
+  // NaN or Inf is refused before it touches the sum, and the blocks before it are taken back.
+  constexpr std::size_t kBlock = 8192;
+  for (std::size_t start = 0; start < count; start += kBlock) {
+    const std::size_t n = std::min(kBlock, count - start);
+    const char* block = data + start * sizeof(T);
+    if (std::is_floating_point<T>::value && !all_finite<T>(block, n)) {
+      accumulate<T>(acc, data, start, -weight);
+      throw Error("tensor '" + t.name() + "' holds NaN or infinite values");
+    }
+    accumulate<T>(acc + start, block, n, weight);
+  }
 }
 
 void StreamingFedAvg::add(std::size_t tensor, uint64_t first_element, const char* data,
                           std::size_t count, double weight) {
   const auto& t = layout_.tensors(int(tensor));
-  if (t.dtype() == wire::FLOAT32 && !all_finite<float>(data, count)) {
-    throw Error("tensor '" + t.name() + "' holds NaN or infinite values");
-  }
-  if (t.dtype() == wire::FLOAT64 && !all_finite<double>(data, count)) {
-    throw Error("tensor '" + t.name() + "' holds NaN or infinite values");
-  }
   std::lock_guard<std::mutex> lock(mu_);
   double* acc = acc_.data() + element_base_[tensor] + first_element;
   switch (t.dtype()) {
-    case wire::FLOAT32: accumulate<float>(acc, data, count, weight); break;
-    case wire::FLOAT64: accumulate<double>(acc, data, count, weight); break;
-    case wire::INT64: accumulate<int64_t>(acc, data, count, weight); break;
-    case wire::INT32: accumulate<int32_t>(acc, data, count, weight); break;
-    case wire::UINT8: accumulate<uint8_t>(acc, data, count, weight); break;
+    case wire::FLOAT32: add_checked<float>(t, acc, data, count, weight); break;
+    case wire::FLOAT64: add_checked<double>(t, acc, data, count, weight); break;
+    case wire::INT64: add_checked<int64_t>(t, acc, data, count, weight); break;
+    case wire::INT32: add_checked<int32_t>(t, acc, data, count, weight); break;
+    case wire::UINT8: add_checked<uint8_t>(t, acc, data, count, weight); break;
     default: throw Error("unsupported dtype in tensor '" + t.name() + "'");
   }
+}
+
+void StreamingFedAvg::poison(const std::string& why) {
+  std::lock_guard<std::mutex> lock(mu_);
+  poisoned_ = why;
 }
 
 void StreamingFedAvg::on_commit(double weight) {
@@ -230,6 +251,7 @@ double StreamingFedAvg::committed_weight() const {
 
 void StreamingFedAvg::write_result(ModelFileWriter& out) const {
   std::lock_guard<std::mutex> lock(mu_);
+  if (!poisoned_.empty()) throw Error("the aggregate cannot be trusted: " + poisoned_);
   if (committed_ == 0) throw Error("no update was committed; there is nothing to average");
   const double inv = 1.0 / weight_;
   std::string buffer;

@@ -1,0 +1,174 @@
+// round_overhead: how long a federated round takes when nobody trains — the cost of the
+// federation itself (mTLS transport, chunked streaming, aggregation, checkpointing).
+//
+//   build/bench/round_overhead --sites 10 --params 11200000 --rounds 6
+//
+// The coordinator and every site run as separate processes on 127.0.0.1 with mutual TLS. Sites
+// return the received model plus a small deterministic perturbation. Prints the median round
+// time over rounds 2..R and the coordinator's peak RSS; the last line is one JSON object.
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "bench/perturb_trainer.h"
+#include "bench/resnet_layout.h"
+#include "common/atomic_file.h"
+#include "common/log.h"
+#include "common/model_file.h"
+#include "common/provisioning.h"
+#include "common/tls.h"
+#include "coordinator/coordinator_service.h"
+#include "coordinator/fedavg_strategy.h"
+#include "coordinator/job_runner.h"
+#include "site-agent/site_agent.h"
+
+using namespace fedxray;
+namespace fs = std::filesystem;
+
+namespace {
+
+TlsFiles kit(const std::string& dir, const std::string& name) {
+  const std::string d = dir + "/kits/" + name + "/";
+  return {d + name + ".crt", d + name + ".key", d + "ca.crt"};
+}
+
+int run_coordinator(const std::string& dir, int sites, int rounds) {
+  JobConfig job;
+  job.name = "bench";
+  job.model = "resnet18-layout";
+  job.rounds = rounds;
+  job.sites_per_round = sites;
+  job.min_sites = sites;
+  job.round_deadline_s = 600;
+  CoordinatorOptions options;
+  options.state_dir = dir + "/state";
+  options.heartbeat_timeout_s = 120;
+  CheckpointStore store(options.state_dir, job.name);
+  JobRunner runner(job, options, read_model_file(dir + "/initial.fxm"),
+                   std::make_unique<FedAvgStrategy>(1, store.journal_dir()));
+  CoordinatorServer server(runner, "127.0.0.1:0", make_server_credentials(kit(dir, "coordinator")));
+  write_file_atomically(dir + "/port", std::to_string(server.port()));
+  const bool ok = runner.run();
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!runner.all_sites_told_finished() && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  server.shutdown();
+  return ok ? 0 : 1;
+}
+
+int run_site(const std::string& dir, int index, int port) {
+  const std::string name = "site-" + std::to_string(index);
+  bench::PerturbTrainer trainer(index, 1000 + uint64_t(index));
+  SiteAgent agent(dial("127.0.0.1:" + std::to_string(port), kit(dir, name)), {name, 60}, trainer);
+  agent.run();
+  return 0;
+}
+
+pid_t spawn(const std::vector<std::string>& args) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    std::vector<char*> argv;
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execv("/proc/self/exe", argv.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"round_overhead: federated round time with no training, N site processes"};
+  int sites = 10, rounds = 6, index = 0, port = 0;
+  int64_t params = 11200000;
+  std::string role = "driver", workdir;
+  app.add_option("--sites", sites, "site processes")->capture_default_str();
+  app.add_option("--params", params, "model parameters (ResNet-18 layout)")->capture_default_str();
+  app.add_option("--rounds", rounds, "rounds (the median uses rounds 2..R)")->capture_default_str();
+  app.add_option("--workdir", workdir, "folder for kits and state (default: temp)");
+  app.add_option("--role", role)->group("");  // internal: driver, coordinator, site
+  app.add_option("--index", index)->group("");
+  app.add_option("--port", port)->group("");
+  CLI11_PARSE(app, argc, argv);
+  init_logging("warn");
+
+  if (role == "coordinator") return run_coordinator(workdir, sites, rounds);
+  if (role == "site") return run_site(workdir, index, port);
+
+  const bool temp = workdir.empty();
+  if (temp) {
+    std::string tmpl = (fs::temp_directory_path() / "fedxray-bench-XXXXXX").string();
+    workdir = ::mkdtemp(tmpl.data());
+  }
+  ConsortiumConfig consortium;
+  consortium.name = "bench";
+  consortium.coordinator_hosts = {"127.0.0.1"};
+  for (int i = 1; i <= sites; ++i) consortium.sites.push_back("site-" + std::to_string(i));
+  provision_consortium(consortium, workdir + "/kits", false);
+  ModelBlob initial = bench::resnet18_like_model(params, 1);
+  const int64_t actual = bench::element_count(initial.manifest);
+  write_model_file(workdir + "/initial.fxm", initial);
+  initial = ModelBlob{};
+  fs::remove(workdir + "/port");
+
+  const std::string self = "round_overhead";
+  pid_t coordinator = spawn({self, "--role", "coordinator", "--workdir", workdir, "--sites",
+                             std::to_string(sites), "--rounds", std::to_string(rounds)});
+  while (!fs::exists(workdir + "/port")) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  const std::string port_text = read_file(workdir + "/port");
+  std::vector<pid_t> site_pids;
+  for (int i = 1; i <= sites; ++i) {
+    site_pids.push_back(spawn({self, "--role", "site", "--workdir", workdir, "--index",
+                               std::to_string(i), "--port", port_text}));
+  }
+  int status = 0;
+  struct rusage usage {};
+  wait4(coordinator, &status, 0, &usage);
+  const double peak_rss_mb = double(usage.ru_maxrss) / 1024.0;
+  for (pid_t p : site_pids) waitpid(p, nullptr, 0);
+
+  std::vector<double> seconds;
+  std::ifstream metrics(workdir + "/state/bench/metrics.jsonl");
+  for (std::string line; std::getline(metrics, line);) {
+    auto r = nlohmann::json::parse(line);
+    if (r["status"] != "completed") {
+      std::cerr << "round " << r["round"] << " failed: " << r.dump() << "\n";
+      return 1;
+    }
+    seconds.push_back(r["seconds"].get<double>());
+  }
+  if (int(seconds.size()) != rounds || rounds < 2) {
+    std::cerr << "expected " << rounds << " completed rounds, got " << seconds.size() << "\n";
+    return 1;
+  }
+  std::vector<double> steady(seconds.begin() + 1, seconds.end());
+  std::sort(steady.begin(), steady.end());
+  const double median = steady[steady.size() / 2];
+  for (std::size_t i = 0; i < seconds.size(); ++i) {
+    std::cout << "round " << i + 1 << ": " << seconds[i] << " s\n";
+  }
+  std::cout << "sites=" << sites << " params=" << actual << " (" << actual * 4 / (1 << 20)
+            << " MiB) median round (2.." << rounds << ") = " << median
+            << " s, coordinator peak RSS = " << peak_rss_mb << " MB\n";
+  if (temp) fs::remove_all(workdir);
+  nlohmann::json out = {{"bench", "round_overhead"}, {"sites", sites},
+                        {"params", actual},          {"rounds", rounds},
+                        {"median_round_s", median},  {"coordinator_peak_rss_mb", peak_rss_mb},
+                        {"round_seconds", seconds},  {"coordinator_exit", WEXITSTATUS(status)}};
+  std::cout << out.dump() << std::endl;
+  return 0;
+}
