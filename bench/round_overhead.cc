@@ -26,6 +26,7 @@
 #include "bench/resnet_layout.h"
 #include "common/atomic_file.h"
 #include "common/log.h"
+#include "common/memory_tuning.h"
 #include "common/model_file.h"
 #include "common/provisioning.h"
 #include "common/tls.h"
@@ -92,6 +93,7 @@ pid_t spawn(const std::vector<std::string>& args) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  keep_model_buffers_mapped();
   CLI::App app{"round_overhead: federated round time with no training, N site processes"};
   int sites = 10, rounds = 6, index = 0, port = 0;
   int64_t params = 11200000;

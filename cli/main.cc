@@ -7,9 +7,11 @@
 #include "cli/exit_code.h"
 #include "common/error.h"
 #include "common/log.h"
+#include "common/memory_tuning.h"
 #include "common/version.h"
 
 int main(int argc, char** argv) {
+  fedxray::keep_model_buffers_mapped();
   CLI::App app{"fedxray: federated training of radiograph models; images never leave the site"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string(fedxray::kVersion));

@@ -203,6 +203,7 @@ nlohmann::json JobRunner::run_round(int number) {
     expire_silent_sites();
   }
   round_.open = false;
+  const double collect_seconds = seconds_since(started);
   const bool deadline_passed = Clock::now() >= round_.deadline;
   for (auto& [name, s] : round_.sites) {
     if (s.state == SiteState::kReported || s.state == SiteState::kFailed) continue;
@@ -249,7 +250,8 @@ nlohmann::json JobRunner::run_round(int number) {
                                        std::to_string(job_.min_sites) + ")" +
                                        (deadline_passed ? " by the deadline" : "");
   }
-  record["seconds"] = seconds_since(started);
+  record["collect_seconds"] = collect_seconds;  // from round start until the round closed
+  record["seconds"] = seconds_since(started);     // including publishing the new global model
   spdlog::info("job={} round={} {} ({} of {} sites reported, {:.2f} s)", job_.name, number,
                record["status"].get<std::string>(), reported, chosen.size(),
                record["seconds"].get<double>());
