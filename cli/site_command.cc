@@ -29,7 +29,8 @@ void add_site_command(CLI::App& app) {
                          {config.certificate, config.private_key, config.ca_certificate}),
                     {config.name}, trainer);
     stop_on_signal([&agent] { agent.stop(); });
-    std::cout << "site " << config.name << ": " << agent.run() << "\n";
+    const std::string outcome = agent.run();
+    std::cout << "site " << config.name << ": " << outcome << "\n";
   });
 }
 
