@@ -106,7 +106,7 @@ int main(int argc, char** argv) {
   app.add_option("--index", index)->group("");
   app.add_option("--port", port)->group("");
   CLI11_PARSE(app, argc, argv);
-  init_logging("warn");
+  init_logging(role == "site" && getenv("FEDXRAY_BENCH_LOG") ? "info" : "warn");
 
   if (role == "coordinator") return run_coordinator(workdir, sites, rounds);
   if (role == "site") return run_site(workdir, index, port);

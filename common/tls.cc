@@ -66,6 +66,7 @@ std::shared_ptr<grpc::Channel> dial(const std::string& target, const TlsFiles& f
   grpc::ChannelArguments args;
   if (!tls_name.empty()) args.SetSslTargetNameOverride(tls_name);
   args.SetMaxReceiveMessageSize(4 << 20);
+  args.SetInt(GRPC_ARG_HTTP2_MAX_FRAME_SIZE, 1 << 20);
   args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 30000);
   return grpc::CreateCustomChannel(target, grpc::SslCredentials(options), args);
 }

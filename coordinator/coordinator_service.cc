@@ -177,6 +177,7 @@ CoordinatorServer::CoordinatorServer(JobRunner& runner, const std::string& liste
   // uploading at once the coordinator's buffers stay O(sites x 2 MiB), and loopback or LAN
   // links still run at full speed.
   builder.AddChannelArgument(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_FRAME_SIZE, 1 << 20);
   builder.AddChannelArgument(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 2 << 20);
   server_ = builder.BuildAndStart();
   if (!server_ || port_ == 0) {

@@ -168,17 +168,25 @@ void SiteAgent::serve_round(const wire::WorkReply& work) {
   beat.set_phase("downloading");
   try {
     HeartbeatThread heartbeat(*stub_, beat, std::chrono::milliseconds(heartbeat_interval_ms_));
+    const auto t0 = Clock::now();
     ModelBlob global = download(job, round);
+    const auto t1 = Clock::now();
     TrainingResult result = trainer_.train(job, global, [&](const std::string& phase, double f) {
       heartbeat.set_phase(phase, f);
       return heartbeat.keep_going() && !stopping_;
     });
     heartbeat.set_phase("uploading", 1.0);
     if (!heartbeat.keep_going()) throw TrainingCancelled();
+    const auto t2 = Clock::now();
     upload(job, round, result);
-    spdlog::info("site={} job={} round={} uploaded {} samples (held-out accuracy {:.3f})",
+    const auto t3 = Clock::now();
+    auto secs = [](Clock::time_point a, Clock::time_point b) {
+      return std::chrono::duration<double>(b - a).count();
+    };
+    spdlog::info("site={} job={} round={} uploaded {} samples (held-out accuracy {:.3f}; "
+                 "download {:.2f} s, train {:.2f} s, upload {:.2f} s)",
                  options_.site_name, job.job_id(), round, result.samples,
-                 result.metrics.held_out_accuracy());
+                 result.metrics.held_out_accuracy(), secs(t0, t1), secs(t1, t2), secs(t2, t3));
     if (on_uploaded_) on_uploaded_(round, result);
   } catch (const TrainingCancelled&) {
     spdlog::warn("site={} job={} round={}: round over for this site, nothing uploaded",
