@@ -5,8 +5,10 @@
 // stays O(model) however many sites report. commit() keeps the update in the aggregate; a sink
 // destroyed without commit() (broken stream, bad checksum, NaN values) takes its contribution
 // back out, so a failed upload never leaves a trace in the pooled model.
-// Thread-safe: several sinks may fold concurrently. write_result() may run once all sinks that
-// should count are committed; sinks still open then are simply not part of the result.
+// Thread-safe: several sinks may fold concurrently. close() ends intake: every update not yet
+// committed is taken back out at once (without waiting for its stream), and later fold() or
+// commit() calls on it throw. write_result() requires close() first, so a pooled model only
+// ever contains committed updates.
 #pragma once
 
 #include <cstddef>
@@ -34,10 +36,11 @@ class Aggregator {
   virtual ~Aggregator() = default;
   // weight: the site's sample count for FedAvg.
   virtual std::unique_ptr<UpdateSink> begin_update(const std::string& site, double weight) = 0;
+  virtual void close() = 0;
   virtual int committed_updates() const = 0;
   virtual double committed_weight() const = 0;
-  // Streams the pooled model into `out` (layout as given at construction). Throws if nothing
-  // was committed.
+  // Streams the pooled model into `out` (layout as given at construction). Throws if close()
+  // has not run or nothing was committed.
   virtual void write_result(ModelFileWriter& out) const = 0;
 };
 

@@ -230,25 +230,35 @@ nlohmann::json JobRunner::run_round(int number) {
   std::shared_ptr<Aggregator> aggregator = round_.aggregator;
   lock.unlock();
 
+  aggregator->close();  // uploads still in flight are taken back out before anything is written
+  std::string publish_error;
   if (reported >= job_.min_sites && !stopping_) {
-    ModelFileWriter writer(store_.model_path(number), layout_);
-    aggregator->write_result(writer);
-    std::string sha = writer.commit();
-    auto reader = std::make_shared<ModelFileReader>(store_.model_path(number));
-    lock.lock();
-    global_ = reader;
-    record["status"] = "completed";
-    record["model"] = store_.model_path(number);
-    record["model_sha256"] = sha;
-    record["total_samples"] = aggregator->committed_weight();
-  } else {
+    try {
+      ModelFileWriter writer(store_.model_path(number), layout_);
+      aggregator->write_result(writer);
+      const std::string sha = writer.commit();
+      auto reader = std::make_shared<ModelFileReader>(store_.model_path(number));
+      lock.lock();
+      global_ = reader;
+      record["status"] = "completed";
+      record["model"] = store_.model_path(number);
+      record["model_sha256"] = sha;
+      record["total_samples"] = aggregator->committed_weight();
+    } catch (const Error& e) {
+      publish_error = e.what();
+    }
+  }
+  if (!lock.owns_lock()) {
     lock.lock();
     record["status"] = "failed";
-    record["reason"] = stopping_ ? "stopped: " + stop_reason_
-                                 : std::to_string(reported) + " of " + std::to_string(chosen.size()) +
-                                       " selected sites reported, fewer than min_sites (" +
-                                       std::to_string(job_.min_sites) + ")" +
-                                       (deadline_passed ? " by the deadline" : "");
+    record["reason"] =
+        !publish_error.empty()
+            ? "could not publish the new global model (the previous one is intact): " + publish_error
+        : stopping_ ? "stopped: " + stop_reason_
+                    : std::to_string(reported) + " of " + std::to_string(chosen.size()) +
+                          " selected sites reported, fewer than min_sites (" +
+                          std::to_string(job_.min_sites) + ")" +
+                          (deadline_passed ? " by the deadline" : "");
   }
   record["collect_seconds"] = collect_seconds;  // from round start until the round closed
   record["seconds"] = seconds_since(started);     // including publishing the new global model
@@ -319,6 +329,9 @@ wire::JoinReply JobRunner::join(const std::string& site, const wire::JoinRequest
 wire::WorkReply JobRunner::get_work(const std::string& site, std::chrono::milliseconds max_wait) {
   std::unique_lock<std::mutex> lock(mu_);
   require_joined(site);
+  // A waiting site must check in well within the heartbeat timeout to stay "available".
+  max_wait = std::min(max_wait, std::chrono::milliseconds(
+                                    int64_t(options_.heartbeat_timeout_s * 1000 / 2)));
   const auto until = Clock::now() + max_wait;
   wire::WorkReply reply;
   for (;;) {

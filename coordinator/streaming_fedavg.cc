@@ -59,11 +59,25 @@ class FedAvgSink : public UpdateSink {
              std::unique_ptr<UndoJournal> journal)
       : agg_(agg), site_(std::move(site)), weight_(weight), journal_(std::move(journal)) {}
 
+  // Deregisters first, under the aggregator's sink lock, so close() never misses an undo.
   ~FedAvgSink() override {
-    if (!committed_) undo();
+    std::lock_guard<std::mutex> registry(agg_.sinks_mu_);
+    agg_.open_sinks_.erase(this);
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!committed_ && !revoked_) undo();
+  }
+
+  // Called by StreamingFedAvg::close() with sinks_mu_ held.
+  void revoke() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (committed_ || revoked_) return;
+    undo();
+    revoked_ = true;
   }
 
   void fold(uint64_t offset, const char* data, std::size_t size) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (revoked_) throw Error("the round closed before the update from " + site_ + " was complete");
     if (committed_) throw Error("update from " + site_ + " already committed");
     if (offset != received_) {
       throw Error("update bytes from " + site_ + " arrived out of order: got offset " +
@@ -78,6 +92,8 @@ class FedAvgSink : public UpdateSink {
   }
 
   void commit() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (revoked_) throw Error("the round closed before the update from " + site_ + " was complete");
     if (received_ != agg_.layout_.total_bytes()) {
       throw Error("update from " + site_ + " ended after " + std::to_string(received_) + " of " +
                   std::to_string(agg_.layout_.total_bytes()) + " bytes");
@@ -169,7 +185,9 @@ class FedAvgSink : public UpdateSink {
   std::unique_ptr<UndoJournal> journal_;
   uint64_t received_ = 0;
   Cursor cursor_;
+  std::mutex mu_;
   bool committed_ = false;
+  bool revoked_ = false;
 };
 
 StreamingFedAvg::StreamingFedAvg(const wire::ModelManifest& layout, const std::string& journal_dir)
@@ -193,7 +211,17 @@ std::unique_ptr<UpdateSink> StreamingFedAvg::begin_update(const std::string& sit
     throw Error("update from " + site + " has weight " + std::to_string(weight) +
                 "; the sample count must be positive");
   }
-  return std::make_unique<FedAvgSink>(*this, site, weight, journals_->acquire());
+  std::lock_guard<std::mutex> registry(sinks_mu_);
+  if (closed_) throw Error("the round is closed; the update from " + site + " was not accepted");
+  auto sink = std::make_unique<FedAvgSink>(*this, site, weight, journals_->acquire());
+  open_sinks_.insert(sink.get());
+  return sink;
+}
+
+void StreamingFedAvg::close() {
+  std::lock_guard<std::mutex> registry(sinks_mu_);
+  closed_ = true;
+  for (FedAvgSink* sink : open_sinks_) sink->revoke();
 }
 
 template <typename T>
@@ -251,6 +279,7 @@ double StreamingFedAvg::committed_weight() const {
 
 void StreamingFedAvg::write_result(ModelFileWriter& out) const {
   std::lock_guard<std::mutex> lock(mu_);
+  if (!closed_) throw Error("write_result() before close(): open updates would leak into it");
   if (!poisoned_.empty()) throw Error("the aggregate cannot be trusted: " + poisoned_);
   if (committed_ == 0) throw Error("no update was committed; there is nothing to average");
   const double inv = 1.0 / weight_;

@@ -8,13 +8,17 @@
 // rounded to the nearest integer. Memory: 8 bytes per model element plus one chunk per upload.
 #pragma once
 
+#include <atomic>
 #include <mutex>
+#include <set>
 #include <vector>
 
 #include "coordinator/aggregator.h"
 #include "coordinator/undo_journal.h"
 
 namespace fedxray {
+
+class FedAvgSink;
 
 class StreamingFedAvg : public Aggregator {
  public:
@@ -24,6 +28,7 @@ class StreamingFedAvg : public Aggregator {
   StreamingFedAvg(const wire::ModelManifest& layout, const std::string& journal_dir);
 
   std::unique_ptr<UpdateSink> begin_update(const std::string& site, double weight) override;
+  void close() override;
   int committed_updates() const override;
   double committed_weight() const override;
   void write_result(ModelFileWriter& out) const override;
@@ -41,6 +46,10 @@ class StreamingFedAvg : public Aggregator {
 
   wire::ModelManifest layout_;
   std::shared_ptr<UndoJournalPool> journals_;
+  // Lock order: sinks_mu_, then a sink's own mutex, then mu_.
+  std::mutex sinks_mu_;
+  std::set<FedAvgSink*> open_sinks_;
+  std::atomic<bool> closed_{false};
   std::vector<uint64_t> element_base_;  // index of each tensor's first element in acc_
   mutable std::mutex mu_;
   std::vector<double> acc_;

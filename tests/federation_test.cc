@@ -1,8 +1,6 @@
 // End to end: a coordinator and two site agents with real LibTorch training, over gRPC with
 // mutual TLS on 127.0.0.1, two rounds. The new global model must equal the sample-weighted
 // average of exactly what the sites uploaded.
-#include <catch2/catch.hpp>
-
 #include <cstring>
 #include <fstream>
 #include <map>
@@ -23,6 +21,7 @@
 #include "site-agent/site_agent.h"
 #include "site-agent/torch_trainer.h"
 #include "tests/test_support.h"
+#include "tests/catch_after_torch.h"  // last: see the header
 
 using namespace fedxray;
 

@@ -1,9 +1,8 @@
 // The model registry: cnn-small is small, seeded, and survives the torch <-> wire bridge.
-#include <catch2/catch.hpp>
-
 #include "common/error.h"
 #include "models/model_registry.h"
 #include "models/model_weights.h"
+#include "tests/catch_after_torch.h"  // last: see the header
 
 using namespace fedxray;
 

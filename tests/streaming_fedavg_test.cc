@@ -30,8 +30,8 @@ void stream_in(UpdateSink& sink, const ModelBlob& update, uint64_t seed, uint64_
   }
 }
 
-ModelBlob result_of(const Aggregator& agg, const wire::ModelManifest& layout,
-                    const std::string& dir) {
+ModelBlob result_of(Aggregator& agg, const wire::ModelManifest& layout, const std::string& dir) {
+  agg.close();
   ModelFileWriter w(dir + "/pooled.fxm", layout);
   agg.write_result(w);
   w.commit();
@@ -135,11 +135,36 @@ TEST_CASE("NaN values and out-of-order bytes are refused and leave no trace", "[
   CHECK(pooled.bytes == a.bytes);  // only the good update counts: mean of one is itself
 }
 
+TEST_CASE("closing takes uploads still in flight back out, and refuses them afterwards",
+          "[fedavg]") {
+  testing::TempDir dir;
+  ModelBlob a = testing::make_model({1000, 300000}, 1);
+  ModelBlob late = testing::make_model({1000, 300000}, 2);
+  StreamingFedAvg agg(a.manifest, dir.path);
+  {
+    auto sink = agg.begin_update("on-time", 10);
+    stream_in(*sink, a, 1);
+    sink->commit();
+  }
+  auto in_flight = agg.begin_update("late", 90);
+  stream_in(*in_flight, late, 3, late.bytes.size() - 1001);  // most of it, not all
+  ModelBlob pooled = result_of(agg, a.manifest, dir.path);  // closes the round
+  CHECK(pooled.bytes == a.bytes);                          // the late bytes are gone
+  CHECK_THROWS_WITH(in_flight->fold(late.bytes.size() - 1001, late.bytes.data(), 1000),
+                    Catch::Contains("round closed"));
+  CHECK_THROWS_WITH(in_flight->commit(), Catch::Contains("round closed"));
+  in_flight.reset();  // destroying a revoked sink must not subtract it a second time
+  CHECK(result_of(agg, a.manifest, dir.path).bytes == a.bytes);
+  CHECK_THROWS_WITH(agg.begin_update("later", 1), Catch::Contains("round is closed"));
+}
+
 TEST_CASE("an aggregate with no committed update refuses to produce a model", "[fedavg]") {
   testing::TempDir dir;
   ModelBlob a = testing::make_model({10}, 1);
   StreamingFedAvg agg(a.manifest, dir.path);
   ModelFileWriter w(dir.path + "/p.fxm", a.manifest);
+  CHECK_THROWS_WITH(agg.write_result(w), Catch::Contains("before close()"));
+  agg.close();
   CHECK_THROWS_WITH(agg.write_result(w), Catch::Contains("nothing to average"));
   CHECK_THROWS_WITH(agg.begin_update("zero", 0), Catch::Contains("must be positive"));
 }
