@@ -57,15 +57,21 @@ std::string coordinator_yaml(const ConsortiumConfig& c, const std::string& name)
          "  sites:\n" + sites;
 }
 
-std::string site_yaml(const ConsortiumConfig& c, const std::string& name) {
-  return "# fedxray site agent for '" + name + "'. Paths are relative to this file.\n"
-         "site:\n"
+// The lines every participant config shares: who it is, where the coordinator is, its kit.
+std::string identity_yaml(const ConsortiumConfig& c, const std::string& section,
+                          const std::string& name) {
+  return "# fedxray " + section + " '" + name + "'. Paths are relative to this file.\n" +
+         section + ":\n"
          "  name: " + name + "\n"
          "  coordinator: \"" + c.coordinator_hosts.front() + ":" +
          std::to_string(c.coordinator_port) + "\"\n"
          "  certificate: " + name + ".crt\n"
          "  private_key: " + name + ".key\n"
-         "  ca_certificate: ca.crt\n"
+         "  ca_certificate: ca.crt\n";
+}
+
+std::string site_yaml(const ConsortiumConfig& c, const std::string& name) {
+  return identity_yaml(c, "site", name) +
          "  threads: 0\n"
          "  data:\n"
          "    source: synthetic      # real loaders (PNG+CSV, .npz, DICOM) come in a later release\n"
@@ -76,14 +82,7 @@ std::string site_yaml(const ConsortiumConfig& c, const std::string& name) {
 }
 
 std::string admin_yaml(const ConsortiumConfig& c, const std::string& name) {
-  return "# fedxray admin credentials for '" + name + "'. Paths are relative to this file.\n"
-         "admin:\n"
-         "  name: " + name + "\n"
-         "  coordinator: \"" + c.coordinator_hosts.front() + ":" +
-         std::to_string(c.coordinator_port) + "\"\n"
-         "  certificate: " + name + ".crt\n"
-         "  private_key: " + name + ".key\n"
-         "  ca_certificate: ca.crt\n";
+  return identity_yaml(c, "admin", name);
 }
 
 }  // namespace

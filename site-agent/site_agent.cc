@@ -8,8 +8,8 @@
 #include <spdlog/spdlog.h>
 
 #include "common/error.h"
-#include "common/model_stream.h"
 #include "common/version.h"
+#include "site-agent/model_transfer.h"
 
 namespace fedxray {
 namespace {
@@ -199,49 +199,12 @@ void SiteAgent::serve_round(const wire::WorkReply& work) {
 }
 
 ModelBlob SiteAgent::download(const wire::JobSpec& job, int round) {
-  grpc::ClientContext context;
-  wire::ModelRequest request;
-  request.set_job_id(job.job_id());
-  request.set_round(uint32_t(round));
-  auto reader = stub_->DownloadModel(&context, request);
-  wire::ModelChunk chunk;
-  if (!reader->Read(&chunk) || !chunk.has_manifest()) {
-    grpc::Status s = reader->Finish();
-    throw Error("downloading the model for round " + std::to_string(round) + " failed: " +
-                (s.ok() ? "the stream had no manifest" : s.error_message()));
-  }
-  ModelAssembler assembler(chunk.manifest());
-  do {
-    assembler.append(chunk.offset(), chunk.data());
-  } while (reader->Read(&chunk));
-  grpc::Status s = reader->Finish();
-  if (!s.ok()) throw Error("downloading the model failed: " + s.error_message());
-  return assembler.finish();
+  return download_model(*stub_, job.job_id(), round);
 }
 
 void SiteAgent::upload(const wire::JobSpec& job, int round, const TrainingResult& result) {
-  grpc::ClientContext context;
-  wire::UploadReply reply;
-  auto writer = stub_->UploadUpdate(&context, &reply);
-  wire::UpdateChunk chunk;
-  wire::UpdateHeader* header = chunk.mutable_header();
-  header->set_job_id(job.job_id());
-  header->set_round(uint32_t(round));
-  header->set_sample_count(result.samples);
-  *header->mutable_manifest() = result.model.manifest;
-  *header->mutable_metrics() = result.metrics;
-  bool ok = true;
-  const std::string& bytes = result.model.bytes;
-  if (bytes.empty()) ok = writer->Write(chunk);
-  for_each_chunk(bytes.size(), [&](uint64_t offset, std::size_t size) {
-    if (!ok) return;
-    chunk.set_offset(offset);
-    chunk.set_data(bytes.data() + offset, size);
-    ok = writer->Write(chunk);
-    chunk.clear_header();
-  });
-  writer->WritesDone();
-  grpc::Status s = writer->Finish();
+  grpc::Status s =
+      upload_update(*stub_, job.job_id(), round, result.model, result.samples, result.metrics);
   if (!s.ok()) {
     throw Error("the coordinator rejected the update for round " + std::to_string(round) + ": " +
                 s.error_message());

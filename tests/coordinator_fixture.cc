@@ -1,7 +1,6 @@
 #include "tests/coordinator_fixture.h"
 
 #include "common/error.h"
-#include "common/model_stream.h"
 #include "common/version.h"
 #include "coordinator/fedavg_strategy.h"
 
@@ -59,45 +58,6 @@ grpc::Status join(wire::Coordinator::Stub& stub, const std::string& site_name,
   request.add_supported_models(model);
   wire::JoinReply reply;
   return stub.Join(&context, request, &reply);
-}
-
-ModelBlob download(wire::Coordinator::Stub& stub, const std::string& job, int round) {
-  grpc::ClientContext context;
-  wire::ModelRequest request;
-  request.set_job_id(job);
-  request.set_round(uint32_t(round));
-  auto reader = stub.DownloadModel(&context, request);
-  wire::ModelChunk chunk;
-  if (!reader->Read(&chunk)) throw Error("download failed: " + reader->Finish().error_message());
-  ModelAssembler assembler(chunk.manifest());
-  do {
-    assembler.append(chunk.offset(), chunk.data());
-  } while (reader->Read(&chunk));
-  grpc::Status s = reader->Finish();
-  if (!s.ok()) throw Error("download failed: " + s.error_message());
-  return assembler.finish();
-}
-
-grpc::Status upload(wire::Coordinator::Stub& stub, const std::string& job, int round,
-                    const ModelBlob& model, uint64_t samples) {
-  grpc::ClientContext context;
-  wire::UploadReply reply;
-  auto writer = stub.UploadUpdate(&context, &reply);
-  wire::UpdateChunk chunk;
-  chunk.mutable_header()->set_job_id(job);
-  chunk.mutable_header()->set_round(uint32_t(round));
-  chunk.mutable_header()->set_sample_count(samples);
-  *chunk.mutable_header()->mutable_manifest() = model.manifest;
-  bool ok = true;
-  for_each_chunk(model.bytes.size(), [&](uint64_t offset, std::size_t size) {
-    if (!ok) return;
-    chunk.set_offset(offset);
-    chunk.set_data(model.bytes.data() + offset, size);
-    ok = writer->Write(chunk);
-    chunk.clear_header();
-  });
-  writer->WritesDone();
-  return writer->Finish();
 }
 
 }  // namespace fedxray::testing

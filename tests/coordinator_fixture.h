@@ -12,6 +12,7 @@
 #include "coordinator/coordinator_service.h"
 #include "coordinator/job_runner.h"
 #include "fedxray/proto/fedxray.grpc.pb.h"
+#include "site-agent/model_transfer.h"
 #include "tests/test_support.h"
 
 namespace fedxray::testing {
@@ -39,9 +40,5 @@ JobConfig small_job(const std::string& name, int rounds, int sites_per_round, in
 // Join as `site` with the given certificate kit; returns the gRPC status.
 grpc::Status join(wire::Coordinator::Stub& stub, const std::string& site_name,
                   const std::string& model = "test-model");
-// Downloads the model of the round; fails the test on error.
-ModelBlob download(wire::Coordinator::Stub& stub, const std::string& job, int round);
-grpc::Status upload(wire::Coordinator::Stub& stub, const std::string& job, int round,
-                    const ModelBlob& model, uint64_t samples);
 
 }  // namespace fedxray::testing

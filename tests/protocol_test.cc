@@ -48,6 +48,17 @@ ModelBlob plus(const ModelBlob& m, float delta) {
   return out;
 }
 
+// A coordinator with site-a and site-b joined and rounds running.
+struct TwoSites {
+  explicit TwoSites(JobConfig job) : c(std::move(job)), a(c.stub(kit("site-a"))), b(c.stub(kit("site-b"))) {
+    REQUIRE(join(*a, "site-a").ok());
+    REQUIRE(join(*b, "site-b").ok());
+    c.start_rounds();
+  }
+  CoordinatorFixture c;
+  std::unique_ptr<wire::Coordinator::Stub> a, b;
+};
+
 std::vector<nlohmann::json> metrics(const JobRunner& runner) {
   std::vector<nlohmann::json> out;
   std::ifstream in(runner.store().metrics_path());
@@ -68,21 +79,21 @@ TEST_CASE("malformed and corrupted uploads are refused with a reason; the round 
   REQUIRE(join(*good, "site-c").ok());
   c.start_rounds();
   for (auto* s : {a.get(), b.get(), good.get()}) REQUIRE(wait_for_train(*s).round() == 1);
-  ModelBlob global = download(*a, "proto", 1);
+  ModelBlob global = download_model(*a, "proto", 1);
   CHECK(global.bytes == c.initial.bytes);
 
   // site-b sends an update whose layout does not match the job's model.
-  grpc::Status bad = upload(*b, "proto", 1, make_model({64, 999}, 3), 10);
+  grpc::Status bad = upload_update(*b, "proto", 1, make_model({64, 999}, 3), 10);
   CHECK(bad.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
   CHECK(bad.error_message().find("does not match the job's model") != std::string::npos);
   // site-a's bytes do not hash to the checksum it announced.
   ModelBlob lying = plus(global, 100.0f);
   lying.manifest.set_sha256(global.manifest.sha256());
-  grpc::Status corrupt = upload(*a, "proto", 1, lying, 1000);
+  grpc::Status corrupt = upload_update(*a, "proto", 1, lying, 1000);
   CHECK(corrupt.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
   CHECK(corrupt.error_message().find("checksum mismatch") != std::string::npos);
   // site-c is fine, and is the only one that counts.
-  REQUIRE(upload(*good, "proto", 1, plus(global, 1.0f), 10).ok());
+  REQUIRE(upload_update(*good, "proto", 1, plus(global, 1.0f), 10).ok());
 
   c.rounds.join();
   CHECK(c.succeeded);
@@ -98,24 +109,20 @@ TEST_CASE("malformed and corrupted uploads are refused with a reason; the round 
 
 TEST_CASE("a second upload for the same round and an upload for a closed round are refused",
           "[protocol]") {
-  CoordinatorFixture c(small_job("proto", 2, 2, 2));
-  auto a = c.stub(kit("site-a"));
-  auto b = c.stub(kit("site-b"));
-  REQUIRE(join(*a, "site-a").ok());
-  REQUIRE(join(*b, "site-b").ok());
-  c.start_rounds();
+  TwoSites two(small_job("proto", 2, 2, 2));
+  auto& [c, a, b] = two;
   wait_for_train(*a);
   wait_for_train(*b);
-  ModelBlob global = download(*a, "proto", 1);
-  download(*b, "proto", 1);
-  REQUIRE(upload(*a, "proto", 1, plus(global, 1.0f), 30).ok());
-  grpc::Status again = upload(*a, "proto", 1, plus(global, 5.0f), 30);
+  ModelBlob global = download_model(*a, "proto", 1);
+  download_model(*b, "proto", 1);
+  REQUIRE(upload_update(*a, "proto", 1, plus(global, 1.0f), 30).ok());
+  grpc::Status again = upload_update(*a, "proto", 1, plus(global, 5.0f), 30);
   CHECK(again.error_code() == grpc::StatusCode::FAILED_PRECONDITION);
   CHECK(again.error_message().find("second upload for the same round is refused") != std::string::npos);
-  REQUIRE(upload(*b, "proto", 1, plus(global, 2.0f), 10).ok());
+  REQUIRE(upload_update(*b, "proto", 1, plus(global, 2.0f), 10).ok());
 
   REQUIRE(wait_for_train(*a).round() == 2);
-  grpc::Status stale = upload(*b, "proto", 1, plus(global, 2.0f), 10);
+  grpc::Status stale = upload_update(*b, "proto", 1, plus(global, 2.0f), 10);
   CHECK(stale.error_code() == grpc::StatusCode::FAILED_PRECONDITION);
   CHECK(stale.error_message().find("stale") != std::string::npos);
 
@@ -132,15 +139,11 @@ TEST_CASE("a second upload for the same round and an upload for a closed round a
 TEST_CASE("a round fails cleanly when fewer than min_sites report by the deadline", "[protocol]") {
   JobConfig job = small_job("deadline", 1, 2, 2);
   job.round_deadline_s = 1.5;
-  CoordinatorFixture c(job);
-  auto a = c.stub(kit("site-a"));
-  auto b = c.stub(kit("site-b"));
-  REQUIRE(join(*a, "site-a").ok());
-  REQUIRE(join(*b, "site-b").ok());
-  c.start_rounds();
+  TwoSites two(job);
+  auto& [c, a, b] = two;
   wait_for_train(*a);
-  ModelBlob global = download(*a, "deadline", 1);
-  REQUIRE(upload(*a, "deadline", 1, plus(global, 1.0f), 5).ok());
+  ModelBlob global = download_model(*a, "deadline", 1);
+  REQUIRE(upload_update(*a, "deadline", 1, plus(global, 1.0f), 5).ok());
   // site-b never reports.
   c.rounds.join();
   CHECK_FALSE(c.succeeded);
@@ -163,15 +166,11 @@ TEST_CASE("a round fails cleanly when fewer than min_sites report by the deadlin
 TEST_CASE("a round completes at its deadline with min_sites and records the late site", "[protocol]") {
   JobConfig job = small_job("partial", 1, 2, 1);
   job.round_deadline_s = 1.5;
-  CoordinatorFixture c(job);
-  auto a = c.stub(kit("site-a"));
-  auto b = c.stub(kit("site-b"));
-  REQUIRE(join(*a, "site-a").ok());
-  REQUIRE(join(*b, "site-b").ok());
-  c.start_rounds();
+  TwoSites two(job);
+  auto& [c, a, b] = two;
   wait_for_train(*a);
-  ModelBlob global = download(*a, "partial", 1);
-  REQUIRE(upload(*a, "partial", 1, plus(global, 3.0f), 5).ok());
+  ModelBlob global = download_model(*a, "partial", 1);
+  REQUIRE(upload_update(*a, "partial", 1, plus(global, 3.0f), 5).ok());
   c.rounds.join();
   CHECK(c.succeeded);
   ModelBlob pooled = read_model_file(c.runner->store().pooled_path());
@@ -192,7 +191,7 @@ TEST_CASE("a model of more than 2 GiB downloads in 1 MiB chunks with its checksu
   REQUIRE(join(*a, "site-a").ok());
   c.start_rounds();
   wait_for_train(*a);
-  ModelBlob got = download(*a, "large", 1);  // throws on checksum mismatch
+  ModelBlob got = download_model(*a, "large", 1);  // throws on checksum mismatch
   CHECK(got.manifest.total_bytes() == c.initial.bytes.size());
   CHECK(got.manifest.sha256() == c.initial.manifest.sha256());
   CHECK(got.bytes == c.initial.bytes);
