@@ -2,11 +2,19 @@
 
 #include <grpc/support/log.h>
 
+#include <string>
+
 namespace fedxray {
 namespace {
 
 void route_grpc_log(gpr_log_func_args* args) {
   // gRPC reports failed TLS handshakes (no client certificate, unknown CA) here.
+  const std::string message = args->message;
+  if (message.find("Handshake failed") != std::string::npos) {
+    spdlog::warn("refused a TLS connection: {} (a client without a certificate from the "
+                 "consortium CA, or with an expired or foreign one)", message);
+    return;
+  }
   if (args->severity == GPR_LOG_SEVERITY_ERROR) {
     spdlog::warn("grpc: {}", args->message);
   } else {

@@ -18,12 +18,13 @@ JobConfig small_job(const std::string& name, int rounds, int sites_per_round, in
 }
 
 CoordinatorFixture::CoordinatorFixture(JobConfig job, std::vector<std::string> allowed,
-                                       std::vector<int64_t> float_sizes) {
+                                       std::vector<int64_t> float_sizes,
+                                       double heartbeat_timeout_s) {
   initial = make_model(float_sizes, 1);
   CoordinatorOptions options;
   options.state_dir = state.path;
   options.allowed_sites = std::move(allowed);
-  options.heartbeat_timeout_s = 20;
+  options.heartbeat_timeout_s = heartbeat_timeout_s;
   CheckpointStore store(state.path, job.name);
   runner = std::make_unique<JobRunner>(job, options, initial,
                                        std::make_unique<FedAvgStrategy>(job.seed, store.journal_dir()));

@@ -20,7 +20,8 @@ namespace fedxray::testing {
 struct CoordinatorFixture {
   // job: rounds/sites as given; model = make_model(float_sizes, 1).
   explicit CoordinatorFixture(JobConfig job, std::vector<std::string> allowed = {},
-                              std::vector<int64_t> float_sizes = {64, 1000});
+                              std::vector<int64_t> float_sizes = {64, 1000},
+                              double heartbeat_timeout_s = 20);
   ~CoordinatorFixture();
 
   void start_rounds();  // runs JobRunner::run on a background thread

@@ -2,6 +2,7 @@
 // stale, duplicate and malformed uploads are refused with a reason and the round goes on.
 #include <catch2/catch.hpp>
 
+#include <chrono>
 #include <cstring>
 #include <fstream>
 #include <map>
@@ -179,6 +180,42 @@ TEST_CASE("a round completes at its deadline with min_sites and records the late
   REQUIRE(records.size() == 1);
   CHECK(records[0]["status"] == "completed");
   CHECK(records[0]["reported"] == 1);
+}
+
+TEST_CASE("a selected site that stops heartbeating is dropped and the round closes early",
+          "[protocol]") {
+  JobConfig job = small_job("silent", 1, 2, 1);
+  job.round_deadline_s = 60;
+  CoordinatorFixture c(job, {}, {64, 1000}, /*heartbeat_timeout_s=*/1.5);
+  auto a = c.stub(kit("site-a"));
+  auto b = c.stub(kit("site-b"));
+  REQUIRE(join(*a, "site-a").ok());
+  REQUIRE(join(*b, "site-b").ok());
+  const auto started = std::chrono::steady_clock::now();
+  c.start_rounds();
+  wait_for_train(*a);
+  wait_for_train(*b);
+  download_model(*b, "silent", 1);  // site-b starts training, then falls silent
+  ModelBlob global = download_model(*a, "silent", 1);
+  REQUIRE(upload_update(*a, "silent", 1, plus(global, 1.0f), 5).ok());
+  c.rounds.join();
+  const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  CHECK(took < 10);  // not the 60 s deadline
+  CHECK(c.succeeded);
+  auto records = metrics(*c.runner);
+  REQUIRE(records.size() == 1);
+  std::string b_reason;
+  for (const auto& s : records[0]["sites"]) {
+    if (s["site"] == "site-b") b_reason = s.value("reason", "");
+  }
+  CHECK(b_reason.find("no heartbeat for") != std::string::npos);
+  wire::HeartbeatRequest beat;
+  beat.set_job_id("silent");
+  beat.set_round(1);
+  grpc::ClientContext context;
+  wire::HeartbeatReply reply;
+  REQUIRE(b->Heartbeat(&context, beat, &reply).ok());
+  CHECK_FALSE(reply.keep_going());  // told to stop training: the round is over for it
 }
 
 TEST_CASE("a model of more than 2 GiB downloads in 1 MiB chunks with its checksum", "[protocol][large]") {
