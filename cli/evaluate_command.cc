@@ -33,20 +33,41 @@ void add_evaluate_command(CLI::App& app) {
     TrainHeldOut data =
         make_data_source(site.data)->load(classes, int(blob.manifest.image_size()));
     Evaluation e = evaluate(*model, data.held_out, classes);
-    nlohmann::json out = {{"model", *model_path}, {"model_sha256", blob.manifest.sha256()},
-                          {"data", *data_path},   {"images", e.count},
-                          {"loss", e.loss},       {"accuracy", e.accuracy},
-                          {"confusion", e.confusion}};
+    const ClassificationMetrics& m = e.metrics;
+    nlohmann::json out = {{"model", *model_path},
+                          {"model_sha256", blob.manifest.sha256()},
+                          {"data", *data_path},
+                          {"images", m.count},
+                          {"loss", e.loss},
+                          {"accuracy", m.accuracy},
+                          {"balanced_accuracy", m.balanced_accuracy},
+                          {"macro_f1", m.macro_f1},
+                          {"roc_auc", m.roc_auc},
+                          {"sensitivity", m.sensitivity},
+                          {"specificity", m.specificity},
+                          {"confusion", m.confusion}};
     if (*json) {
-      std::cout << out.dump() << "\n";
+      std::cout << out.dump() << "\n";  // NaN (undefined AUC) prints as null
       return;
     }
-    std::cout << "model    " << *model_path << " (" << blob.manifest.model() << ", sha256 "
-              << blob.manifest.sha256().substr(0, 16) << "...)\n"
-              << "data     " << *data_path << " held-out split, " << e.count << " images\n"
-              << std::fixed << std::setprecision(4) << "loss     " << e.loss << "\n"
-              << "accuracy " << e.accuracy << "\nconfusion (rows: true class, columns: predicted)\n";
-    for (const auto& row : e.confusion) {
+    std::cout << "model              " << *model_path << " (" << blob.manifest.model()
+              << ", sha256 " << blob.manifest.sha256().substr(0, 16) << "...)\n"
+              << "data               " << *data_path << " held-out split, " << m.count
+              << " images\n"
+              << std::fixed << std::setprecision(4) << "loss               " << e.loss << "\n"
+              << "accuracy           " << m.accuracy << "\n"
+              << "balanced accuracy  " << m.balanced_accuracy << "\n"
+              << "macro F1           " << m.macro_f1 << "\n"
+              << "ROC AUC            " << m.roc_auc
+              << (classes > 2 ? " (macro one-vs-rest)" : "") << "\n"
+              << "per class          sensitivity  specificity\n";
+    for (int c = 0; c < classes; ++c) {
+      std::cout << "  class " << std::setw(3) << c << "        " << std::setw(11)
+                << m.sensitivity[std::size_t(c)] << "  " << std::setw(11)
+                << m.specificity[std::size_t(c)] << "\n";
+    }
+    std::cout << "confusion (rows: true class, columns: predicted)\n";
+    for (const auto& row : m.confusion) {
       for (auto v : row) std::cout << std::setw(7) << v;
       std::cout << "\n";
     }

@@ -208,20 +208,24 @@ void add_simulate_command(CLI::App& app) {
               << std::setw(14) << "local-only" << std::setw(10) << "pooled" << std::setw(9)
               << "gain" << "\n";
     for (std::size_t i = 0; i < sites.size(); ++i) {
-      const double gain = pooled_eval[i].accuracy - local_eval[i].accuracy;
+      const double gain = pooled_eval[i].metrics.accuracy - local_eval[i].metrics.accuracy;
       std::cout << std::left << std::setw(10) << sites[i].name << std::right << std::setw(8)
                 << sites[i].data.train.count() << std::setw(10) << sites[i].data.held_out.count()
                 << std::setw(9) << std::showpos << std::fixed << std::setprecision(2)
                 << sites[i].intensity_shift << std::noshowpos << std::setw(14)
-                << std::setprecision(3) << local_eval[i].accuracy << std::setw(10)
-                << pooled_eval[i].accuracy << std::setw(9) << std::showpos << gain
+                << std::setprecision(3) << local_eval[i].metrics.accuracy << std::setw(10)
+                << pooled_eval[i].metrics.accuracy << std::setw(9) << std::showpos << gain
                 << std::noshowpos << "\n";
       table.push_back({{"site", sites[i].name},
                        {"train_images", sites[i].data.train.count()},
                        {"held_out_images", sites[i].data.held_out.count()},
                        {"intensity_shift", sites[i].intensity_shift},
-                       {"local_only_accuracy", local_eval[i].accuracy},
-                       {"pooled_accuracy", pooled_eval[i].accuracy},
+                       {"local_only_accuracy", local_eval[i].metrics.accuracy},
+                       {"pooled_accuracy", pooled_eval[i].metrics.accuracy},
+                       {"local_only_balanced_accuracy", local_eval[i].metrics.balanced_accuracy},
+                       {"pooled_balanced_accuracy", pooled_eval[i].metrics.balanced_accuracy},
+                       {"local_only_auc", local_eval[i].metrics.roc_auc},
+                       {"pooled_auc", pooled_eval[i].metrics.roc_auc},
                        {"local_only_loss", local_eval[i].loss},
                        {"pooled_loss", pooled_eval[i].loss}});
     }

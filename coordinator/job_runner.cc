@@ -22,12 +22,18 @@ double seconds_since(Clock::time_point t) {
 }
 
 nlohmann::json metrics_json(const wire::LocalMetrics& m) {
+  // NaN (an AUC on a one-class split) is written as null.
   return {{"train_loss", m.train_loss()},
           {"held_out_loss", m.held_out_loss()},
           {"held_out_accuracy", m.held_out_accuracy()},
+          {"held_out_balanced_accuracy", m.held_out_balanced_accuracy()},
+          {"held_out_macro_f1", m.held_out_macro_f1()},
+          {"held_out_auc", m.held_out_auc()},
           {"held_out_count", m.held_out_count()},
           {"global_held_out_loss", m.global_held_out_loss()},
           {"global_held_out_accuracy", m.global_held_out_accuracy()},
+          {"global_held_out_balanced_accuracy", m.global_held_out_balanced_accuracy()},
+          {"global_held_out_auc", m.global_held_out_auc()},
           {"train_seconds", m.train_seconds()}};
 }
 

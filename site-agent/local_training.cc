@@ -85,14 +85,17 @@ double train_epochs(ImageClassifier& model, const ImageSet& data, const Training
 
 Evaluation evaluate(ImageClassifier& model, const ImageSet& data, int classes, int batch_size) {
   Evaluation e;
-  e.confusion.assign(std::size_t(classes), std::vector<int64_t>(std::size_t(classes), 0));
-  if (data.count() == 0) return e;
+  if (data.count() == 0) {
+    e.metrics = compute_classification_metrics({}, {}, classes);
+    return e;
+  }
   model.eval();
   torch::NoGradGuard no_grad;
   std::vector<std::size_t> order(data.count());
   std::iota(order.begin(), order.end(), 0);
+  std::vector<float> scores;
+  scores.reserve(data.count() * std::size_t(classes));
   double loss_sum = 0;
-  int64_t correct = 0;
   for (std::size_t begin = 0; begin < order.size(); begin += std::size_t(batch_size)) {
     const std::size_t end = std::min(order.size(), begin + std::size_t(batch_size));
     torch::Tensor logits = model.forward(batch_images(data, order, begin, end));
@@ -100,19 +103,11 @@ Evaluation evaluate(ImageClassifier& model, const ImageSet& data, int classes, i
     loss_sum += torch::nn::functional::cross_entropy(
                     logits, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
                     .item<double>();
-    torch::Tensor pred = logits.argmax(1);
-    auto p = pred.accessor<int64_t, 1>();
-    auto t = y.accessor<int64_t, 1>();
-    for (int64_t i = 0; i < p.size(0); ++i) {
-      if (t[i] >= 0 && t[i] < classes && p[i] >= 0 && p[i] < classes) {
-        ++e.confusion[std::size_t(t[i])][std::size_t(p[i])];
-      }
-      correct += p[i] == t[i];
-    }
+    torch::Tensor p = torch::softmax(logits, 1).contiguous();
+    scores.insert(scores.end(), p.data_ptr<float>(), p.data_ptr<float>() + p.numel());
   }
-  e.count = data.count();
-  e.loss = loss_sum / double(e.count);
-  e.accuracy = double(correct) / double(e.count);
+  e.loss = loss_sum / double(data.count());
+  e.metrics = compute_classification_metrics(scores, data.labels, classes);
   return e;
 }
 

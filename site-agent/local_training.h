@@ -8,15 +8,14 @@
 #include <vector>
 
 #include "models/image_classifier.h"
+#include "site-agent/classification_metrics.h"
 #include "site-agent/image_set.h"
 
 namespace fedxray {
 
 struct Evaluation {
-  double loss = 0;
-  double accuracy = 0;
-  uint64_t count = 0;
-  std::vector<std::vector<int64_t>> confusion;  // [true][predicted]
+  double loss = 0;  // mean cross-entropy
+  ClassificationMetrics metrics;
 };
 
 struct TrainingOptions {

@@ -48,10 +48,15 @@ TrainingResult TorchTrainer::train(const wire::JobSpec& job, const ModelBlob& gl
   result.samples = train_set.count();
   result.metrics.set_train_loss(train_loss);
   result.metrics.set_held_out_loss(after.loss);
-  result.metrics.set_held_out_accuracy(after.accuracy);
-  result.metrics.set_held_out_count(after.count);
+  result.metrics.set_held_out_accuracy(after.metrics.accuracy);
+  result.metrics.set_held_out_balanced_accuracy(after.metrics.balanced_accuracy);
+  result.metrics.set_held_out_macro_f1(after.metrics.macro_f1);
+  result.metrics.set_held_out_auc(after.metrics.roc_auc);
+  result.metrics.set_held_out_count(after.metrics.count);
   result.metrics.set_global_held_out_loss(before.loss);
-  result.metrics.set_global_held_out_accuracy(before.accuracy);
+  result.metrics.set_global_held_out_accuracy(before.metrics.accuracy);
+  result.metrics.set_global_held_out_balanced_accuracy(before.metrics.balanced_accuracy);
+  result.metrics.set_global_held_out_auc(before.metrics.roc_auc);
   result.metrics.set_train_seconds(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   return result;
