@@ -7,7 +7,13 @@ namespace fedxray {
 
 DataSourceConfig read_data_source_config(ConfigReader r) {
   DataSourceConfig d;
-  d.source = r.choice("source", {"synthetic"}, std::string("synthetic"));
+  d.source = r.choice("source", {"synthetic", "image_folder"}, std::string("synthetic"));
+  if (d.source == "image_folder") {
+    d.manifest = r.path("manifest");
+    d.image_column = r.string("image_column", d.image_column);
+    d.label_column = r.string("label_column", d.label_column);
+    d.patient_column = r.string("patient_column", std::string());
+  }
   d.images = int(r.integer("images", 4, 10000000, 600));
   d.held_out_fraction = r.number("held_out_fraction", 0.01, 0.9, 0.2);
   d.seed = uint64_t(r.integer("seed", 0, INT64_MAX, 1));

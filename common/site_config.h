@@ -9,10 +9,14 @@ namespace fedxray {
 
 class ConfigReader;
 
-// Where the site's images come from. Issue #2 ships the synthetic generator; real loaders
-// (PNG + CSV, MedMNIST .npz, DICOM) plug in behind the same section.
+// Where the site's images come from: "synthetic" (the offline generator) or "image_folder"
+// (PNG/JPEG files listed in a CSV manifest).
 struct DataSourceConfig {
   std::string source = "synthetic";
+  std::string manifest;             // image_folder: CSV; image paths are relative to its folder
+  std::string image_column = "filename";
+  std::string label_column = "label";   // integer class ids 0..classes-1
+  std::string patient_column;       // optional: split by this key so no patient is on both sides
   int images = 600;                 // synthetic: how many images to generate
   double held_out_fraction = 0.2;   // share kept for local evaluation, never trained on
   uint64_t seed = 1;

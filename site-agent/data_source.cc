@@ -1,6 +1,7 @@
 #include "site-agent/data_source.h"
 
 #include "common/error.h"
+#include "site-agent/image_folder_source.h"
 #include "site-agent/synthetic_radiographs.h"
 
 namespace fedxray {
@@ -29,6 +30,7 @@ TrainHeldOut InMemoryDataSource::load(int classes, int image_size) {
 
 std::unique_ptr<DataSource> make_data_source(const DataSourceConfig& config) {
   if (config.source == "synthetic") return std::make_unique<SyntheticDataSource>(config);
+  if (config.source == "image_folder") return std::make_unique<ImageFolderSource>(config);
   throw Error("unknown data source '" + config.source + "'");
 }
 

@@ -1,6 +1,7 @@
 #include "site-agent/image_set.h"
 
 #include <algorithm>
+#include <map>
 #include <numeric>
 #include <random>
 
@@ -23,6 +24,27 @@ TrainHeldOut split_held_out(const ImageSet& all, double fraction, uint64_t seed)
   out.train.image_size = out.held_out.image_size = all.image_size;
   for (std::size_t k = 0; k < order.size(); ++k) {
     (k < held ? out.held_out : out.train).append(all, order[k]);
+  }
+  return out;
+}
+
+TrainHeldOut split_held_out_by_group(const ImageSet& all, const std::vector<std::string>& groups,
+                                     double fraction, uint64_t seed) {
+  std::map<std::string, std::vector<std::size_t>> members;
+  for (std::size_t i = 0; i < all.count(); ++i) members[groups[i]].push_back(i);
+  std::vector<const std::vector<std::size_t>*> order;
+  for (const auto& [key, idx] : members) order.push_back(&idx);  // sorted by key: deterministic
+  std::mt19937_64 rng(seed);
+  std::shuffle(order.begin(), order.end(), rng);
+  const std::size_t target = std::size_t(double(all.count()) * fraction + 0.5);
+  TrainHeldOut out;
+  out.train.image_size = out.held_out.image_size = all.image_size;
+  std::size_t held = 0;
+  for (std::size_t g = 0; g < order.size(); ++g) {
+    // Keep at least one group for training.
+    const bool to_held_out = held < target && g + 1 < order.size();
+    for (std::size_t i : *order[g]) (to_held_out ? out.held_out : out.train).append(all, i);
+    if (to_held_out) held += order[g]->size();
   }
   return out;
 }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace fedxray {
@@ -28,5 +29,11 @@ struct TrainHeldOut {
 // Deterministic split: the same seed gives the same split. At least one image lands on each
 // side when there are two or more.
 TrainHeldOut split_held_out(const ImageSet& all, double held_out_fraction, uint64_t seed);
+
+// Like split_held_out, but whole groups (patients) go to one side: no patient's images are in
+// both. groups[i] is image i's patient key. Groups are shuffled by seed and moved to the
+// held-out side until it holds about `held_out_fraction` of the images.
+TrainHeldOut split_held_out_by_group(const ImageSet& all, const std::vector<std::string>& groups,
+                                     double held_out_fraction, uint64_t seed);
 
 }  // namespace fedxray

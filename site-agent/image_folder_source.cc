@@ -1,0 +1,97 @@
+#include "site-agent/image_folder_source.h"
+
+#include <algorithm>
+#include <atomic>
+#include <filesystem>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+#include "common/error.h"
+#include "site-agent/csv_manifest.h"
+#include "site-agent/image_file.h"
+
+namespace fedxray {
+namespace fs = std::filesystem;
+
+ImageFolderSource::ImageFolderSource(DataSourceConfig config) : config_(std::move(config)) {
+  rows_ = CsvManifest::load(config_.manifest).rows();
+}
+
+TrainHeldOut ImageFolderSource::load(int classes, int image_size) {
+  const CsvManifest manifest = CsvManifest::load(config_.manifest);
+  const std::size_t image_col = manifest.column(config_.image_column, "data.image_column");
+  const std::size_t label_col = manifest.column(config_.label_column, "data.label_column");
+  const bool by_patient = !config_.patient_column.empty();
+  const std::size_t patient_col =
+      by_patient ? manifest.column(config_.patient_column, "data.patient_column") : 0;
+  const fs::path base = fs::path(config_.manifest).parent_path();
+  const std::size_t n = manifest.rows();
+
+  std::vector<std::vector<float>> decoded(n);
+  std::vector<int64_t> labels(n, -1);
+  std::vector<std::string> problems(n);
+  std::atomic<std::size_t> next{0};
+  auto worker = [&] {
+    for (std::size_t r = next++; r < n; r = next++) {
+      const std::string& file = manifest.cell(r, image_col);
+      const std::string& label_text = manifest.cell(r, label_col);
+      try {
+        std::size_t used = 0;
+        long long label = -1;
+        try {
+          label = std::stoll(label_text, &used);
+        } catch (const std::exception&) {
+          used = 0;
+        }
+        if (used == 0 || used != label_text.size() || label < 0 || label >= classes) {
+          throw Error("label \"" + label_text + "\" is not a class of this job (0.." +
+                      std::to_string(classes - 1) + ")");
+        }
+        const fs::path path = base / file;
+        if (!fs::exists(path)) throw Error("file not found");
+        decoded[r] = resize_square(decode_image_file(path.string()), image_size);
+        labels[r] = label;
+      } catch (const std::exception& e) {
+        std::string why = e.what();
+        if (why.rfind((base / file).string() + ": ", 0) == 0) why = why.substr((base / file).string().size() + 2);
+        problems[r] = manifest.path() + ":" + std::to_string(manifest.line(r)) + ": " + file + ": " + why;
+      }
+    }
+  };
+  const unsigned threads = std::max(1u, std::min(8u, std::thread::hardware_concurrency()));
+  std::vector<std::thread> pool;
+  for (unsigned t = 0; t < threads; ++t) pool.emplace_back(worker);
+  for (auto& t : pool) t.join();
+
+  ImageSet all;
+  all.image_size = image_size;
+  std::vector<std::string> patients;
+  skipped_.clear();
+  for (std::size_t r = 0; r < n; ++r) {
+    if (!problems[r].empty()) {
+      skipped_.push_back(problems[r]);
+      continue;
+    }
+    all.pixels.insert(all.pixels.end(), decoded[r].begin(), decoded[r].end());
+    all.labels.push_back(labels[r]);
+    patients.push_back(by_patient ? manifest.cell(r, patient_col) : std::to_string(r));
+  }
+  for (std::size_t i = 0; i < skipped_.size() && i < 20; ++i) spdlog::warn("skipped {}", skipped_[i]);
+  if (!skipped_.empty()) {
+    spdlog::warn("{}: skipped {} of {} rows{}", manifest.path(), skipped_.size(), n,
+                 skipped_.size() > 20 ? " (first 20 listed)" : "");
+  }
+  if (all.count() == 0) {
+    throw Error(manifest.path() + ": none of the " + std::to_string(n) +
+                " listed images is usable for this job" +
+                (skipped_.empty() ? std::string() : " (first problem: " + skipped_.front() + ")") +
+                "; the site refuses the job");
+  }
+  spdlog::info("{}: {} images loaded at {} px{}", manifest.path(), all.count(), image_size,
+               by_patient ? ", split by " + config_.patient_column : "");
+  return by_patient ? split_held_out_by_group(all, patients, config_.held_out_fraction, config_.seed)
+                    : split_held_out(all, config_.held_out_fraction, config_.seed);
+}
+
+}  // namespace fedxray

@@ -1,0 +1,226 @@
+// Radiographs from a folder + CSV manifest: decoding, resizing, per-row problems, patient split.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <set>
+
+#include <jpeglib.h>
+#include <png.h>
+
+#include "common/atomic_file.h"
+#include "common/error.h"
+#include "common/site_config.h"
+#include "site-agent/image_file.h"
+#include "site-agent/image_folder_source.h"
+#include "tests/test_support.h"
+
+using namespace fedxray;
+namespace fs = std::filesystem;
+
+namespace {
+
+// Writes a PNG; `samples` holds width*height*channels values at the given bit depth.
+void write_png(const std::string& path, int w, int h, int depth, int color_type,
+               const std::vector<unsigned>& samples) {
+  FILE* f = std::fopen(path.c_str(), "wb");
+  png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, nullptr, nullptr, nullptr);
+  png_infop info = png_create_info_struct(png);
+  png_init_io(png, f);
+  png_set_IHDR(png, info, w, h, depth, color_type, PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
+               PNG_FILTER_TYPE_DEFAULT);
+  png_write_info(png, info);
+  const int channels = png_get_channels(png, info);
+  const int bytes = depth / 8;
+  std::vector<unsigned char> row(std::size_t(w * channels * bytes));
+  for (int y = 0; y < h; ++y) {
+    for (int i = 0; i < w * channels; ++i) {
+      const unsigned v = samples[std::size_t(y * w * channels + i)];
+      if (bytes == 2) {
+        row[std::size_t(2 * i)] = (unsigned char)(v >> 8);  // PNG is big-endian
+        row[std::size_t(2 * i + 1)] = (unsigned char)(v & 0xff);
+      } else {
+        row[std::size_t(i)] = (unsigned char)v;
+      }
+    }
+    png_write_row(png, row.data());
+  }
+  png_write_end(png, nullptr);
+  png_destroy_write_struct(&png, &info);
+  std::fclose(f);
+}
+
+void write_gray_jpeg(const std::string& path, int w, int h, unsigned char value) {
+  FILE* f = std::fopen(path.c_str(), "wb");
+  jpeg_compress_struct c;
+  jpeg_error_mgr err;
+  c.err = jpeg_std_error(&err);
+  jpeg_create_compress(&c);
+  jpeg_stdio_dest(&c, f);
+  c.image_width = JDIMENSION(w);
+  c.image_height = JDIMENSION(h);
+  c.input_components = 1;
+  c.in_color_space = JCS_GRAYSCALE;
+  jpeg_set_defaults(&c);
+  jpeg_start_compress(&c, TRUE);
+  std::vector<unsigned char> row(std::size_t(w), value);
+  while (c.next_scanline < c.image_height) {
+    unsigned char* p = row.data();
+    jpeg_write_scanlines(&c, &p, 1);
+  }
+  jpeg_finish_compress(&c);
+  jpeg_destroy_compress(&c);
+  std::fclose(f);
+}
+
+DataSourceConfig folder_config(const std::string& manifest, const std::string& patient_column = "") {
+  DataSourceConfig c;
+  c.source = "image_folder";
+  c.manifest = manifest;
+  c.label_column = "label";
+  c.patient_column = patient_column;
+  c.held_out_fraction = 0.25;
+  c.seed = 3;
+  return c;
+}
+
+const std::string kShared = FEDXRAY_SOURCE_DIR "/../shared/data";
+
+}  // namespace
+
+TEST_CASE("PNG decoding keeps 8- and 16-bit depth and turns colour into luminance", "[images]") {
+  testing::TempDir dir;
+  write_png(dir.path + "/g8.png", 2, 1, 8, PNG_COLOR_TYPE_GRAY, {0, 51});
+  write_png(dir.path + "/g16.png", 2, 1, 16, PNG_COLOR_TYPE_GRAY, {1000, 65535});
+  write_png(dir.path + "/rgb.png", 1, 1, 8, PNG_COLOR_TYPE_RGB, {255, 0, 0});
+  write_png(dir.path + "/rgba.png", 1, 1, 8, PNG_COLOR_TYPE_RGB_ALPHA, {0, 255, 0, 17});
+  GrayImage g8 = decode_image_file(dir.path + "/g8.png");
+  CHECK(g8.width == 2);
+  CHECK(g8.pixels[1] == Approx(51.0 / 255.0));
+  GrayImage g16 = decode_image_file(dir.path + "/g16.png");
+  CHECK(g16.pixels[0] == Approx(1000.0 / 65535.0).epsilon(1e-6));  // not rounded to 8 bits
+  CHECK(g16.pixels[1] == Approx(1.0));
+  CHECK(decode_image_file(dir.path + "/rgb.png").pixels[0] == Approx(0.299));
+  CHECK(decode_image_file(dir.path + "/rgba.png").pixels[0] == Approx(0.587));  // alpha ignored
+}
+
+TEST_CASE("JPEG decodes to grayscale and junk files are refused by name", "[images]") {
+  testing::TempDir dir;
+  write_gray_jpeg(dir.path + "/a.jpg", 16, 16, 200);
+  GrayImage j = decode_image_file(dir.path + "/a.jpg");
+  CHECK(j.width == 16);
+  CHECK(j.pixels[17] == Approx(200.0 / 255.0).margin(2.0 / 255.0));
+  write_file_atomically(dir.path + "/junk.png", "\x89PNG\r\n\x1a\n truncated");
+  CHECK_THROWS_WITH(decode_image_file(dir.path + "/junk.png"), Catch::Contains("junk.png: corrupt"));
+  write_file_atomically(dir.path + "/text.png", "hello world");
+  CHECK_THROWS_WITH(decode_image_file(dir.path + "/text.png"), Catch::Contains("not a PNG or JPEG"));
+}
+
+TEST_CASE("resizing averages areas when shrinking and interpolates when enlarging", "[images]") {
+  GrayImage img{4, 4, {0, 0, 1, 1,  //
+                       0, 0, 1, 1,  //
+                       1, 1, 0.5, 0.5, 1, 1, 0.5, 0.5}};
+  CHECK(resize_square(img, 2) == std::vector<float>{0, 1, 1, 0.5});
+  GrayImage flat{3, 3, std::vector<float>(9, 0.25f)};
+  for (float v : resize_square(flat, 7)) CHECK(v == Approx(0.25));
+}
+
+TEST_CASE("bad manifest rows are skipped and reported by line; the rest loads", "[images]") {
+  testing::TempDir dir;
+  for (int i = 0; i < 6; ++i) {
+    write_png(dir.path + "/img" + std::to_string(i) + ".png", 8, 8, 8, PNG_COLOR_TYPE_GRAY,
+              std::vector<unsigned>(64, unsigned(i * 40)));
+  }
+  write_file_atomically(dir.path + "/broken.png", "\x89PNG\r\n\x1a\nxx");
+  write_file_atomically(dir.path + "/labels.csv",
+                        "filename,label,patient\n"
+                        "img0.png,0,p1\n"
+                        "img1.png,1,p1\n"
+                        "missing.png,0,p2\n"   // line 4
+                        "img2.png,7,p2\n"      // line 5: not a class
+                        "broken.png,1,p3\n"    // line 6
+                        "\"img3.png\",1,p3\n"
+                        "img4.png,0,p4\n"
+                        "img5.png,1,p5\n");
+  ImageFolderSource source(folder_config(dir.path + "/labels.csv", "patient"));
+  CHECK(source.size() == 8);
+  TrainHeldOut data = source.load(2, 4);
+  CHECK(data.train.count() + data.held_out.count() == 5);
+  CHECK(data.train.image_size == 4);
+  REQUIRE(source.skipped().size() == 3);
+  CHECK(source.skipped()[0].find("labels.csv:4: missing.png: file not found") != std::string::npos);
+  CHECK(source.skipped()[1].find("labels.csv:5: img2.png: label \"7\" is not a class") != std::string::npos);
+  CHECK(source.skipped()[2].find("labels.csv:6: broken.png: corrupt") != std::string::npos);
+}
+
+TEST_CASE("a manifest without the configured column names it and what is there", "[images]") {
+  testing::TempDir dir;
+  write_file_atomically(dir.path + "/m.csv", "path,diagnosis\na.png,0\n");
+  ImageFolderSource source(folder_config(dir.path + "/m.csv"));
+  CHECK_THROWS_WITH(source.load(2, 8), Catch::Contains("no column 'filename' (data.image_column); "
+                                                       "the header has: path, diagnosis"));
+}
+
+TEST_CASE("a site with no usable image refuses the job with the reason", "[images]") {
+  testing::TempDir dir;
+  write_file_atomically(dir.path + "/m.csv", "filename,label\nnope.png,0\n");
+  ImageFolderSource source(folder_config(dir.path + "/m.csv"));
+  CHECK_THROWS_WITH(source.load(2, 8), Catch::Contains("none of the 1 listed images is usable") &&
+                                           Catch::Contains("refuses the job"));
+}
+
+TEST_CASE("the patient split never puts one patient on both sides, and is seeded", "[images]") {
+  ImageSet all;
+  all.image_size = 1;
+  std::vector<std::string> patients;
+  for (int i = 0; i < 200; ++i) {
+    all.pixels.push_back(float(i));
+    all.labels.push_back(i % 2);
+    patients.push_back("p" + std::to_string(i % 37));
+  }
+  TrainHeldOut a = split_held_out_by_group(all, patients, 0.2, 9);
+  TrainHeldOut b = split_held_out_by_group(all, patients, 0.2, 9);
+  CHECK(a.held_out.pixels == b.held_out.pixels);
+  std::set<std::string> held, train;
+  for (float v : a.held_out.pixels) held.insert(patients[std::size_t(v)]);
+  for (float v : a.train.pixels) train.insert(patients[std::size_t(v)]);
+  for (const auto& p : held) CHECK(train.count(p) == 0);
+  CHECK(a.held_out.count() >= 35);
+  CHECK(a.held_out.count() <= 50);
+}
+
+TEST_CASE("real NIH chest X-rays load with a patient-level split", "[images][real-data]") {
+  const std::string manifest = kShared + "/nih-chestxray8-pneumonia-256/labels.csv";
+  if (!fs::exists(manifest)) {
+    WARN("skipped: " << manifest << " is absent (real data lives in ../shared/data)");
+    return;
+  }
+  DataSourceConfig config = folder_config(manifest, "nih_patient_id");
+  config.label_column = "label_id";
+  ImageFolderSource source(config);
+  TrainHeldOut data = source.load(2, 64);
+  CHECK(source.skipped().empty());
+  CHECK(data.train.count() + data.held_out.count() == source.size());
+  CHECK(data.held_out.count() > 100);
+  std::set<int64_t> labels(data.train.labels.begin(), data.train.labels.end());
+  CHECK(labels == std::set<int64_t>{0, 1});
+}
+
+TEST_CASE("real full-size NIH PNGs decode, the two RGBA ones as luminance", "[images][real-data]") {
+  const std::string dir = kShared + "/nih-chestxray8-pneumonia-subset/Pneumonia";
+  if (!fs::exists(dir + "/00000773_001.png")) {
+    WARN("skipped: " << dir << " is absent (real data lives in ../shared/data)");
+    return;
+  }
+  for (std::string name : {"00000773_001.png", "00001054_002.png"}) {
+    GrayImage img = decode_image_file(dir + "/" + name);
+    CHECK(img.width == 1024);
+    CHECK(img.height == 1024);
+    double mean = 0;
+    for (float v : img.pixels) mean += v;
+    mean /= double(img.pixels.size());
+    CHECK(mean > 0.1);  // a real radiograph, not an empty or all-white frame
+    CHECK(mean < 0.9);
+  }
+}
