@@ -7,7 +7,12 @@ namespace fedxray {
 
 DataSourceConfig read_data_source_config(ConfigReader r) {
   DataSourceConfig d;
-  d.source = r.choice("source", {"synthetic", "image_folder"}, std::string("synthetic"));
+  d.source = r.choice("source", {"synthetic", "image_folder", "npz"}, std::string("synthetic"));
+  if (d.source == "npz") {
+    d.file = r.path("file");
+    d.train_split = r.string("train_split", d.train_split);
+    d.held_out_split = r.string("held_out_split", d.held_out_split);
+  }
   if (d.source == "image_folder") {
     d.manifest = r.path("manifest");
     d.image_column = r.string("image_column", d.image_column);

@@ -9,14 +9,17 @@ namespace fedxray {
 
 class ConfigReader;
 
-// Where the site's images come from: "synthetic" (the offline generator) or "image_folder"
-// (PNG/JPEG files listed in a CSV manifest).
+// Where the site's images come from: "synthetic" (the offline generator), "image_folder"
+// (PNG/JPEG files listed in a CSV manifest) or "npz" (a MedMNIST-style NumPy archive).
 struct DataSourceConfig {
   std::string source = "synthetic";
   std::string manifest;             // image_folder: CSV; image paths are relative to its folder
   std::string image_column = "filename";
   std::string label_column = "label";   // integer class ids 0..classes-1
   std::string patient_column;       // optional: split by this key so no patient is on both sides
+  std::string file;                 // npz: the archive
+  std::string train_split = "train";     // npz: members <split>_images.npy / <split>_labels.npy
+  std::string held_out_split = "test";   // npz: empty = hold out held_out_fraction of train
   int images = 600;                 // synthetic: how many images to generate
   double held_out_fraction = 0.2;   // share kept for local evaluation, never trained on
   uint64_t seed = 1;

@@ -2,6 +2,7 @@
 
 #include "common/error.h"
 #include "site-agent/image_folder_source.h"
+#include "site-agent/npz_source.h"
 #include "site-agent/synthetic_radiographs.h"
 
 namespace fedxray {
@@ -31,6 +32,7 @@ TrainHeldOut InMemoryDataSource::load(int classes, int image_size) {
 std::unique_ptr<DataSource> make_data_source(const DataSourceConfig& config) {
   if (config.source == "synthetic") return std::make_unique<SyntheticDataSource>(config);
   if (config.source == "image_folder") return std::make_unique<ImageFolderSource>(config);
+  if (config.source == "npz") return std::make_unique<NpzSource>(config);
   throw Error("unknown data source '" + config.source + "'");
 }
 

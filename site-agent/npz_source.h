@@ -1,0 +1,35 @@
+// NpzSource: images and labels from a NumPy .npz archive in the MedMNIST layout
+// (`data.source: npz`): members <split>_images.npy, shape (N, H, W) or (N, H, W, C), and
+// <split>_labels.npy, shape (N) or (N, 1).
+//
+// The archive's own splits are kept: `train_split` trains, `held_out_split` evaluates (empty:
+// hold out `held_out_fraction` of the training split). Images are resized once to the job's
+// size; colour becomes luminance. A label outside the job's classes skips that image, reported
+// by member and index; with nothing usable, load() throws and the site refuses the job.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "site-agent/data_source.h"
+
+namespace fedxray {
+
+class NpzSource : public DataSource {
+ public:
+  explicit NpzSource(DataSourceConfig config);
+  uint64_t size() const override { return images_; }
+  TrainHeldOut load(int classes, int image_size) override;
+  const std::vector<std::string>& skipped() const { return skipped_; }
+
+ private:
+  ImageSet read_split(const std::map<std::string, std::string>& members, const std::string& split,
+                      int classes, int image_size);
+
+  DataSourceConfig config_;
+  uint64_t images_ = 0;
+  std::vector<std::string> skipped_;
+};
+
+}  // namespace fedxray
