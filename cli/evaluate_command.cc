@@ -22,16 +22,16 @@ void add_evaluate_command(CLI::App& app) {
   auto json = std::make_shared<bool>(false);
   cmd->add_option("--model", *model_path, "model file (.fxm), e.g. <state>/<job>/pooled.fxm")
       ->required();
-  cmd->add_option("--data", *data_path, "site YAML whose `site.data` section names the data")
+  cmd->add_option("--data", *data_path,
+                  "data source: a site YAML (its site.data) or a YAML with a top-level data: section")
       ->required();
   cmd->add_flag("--json", *json, "print one JSON object instead of a table");
   cmd->callback([=] {
     ModelBlob blob = read_model_file(*model_path);
     auto model = model_from_blob(blob);
-    SiteConfig site = load_site_config(*data_path);
     const int classes = int(blob.manifest.classes());
-    TrainHeldOut data =
-        make_data_source(site.data)->load(classes, int(blob.manifest.image_size()));
+    TrainHeldOut data = make_data_source(load_data_source_config(*data_path))
+                            ->load(classes, int(blob.manifest.image_size()));
     Evaluation e = evaluate(*model, data.held_out, classes);
     const ClassificationMetrics& m = e.metrics;
     nlohmann::json out = {{"model", *model_path},

@@ -31,6 +31,7 @@
 #include "site-agent/local_training.h"
 #include "site-agent/site_agent.h"
 #include "site-agent/synthetic_radiographs.h"
+#include "common/site_config.h"
 #include "site-agent/torch_trainer.h"
 
 namespace fedxray {
@@ -45,20 +46,26 @@ struct SimulatedSite {
 
 std::vector<SimulatedSite> make_sites(const SimulationFile& config) {
   const SimulationConfig& sim = config.simulation;
-  SyntheticSpec spec{sim.sites * sim.images_per_site, config.job.classes, config.job.image_size,
-                     sim.seed, 0.0};
-  ImageSet pool = generate_synthetic_radiographs(spec);
-  std::vector<ImageSet> parts = sim.partition == "dirichlet"
-                                    ? partition_dirichlet(pool, sim.sites, sim.dirichlet_alpha, sim.seed)
-                                    : partition_iid(pool, sim.sites, sim.seed);
+  DataSourceConfig source = sim.data;
+  if (source.source == "synthetic") {
+    source.images = sim.sites * sim.images_per_site;
+    source.seed = sim.seed;
+    source.intensity_shift = 0.0;
+  }
+  ImagePool pool = make_data_source(source)->load_pool(config.job.classes, config.job.image_size);
+  std::vector<ImagePool> parts =
+      partition_by_patient(pool, sim.sites, sim.partition, sim.dirichlet_alpha, sim.seed);
   std::vector<SimulatedSite> sites;
   for (int i = 0; i < sim.sites; ++i) {
     SimulatedSite s;
     s.name = "site-" + std::to_string(i + 1);
     s.intensity_shift =
-        sim.sites > 1 ? sim.intensity_shift * (2.0 * i / (sim.sites - 1) - 1.0) : 0.0;
-    shift_intensity(parts[std::size_t(i)], s.intensity_shift);
-    s.data = split_held_out(parts[std::size_t(i)], sim.held_out_fraction, sim.seed + uint64_t(i) + 1);
+        sim.sites > 1 ? sim.intensity_shift * (2.0 * i / (sim.sites - 1) - 1.0) + 0.0 : 0.0;
+    ImagePool& part = parts[std::size_t(i)];
+    if (s.intensity_shift == 0.0) s.intensity_shift = 0.0;  // no "-0.00" in the table
+    shift_intensity(part.images, s.intensity_shift);
+    s.data = split_held_out_by_group(part.images, part.patients, sim.held_out_fraction,
+                                     sim.seed + uint64_t(i) + 1);
     sites.push_back(std::move(s));
   }
   return sites;
@@ -80,10 +87,14 @@ void add_simulate_command(CLI::App& app) {
   auto config_path = std::make_shared<std::string>("configs/quickstart.yaml");
   auto workdir = std::make_shared<std::string>();
   auto sites_override = std::make_shared<int>(0);
+  auto data_path = std::make_shared<std::string>();
   auto json_out = std::make_shared<std::string>();
   auto keep = std::make_shared<bool>(false);
   cmd->add_option("--config", *config_path, "YAML with `job:` and `simulation:` sections")->capture_default_str();
   cmd->add_option("--sites", *sites_override, "override simulation.sites");
+  cmd->add_option("--data", *data_path,
+                  "override simulation.data: a site YAML (its site.data) or a YAML with a "
+                  "top-level data: section");
   cmd->add_option("--workdir", *workdir, "folder for the throw-away consortium (default: a temp folder)");
   cmd->add_option("--json", *json_out, "also write the final table as JSON to this file");
   cmd->add_flag("--keep", *keep, "keep the work folder (certificates, checkpoints, metrics)");
@@ -95,6 +106,7 @@ void add_simulate_command(CLI::App& app) {
       config.job.sites_per_round = std::min(config.job.sites_per_round, *sites_override);
       config.job.min_sites = std::min(config.job.min_sites, config.job.sites_per_round);
     }
+    if (!data_path->empty()) config.simulation.data = load_data_source_config(*data_path);
     const SimulationConfig& sim = config.simulation;
     std::string dir = *workdir;
     if (dir.empty()) {
@@ -119,7 +131,11 @@ void add_simulate_command(CLI::App& app) {
 
     std::cout << "fedxray simulate: " << sim.sites << " sites on 127.0.0.1 with mutual TLS, "
               << config.job.model << ", " << config.job.rounds << " rounds, " << sim.partition
-              << " partition of " << sim.images_per_site << " synthetic radiographs per site\n"
+              << " partition by patient of "
+              << (sim.data.source == "synthetic"
+                      ? std::to_string(sim.images_per_site) + " synthetic radiographs per site"
+                      : "the images of " + (sim.data.source == "npz" ? sim.data.file : sim.data.manifest))
+              << "\n"
               << "work folder: " << dir << "\n";
 
     CoordinatorOptions options;
@@ -180,59 +196,78 @@ void add_simulate_command(CLI::App& app) {
                                  store.metrics_path());
     }
 
-    // The verdict: pooled model vs what each site could train alone, on the site's held-out data.
+    // The verdict, on each site's own held-out images: the pooled model, the same model trained
+    // on that site alone, and (only a simulation can compute it) on the union of all sites.
     ModelBlob pooled_blob = read_model_file(store.pooled_path());
     auto pooled = model_from_blob(pooled_blob);
-    std::vector<Evaluation> local_eval(sites.size()), pooled_eval(sites.size());
+    TrainingOptions o;
+    o.epochs = config.job.rounds * config.job.local_epochs;
+    o.batch_size = config.job.batch_size;
+    o.optimizer = config.job.optimizer;
+    o.learning_rate = config.job.learning_rate;
+    o.momentum = config.job.momentum;
+    const std::size_t n = sites.size();
+    std::vector<Evaluation> local_eval(n), pooled_eval(n), central_eval(n);
     std::vector<std::thread> baselines;
-    for (std::size_t i = 0; i < sites.size(); ++i) {
+    for (std::size_t i = 0; i < n; ++i) {
       pooled_eval[i] = evaluate(*pooled, sites[i].data.held_out, config.job.classes);
       baselines.emplace_back([&, i] {
         auto local = model_from_blob(initial);
-        TrainingOptions o;
-        o.epochs = config.job.rounds * config.job.local_epochs;
-        o.batch_size = config.job.batch_size;
-        o.optimizer = config.job.optimizer;
-        o.learning_rate = config.job.learning_rate;
-        o.momentum = config.job.momentum;
-        o.seed = config.job.seed + i;
-        train_epochs(*local, sites[i].data.train, o);
+        TrainingOptions site_options = o;
+        site_options.seed = config.job.seed + i;
+        train_epochs(*local, sites[i].data.train, site_options);
         local_eval[i] = evaluate(*local, sites[i].data.held_out, config.job.classes);
       });
     }
+    baselines.emplace_back([&] {
+      ImageSet all = sites[0].data.train;
+      for (std::size_t i = 1; i < n; ++i) {
+        for (std::size_t k = 0; k < sites[i].data.train.count(); ++k) all.append(sites[i].data.train, k);
+      }
+      auto central = model_from_blob(initial);
+      train_epochs(*central, all, o);
+      for (std::size_t i = 0; i < n; ++i) {
+        central_eval[i] = evaluate(*central, sites[i].data.held_out, config.job.classes);
+      }
+    });
     for (auto& t : baselines) t.join();
 
     nlohmann::json table = nlohmann::json::array();
-    std::cout << "\n" << std::left << std::setw(10) << "site" << std::right << std::setw(8)
-              << "train" << std::setw(10) << "held-out" << std::setw(9) << "shift"
-              << std::setw(14) << "local-only" << std::setw(10) << "pooled" << std::setw(9)
-              << "gain" << "\n";
-    for (std::size_t i = 0; i < sites.size(); ++i) {
-      const double gain = pooled_eval[i].metrics.accuracy - local_eval[i].metrics.accuracy;
-      std::cout << std::left << std::setw(10) << sites[i].name << std::right << std::setw(8)
-                << sites[i].data.train.count() << std::setw(10) << sites[i].data.held_out.count()
-                << std::setw(9) << std::showpos << std::fixed << std::setprecision(2)
-                << sites[i].intensity_shift << std::noshowpos << std::setw(14)
-                << std::setprecision(3) << local_eval[i].metrics.accuracy << std::setw(10)
-                << pooled_eval[i].metrics.accuracy << std::setw(9) << std::showpos << gain
-                << std::noshowpos << "\n";
+    std::cout << "\n" << std::string(34, ' ') << "accuracy" << std::string(20, ' ') << "ROC AUC\n"
+              << std::left << std::setw(9) << "site" << std::right << std::setw(6) << "train"
+              << std::setw(6) << "held" << std::setw(7) << "shift" << std::setw(8) << "local"
+              << std::setw(8) << "pooled" << std::setw(9) << "central" << std::setw(8) << "local"
+              << std::setw(8) << "pooled" << std::setw(9) << "central" << "\n";
+    auto metric_json = [](const Evaluation& e) {
+      return nlohmann::json{{"accuracy", e.metrics.accuracy},
+                            {"balanced_accuracy", e.metrics.balanced_accuracy},
+                            {"macro_f1", e.metrics.macro_f1},
+                            {"roc_auc", e.metrics.roc_auc},
+                            {"loss", e.loss}};
+    };
+    for (std::size_t i = 0; i < n; ++i) {
+      std::cout << std::left << std::setw(9) << sites[i].name << std::right << std::setw(6)
+                << sites[i].data.train.count() << std::setw(6) << sites[i].data.held_out.count()
+                << std::setw(7) << std::showpos << std::fixed << std::setprecision(2)
+                << sites[i].intensity_shift << std::noshowpos << std::setprecision(3)
+                << std::setw(8) << local_eval[i].metrics.accuracy << std::setw(8)
+                << pooled_eval[i].metrics.accuracy << std::setw(9)
+                << central_eval[i].metrics.accuracy << std::setw(8)
+                << local_eval[i].metrics.roc_auc << std::setw(8) << pooled_eval[i].metrics.roc_auc
+                << std::setw(9) << central_eval[i].metrics.roc_auc << "\n";
       table.push_back({{"site", sites[i].name},
                        {"train_images", sites[i].data.train.count()},
                        {"held_out_images", sites[i].data.held_out.count()},
                        {"intensity_shift", sites[i].intensity_shift},
-                       {"local_only_accuracy", local_eval[i].metrics.accuracy},
-                       {"pooled_accuracy", pooled_eval[i].metrics.accuracy},
-                       {"local_only_balanced_accuracy", local_eval[i].metrics.balanced_accuracy},
-                       {"pooled_balanced_accuracy", pooled_eval[i].metrics.balanced_accuracy},
-                       {"local_only_auc", local_eval[i].metrics.roc_auc},
-                       {"pooled_auc", pooled_eval[i].metrics.roc_auc},
-                       {"local_only_loss", local_eval[i].loss},
-                       {"pooled_loss", pooled_eval[i].loss}});
+                       {"local_only", metric_json(local_eval[i])},
+                       {"pooled", metric_json(pooled_eval[i])},
+                       {"centralised", metric_json(central_eval[i])}});
     }
     const double total =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    std::cout << "accuracy on each site's own held-out images; local-only = the same model trained "
-                 "for the same epochs on that site's data alone\n"
+    std::cout << "on each site's own held-out images. local = the same model trained for the same "
+                 "epochs on that site's data alone;\ncentral = trained on all sites' training data "
+                 "pooled in one place (a reference only a simulation can compute)\n"
               << "pooled model: " << store.pooled_path() << "\nmetrics: " << store.metrics_path()
               << "\ntotal time: " << std::setprecision(1) << total << " s\n";
     if (!json_out->empty()) {

@@ -53,6 +53,11 @@ ConfigReader ConfigReader::load_string(const std::string& text, const std::strin
 
 bool ConfigReader::has(const std::string& key) const { return bool(node_[key]); }
 
+bool ConfigReader::is_mapping(const std::string& key) const {
+  const YAML::Node& self = node_;
+  return self[key] && self[key].IsMap();
+}
+
 YAML::Node ConfigReader::value(const std::string& key) {
   seen_.insert(key);
   const YAML::Node& self = node_;

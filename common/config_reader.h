@@ -25,6 +25,7 @@ class ConfigReader {
   static ConfigReader load_string(const std::string& text, const std::string& file);
 
   bool has(const std::string& key) const;
+  bool is_mapping(const std::string& key) const;
 
   std::string string(const std::string& key,
                      const std::optional<std::string>& fallback = std::nullopt);

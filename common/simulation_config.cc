@@ -12,7 +12,11 @@ SimulationFile load_simulation_file(const std::string& file) {
     ConfigReader r = root.section("simulation");
     SimulationConfig& s = out.simulation;
     s.sites = int(r.integer("sites", 1, 64, s.sites));
-    s.data = r.choice("data", {"synthetic"}, s.data);
+    if (r.is_mapping("data")) {
+      s.data = read_data_source_config(r.section("data"));
+    } else {
+      r.choice("data", {"synthetic"}, std::string("synthetic"));
+    }
     s.images_per_site = int(r.integer("images_per_site", 4, 1000000, s.images_per_site));
     s.held_out_fraction = r.number("held_out_fraction", 0.01, 0.9, s.held_out_fraction);
     s.partition = r.choice("partition", {"iid", "dirichlet"}, s.partition);

@@ -6,12 +6,15 @@
 #include <string>
 
 #include "common/job_config.h"
+#include "common/site_config.h"
 
 namespace fedxray {
 
 struct SimulationConfig {
   int sites = 3;
-  std::string data = "synthetic";     // the built-in generator
+  // "synthetic" (the built-in generator, images_per_site each) or a `data:` mapping like a
+  // site's, whose images are split across the simulated sites by patient.
+  DataSourceConfig data;
   int images_per_site = 600;
   double held_out_fraction = 0.25;
   std::string partition = "iid";      // "iid" or "dirichlet" (label skew)

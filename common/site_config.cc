@@ -27,6 +27,14 @@ DataSourceConfig read_data_source_config(ConfigReader r) {
   return d;
 }
 
+DataSourceConfig load_data_source_config(const std::string& file) {
+  ConfigReader root = ConfigReader::load_file(file);
+  if (root.has("site")) return read_data_source_config(root.section("site").section("data"));
+  DataSourceConfig d = read_data_source_config(root.section("data"));
+  root.finish();
+  return d;
+}
+
 SiteConfig load_site_config(const std::string& file) {
   ConfigReader root = ConfigReader::load_file(file);
   ConfigReader r = root.section("site");

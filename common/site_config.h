@@ -37,6 +37,9 @@ struct SiteConfig {
 };
 
 DataSourceConfig read_data_source_config(ConfigReader data_section);
+// A data source from a file: either a site config (its `site.data`) or a file whose top level
+// is one `data:` mapping.
+DataSourceConfig load_data_source_config(const std::string& file);
 SiteConfig load_site_config(const std::string& file);
 
 }  // namespace fedxray

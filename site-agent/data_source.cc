@@ -13,6 +13,21 @@ TrainHeldOut SyntheticDataSource::load(int classes, int image_size) {
                         config_.seed + 1);
 }
 
+ImagePool SyntheticDataSource::load_pool(int classes, int image_size) {
+  SyntheticSpec spec{config_.images, classes, image_size, config_.seed, config_.intensity_shift};
+  ImagePool pool{generate_synthetic_radiographs(spec), {}};
+  for (std::size_t i = 0; i < pool.images.count(); ++i) pool.patients.push_back(std::to_string(i));
+  return pool;
+}
+
+ImagePool InMemoryDataSource::load_pool(int classes, int image_size) {
+  TrainHeldOut d = load(classes, image_size);
+  ImagePool pool{d.train, {}};
+  for (std::size_t i = 0; i < d.held_out.count(); ++i) pool.images.append(d.held_out, i);
+  for (std::size_t i = 0; i < pool.images.count(); ++i) pool.patients.push_back(std::to_string(i));
+  return pool;
+}
+
 TrainHeldOut InMemoryDataSource::load(int classes, int image_size) {
   if (data_.train.image_size != image_size) {
     throw Error("the job wants " + std::to_string(image_size) + " px images but this site's data is " +

@@ -20,6 +20,8 @@ class DataSource {
   // Number of images the site holds (reported when it joins).
   virtual uint64_t size() const = 0;
   virtual TrainHeldOut load(int classes, int image_size) = 0;
+  // All usable images with patient keys, unsplit (simulations partition this across sites).
+  virtual ImagePool load_pool(int classes, int image_size) = 0;
 };
 
 // The offline generator (synthetic_radiographs.h) configured by a site's `data:` section.
@@ -28,6 +30,7 @@ class SyntheticDataSource : public DataSource {
   explicit SyntheticDataSource(DataSourceConfig config) : config_(std::move(config)) {}
   uint64_t size() const override { return uint64_t(config_.images); }
   TrainHeldOut load(int classes, int image_size) override;
+  ImagePool load_pool(int classes, int image_size) override;
 
  private:
   DataSourceConfig config_;
@@ -39,6 +42,7 @@ class InMemoryDataSource : public DataSource {
   explicit InMemoryDataSource(TrainHeldOut data) : data_(std::move(data)) {}
   uint64_t size() const override { return data_.train.count() + data_.held_out.count(); }
   TrainHeldOut load(int classes, int image_size) override;
+  ImagePool load_pool(int classes, int image_size) override;
 
  private:
   TrainHeldOut data_;

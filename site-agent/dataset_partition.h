@@ -1,17 +1,18 @@
-// Splitting one pool of images across simulated sites: IID, or label skew where each class is
-// divided among sites in Dirichlet(alpha) proportions (small alpha = very uneven). Deterministic
-// for a seed; every site gets at least one image.
+// Splitting one pool of images across simulated sites, patient by patient (a patient's images
+// always land on one site): "iid" deals patients out evenly at random; "dirichlet" gives each
+// class's patients to sites in Dirichlet(alpha) proportions — label skew, more uneven for small
+// alpha. Deterministic for a seed; every site gets at least one patient.
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "site-agent/image_set.h"
 
 namespace fedxray {
 
-std::vector<ImageSet> partition_iid(const ImageSet& pool, int sites, uint64_t seed);
-std::vector<ImageSet> partition_dirichlet(const ImageSet& pool, int sites, double alpha,
-                                          uint64_t seed);
+std::vector<ImagePool> partition_by_patient(const ImagePool& pool, int sites,
+                                            const std::string& scheme, double alpha, uint64_t seed);
 
 }  // namespace fedxray

@@ -19,6 +19,12 @@ ImageFolderSource::ImageFolderSource(DataSourceConfig config) : config_(std::mov
 }
 
 TrainHeldOut ImageFolderSource::load(int classes, int image_size) {
+  ImagePool pool = load_pool(classes, image_size);
+  // Without a patient column each row is its own patient, so this is a per-image split.
+  return split_held_out_by_group(pool.images, pool.patients, config_.held_out_fraction, config_.seed);
+}
+
+ImagePool ImageFolderSource::load_pool(int classes, int image_size) {
   const CsvManifest manifest = CsvManifest::load(config_.manifest);
   const std::size_t image_col = manifest.column(config_.image_column, "data.image_column");
   const std::size_t label_col = manifest.column(config_.label_column, "data.label_column");
@@ -60,13 +66,14 @@ TrainHeldOut ImageFolderSource::load(int classes, int image_size) {
     }
   };
   const unsigned threads = std::max(1u, std::min(8u, std::thread::hardware_concurrency()));
-  std::vector<std::thread> pool;
-  for (unsigned t = 0; t < threads; ++t) pool.emplace_back(worker);
-  for (auto& t : pool) t.join();
+  std::vector<std::thread> decoders;
+  for (unsigned t = 0; t < threads; ++t) decoders.emplace_back(worker);
+  for (auto& t : decoders) t.join();
 
-  ImageSet all;
+  ImagePool pool;
+  ImageSet& all = pool.images;
   all.image_size = image_size;
-  std::vector<std::string> patients;
+  std::vector<std::string>& patients = pool.patients;
   skipped_.clear();
   for (std::size_t r = 0; r < n; ++r) {
     if (!problems[r].empty()) {
@@ -75,7 +82,7 @@ TrainHeldOut ImageFolderSource::load(int classes, int image_size) {
     }
     all.pixels.insert(all.pixels.end(), decoded[r].begin(), decoded[r].end());
     all.labels.push_back(labels[r]);
-    patients.push_back(by_patient ? manifest.cell(r, patient_col) : std::to_string(r));
+    patients.push_back(by_patient ? manifest.cell(r, patient_col) : "row-" + std::to_string(r));
   }
   for (std::size_t i = 0; i < skipped_.size() && i < 20; ++i) spdlog::warn("skipped {}", skipped_[i]);
   if (!skipped_.empty()) {
@@ -90,8 +97,7 @@ TrainHeldOut ImageFolderSource::load(int classes, int image_size) {
   }
   spdlog::info("{}: {} images loaded at {} px{}", manifest.path(), all.count(), image_size,
                by_patient ? ", split by " + config_.patient_column : "");
-  return by_patient ? split_held_out_by_group(all, patients, config_.held_out_fraction, config_.seed)
-                    : split_held_out(all, config_.held_out_fraction, config_.seed);
+  return pool;
 }
 
 }  // namespace fedxray

@@ -21,6 +21,7 @@ class ImageFolderSource : public DataSource {
   explicit ImageFolderSource(DataSourceConfig config);
   uint64_t size() const override { return rows_; }
   TrainHeldOut load(int classes, int image_size) override;
+  ImagePool load_pool(int classes, int image_size) override;
   // What the last load() skipped, one line each: "<manifest>:<line>: <file>: <reason>".
   const std::vector<std::string>& skipped() const { return skipped_; }
 

@@ -21,6 +21,13 @@ struct ImageSet {
   void append(const ImageSet& other, std::size_t i);
 };
 
+// Every usable image of a source with its patient key (a unique key per image when the source
+// has none), before any split: what a simulation partitions across sites.
+struct ImagePool {
+  ImageSet images;
+  std::vector<std::string> patients;
+};
+
 struct TrainHeldOut {
   ImageSet train;
   ImageSet held_out;

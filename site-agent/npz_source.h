@@ -21,6 +21,8 @@ class NpzSource : public DataSource {
   explicit NpzSource(DataSourceConfig config);
   uint64_t size() const override { return images_; }
   TrainHeldOut load(int classes, int image_size) override;
+  // Both splits together, each image its own patient (MedMNIST carries no patient key).
+  ImagePool load_pool(int classes, int image_size) override;
   const std::vector<std::string>& skipped() const { return skipped_; }
 
  private:
