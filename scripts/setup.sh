@@ -10,7 +10,7 @@ PACKAGES=(
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   libssl-dev openssl
   libyaml-cpp-dev catch2 libspdlog-dev libcli11-dev nlohmann-json3-dev
-  libpng-dev libjpeg-dev zlib1g-dev
+  libpng-dev libjpeg-dev zlib1g-dev libdcmtk-dev
 )
 
 missing=()

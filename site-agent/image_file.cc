@@ -1,6 +1,7 @@
 #include "site-agent/image_file.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <csetjmp>
 #include <cstdio>
@@ -11,6 +12,7 @@
 #include <png.h>
 
 #include "common/error.h"
+#include "site-agent/dicom_file.h"
 
 namespace fedxray {
 namespace {
@@ -140,6 +142,7 @@ GrayImage decode_jpeg(const std::string& path, FILE* file) {
 
 GrayImage decode_image_file(const std::string& path) {
   File file = open_or_throw(path);
+  if (looks_like_dicom(path)) return decode_dicom(path);
   unsigned char magic[8] = {0};
   const std::size_t got = std::fread(magic, 1, sizeof(magic), file.get());
   std::rewind(file.get());
@@ -147,7 +150,7 @@ GrayImage decode_image_file(const std::string& path) {
   if (got >= 3 && magic[0] == 0xFF && magic[1] == 0xD8 && magic[2] == 0xFF) {
     return decode_jpeg(path, file.get());
   }
-  throw Error(path + ": not a PNG or JPEG file (DICOM and other formats need their own source)");
+  throw Error(path + ": not a PNG, JPEG or DICOM (Part 10) file");
 }
 
 std::vector<float> resize_square(const GrayImage& image, int size) {

@@ -1,5 +1,5 @@
-// Decoding one radiograph file (PNG or JPEG, told apart by content) into a grayscale image with
-// values in [0, 1], and resizing it to a job's square size.
+// Decoding one radiograph file (PNG, JPEG or DICOM, told apart by content) into a grayscale
+// image with values in [0, 1], and resizing it to a job's square size. DICOM: see dicom_file.h.
 //
 // PNG: 8- and 16-bit grayscale keep their full depth until the division to [0, 1]; RGB and RGBA
 // are converted to luminance (Rec. 601 weights; alpha ignored); palettes are expanded. JPEG:

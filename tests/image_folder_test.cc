@@ -114,7 +114,7 @@ TEST_CASE("JPEG decodes to grayscale and junk files are refused by name", "[imag
   write_file_atomically(dir.path + "/junk.png", "\x89PNG\r\n\x1a\n truncated");
   CHECK_THROWS_WITH(decode_image_file(dir.path + "/junk.png"), Catch::Contains("junk.png: corrupt"));
   write_file_atomically(dir.path + "/text.png", "hello world");
-  CHECK_THROWS_WITH(decode_image_file(dir.path + "/text.png"), Catch::Contains("not a PNG or JPEG"));
+  CHECK_THROWS_WITH(decode_image_file(dir.path + "/text.png"), Catch::Contains("not a PNG, JPEG or DICOM"));
 }
 
 TEST_CASE("resizing averages areas when shrinking and interpolates when enlarging", "[images]") {
