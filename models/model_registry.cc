@@ -4,10 +4,12 @@
 
 #include "common/error.h"
 #include "models/cnn_small.h"
+#include "models/densenet121.h"
+#include "models/resnet18.h"
 
 namespace fedxray {
 
-std::vector<std::string> registered_models() { return {"cnn-small"}; }
+std::vector<std::string> registered_models() { return {"cnn-small", "resnet18", "densenet121"}; }
 
 std::shared_ptr<ImageClassifier> create_model(const ModelSpec& spec) {
   if (spec.classes < 2) throw Error("model '" + spec.name + "' needs at least 2 classes");
@@ -16,6 +18,8 @@ std::shared_ptr<ImageClassifier> create_model(const ModelSpec& spec) {
   std::lock_guard<std::mutex> lock(rng_mutex);
   torch::manual_seed(spec.seed);
   if (spec.name == "cnn-small") return std::make_shared<CnnSmall>(spec.classes);
+  if (spec.name == "resnet18") return std::make_shared<ResNet18>(spec.classes);
+  if (spec.name == "densenet121") return std::make_shared<DenseNet121>(spec.classes);
   std::string known;
   for (const auto& n : registered_models()) known += (known.empty() ? "" : ", ") + n;
   throw Error("unknown model '" + spec.name + "'; the registry has: " + known);

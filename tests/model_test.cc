@@ -36,6 +36,37 @@ TEST_CASE("weights exported to the wire form load back into an equal model", "[m
   CHECK(torch::allclose(original->forward(x), copy->forward(x)));
 }
 
+TEST_CASE("resnet18 and densenet121 have their published sizes and classify 1-channel images",
+          "[models]") {
+  // torchvision's counts for 3-channel input and 1000 classes are 11,689,512 and 7,978,856;
+  // a 1-channel stem and a 2-class head remove 2*64*49 and 998*(512+1) resp. 998*(1024+1).
+  auto resnet = create_model({"resnet18", 2, 64, 1});
+  CHECK(parameter_count(*resnet) == 11689512 - 2 * 64 * 49 - 998 * 513);
+  CHECK(resnet->forward(torch::zeros({2, 1, 64, 64})).sizes() == torch::IntArrayRef({2, 2}));
+  auto densenet = create_model({"densenet121", 2, 64, 1});
+  CHECK(parameter_count(*densenet) == 7978856 - 2 * 64 * 49 - 998 * 1025);
+  densenet->eval();
+  CHECK(densenet->forward(torch::zeros({1, 1, 64, 64})).sizes() == torch::IntArrayRef({1, 2}));
+}
+
+TEST_CASE("batch-norm running statistics travel with the weights", "[models]") {
+  ModelSpec spec{"resnet18", 2, 32, 5};
+  auto model = create_model(spec);
+  model->train();
+  model->forward(torch::randn({4, 1, 32, 32}));  // updates running stats and the counter
+  ModelBlob blob = export_weights(*model, spec);
+  bool has_counter = false;
+  for (const auto& t : blob.manifest.tensors()) {
+    has_counter |= t.name().find("num_batches_tracked") != std::string::npos && t.dtype() == wire::INT64;
+  }
+  CHECK(has_counter);
+  auto copy = model_from_blob(blob);
+  model->eval();
+  copy->eval();
+  torch::Tensor x = torch::randn({2, 1, 32, 32});
+  CHECK(torch::allclose(model->forward(x), copy->forward(x)));
+}
+
 TEST_CASE("loading weights of another shape names the tensor", "[models]") {
   ModelSpec three{"cnn-small", 3, 32, 7}, four{"cnn-small", 4, 32, 7};
   ModelBlob blob = export_weights(*create_model(three), three);
