@@ -206,6 +206,7 @@ void add_simulate_command(CLI::App& app) {
     o.optimizer = config.job.optimizer;
     o.learning_rate = config.job.learning_rate;
     o.momentum = config.job.momentum;
+    o.augmentation.enabled = config.job.augment;
     const std::size_t n = sites.size();
     std::vector<Evaluation> local_eval(n), pooled_eval(n), central_eval(n);
     std::vector<std::thread> baselines;

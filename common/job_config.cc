@@ -30,6 +30,7 @@ JobConfig read_job_config(ConfigReader r) {
   c.learning_rate = r.number("learning_rate", 1e-8, 10.0, 0.05);
   c.momentum = r.number("momentum", 0.0, 0.999, 0.9);
   c.seed = uint64_t(r.integer("seed", 0, INT64_MAX, 1));
+  c.augment = r.boolean("augment", false);
   c.initial_model = r.path("initial_model", std::string());
   r.finish();
   return c;

@@ -26,6 +26,7 @@ struct JobConfig {
   double learning_rate = 0.05;
   double momentum = 0.9;
   uint64_t seed = 1;
+  bool augment = false;         // random resized crop, small rotation, brightness/contrast jitter
   std::string initial_model;    // optional path to a model file; empty = initialise from seed
 };
 

@@ -74,6 +74,7 @@ wire::JobSpec JobRunner::job_spec() const {
   s.set_learning_rate(job_.learning_rate);
   s.set_momentum(job_.momentum);
   s.set_seed(job_.seed);
+  s.set_augment(job_.augment);
   return s;
 }
 

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
-#include <random>
 
 #include "common/error.h"
 #include "site-agent/trainer.h"
@@ -11,25 +10,17 @@
 namespace fedxray {
 namespace {
 
-// Each image is standardised to zero mean and unit variance, so a site's scanner brightness
-// and contrast do not become something the pooled model has to learn.
+// Each image is standardised (zero mean, unit variance), so a site's scanner brightness and
+// contrast do not become something the pooled model has to learn.
 torch::Tensor batch_images(const ImageSet& data, const std::vector<std::size_t>& idx,
                            std::size_t begin, std::size_t end) {
   const int64_t s = data.image_size;
-  const int64_t n = s * s;
+  const std::size_t n = std::size_t(s * s);
   torch::Tensor out = torch::empty({int64_t(end - begin), 1, s, s});
   float* dst = out.data_ptr<float>();
-  for (std::size_t k = begin; k < end; ++k) {
-    const float* src = data.image(idx[k]);
-    double sum = 0, sq = 0;
-    for (int64_t p = 0; p < n; ++p) {
-      sum += src[p];
-      sq += double(src[p]) * src[p];
-    }
-    const double mean = sum / double(n);
-    const double sd = std::sqrt(std::max(sq / double(n) - mean * mean, 1e-12));
-    const float scale = float(1.0 / std::max(sd, 1e-3));
-    for (int64_t p = 0; p < n; ++p) *dst++ = (src[p] - float(mean)) * scale;
+  for (std::size_t k = begin; k < end; ++k, dst += n) {
+    std::copy(data.image(idx[k]), data.image(idx[k]) + n, dst);
+    standardise(dst, n);
   }
   return out;
 }
@@ -55,32 +46,24 @@ double train_epochs(ImageClassifier& model, const ImageSet& data, const Training
     optimizer = std::make_unique<torch::optim::SGD>(
         model.parameters(), torch::optim::SGDOptions(o.learning_rate).momentum(o.momentum));
   }
-  std::vector<std::size_t> order(data.count());
-  std::iota(order.begin(), order.end(), 0);
-  std::mt19937_64 rng(o.seed);
-  const std::size_t batch = std::size_t(std::max(1, o.batch_size));
-  const std::size_t batches_per_epoch = (order.size() + batch - 1) / batch;
-  double last_epoch_loss = 0;
-  for (int epoch = 0; epoch < o.epochs; ++epoch) {
-    std::shuffle(order.begin(), order.end(), rng);
-    double sum = 0;
-    std::size_t seen = 0;
-    for (std::size_t b = 0; b < batches_per_epoch; ++b) {
-      const std::size_t begin = b * batch, end = std::min(order.size(), begin + batch);
-      torch::Tensor x = batch_images(data, order, begin, end);
-      torch::Tensor y = batch_labels(data, order, begin, end);
-      optimizer->zero_grad();
-      torch::Tensor loss = torch::nn::functional::cross_entropy(model.forward(x), y);
-      loss.backward();
-      optimizer->step();
-      sum += loss.item<double>() * double(end - begin);
-      seen += end - begin;
-      const double fraction = (double(epoch) + double(b + 1) / double(batches_per_epoch)) / o.epochs;
-      if (on_batch && !on_batch(fraction)) throw TrainingCancelled();
-    }
-    last_epoch_loss = sum / double(seen);
+  BatchPipeline pipeline(data, o.batch_size, o.epochs, o.seed, o.augmentation, o.loader_threads);
+  const int64_t s = data.image_size;
+  double sum = 0;
+  std::size_t seen = 0, batches = 0;
+  Batch batch;
+  while (pipeline.next(batch)) {
+    if (batches++ % pipeline.batches_per_epoch() == 0) sum = 0, seen = 0;  // report the last epoch
+    torch::Tensor x = torch::from_blob(batch.pixels.data(), {int64_t(batch.count), 1, s, s});
+    torch::Tensor y = torch::from_blob(batch.labels.data(), {int64_t(batch.count)}, torch::kInt64);
+    optimizer->zero_grad();
+    torch::Tensor loss = torch::nn::functional::cross_entropy(model.forward(x), y);
+    loss.backward();
+    optimizer->step();
+    sum += loss.item<double>() * double(batch.count);
+    seen += batch.count;
+    if (on_batch && !on_batch(batch.fraction_done)) throw TrainingCancelled();
   }
-  return last_epoch_loss;
+  return seen ? sum / double(seen) : 0.0;
 }
 
 Evaluation evaluate(ImageClassifier& model, const ImageSet& data, int classes, int batch_size) {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "models/image_classifier.h"
+#include "site-agent/batch_pipeline.h"
 #include "site-agent/classification_metrics.h"
 #include "site-agent/image_set.h"
 
@@ -24,7 +25,9 @@ struct TrainingOptions {
   std::string optimizer = "sgd";
   double learning_rate = 0.05;
   double momentum = 0.9;
-  uint64_t seed = 1;  // batch order
+  uint64_t seed = 1;  // batch order and augmentation
+  Augmentation augmentation;
+  int loader_threads = 1;  // background batch preparation
 };
 
 // Returns the mean training loss of the last epoch. `on_batch(fraction)` returning false stops

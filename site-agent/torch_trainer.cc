@@ -40,6 +40,7 @@ TrainingResult TorchTrainer::train(const wire::JobSpec& job, const ModelBlob& gl
   options.learning_rate = job.learning_rate();
   options.momentum = job.momentum();
   options.seed = job.seed() ^ (uint64_t(train_set.count()) << 20);
+  options.augmentation.enabled = job.augment();
   const double train_loss = train_epochs(*model, train_set, options,
                                          [&](double f) { return progress("training", f); });
   if (!progress("evaluating", 1.0)) throw TrainingCancelled();
