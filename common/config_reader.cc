@@ -204,6 +204,18 @@ ConfigReader ConfigReader::section(const std::string& key) {
   return ConfigReader(v, file_, dotted(key));
 }
 
+std::vector<ConfigReader> ConfigReader::section_list(const std::string& key) {
+  YAML::Node v = value(key);
+  std::vector<ConfigReader> out;
+  if (!v || v.IsNull()) return out;
+  if (!v.IsSequence()) fail(key, "must be a list of mappings, got " + scalar_text(v));
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    if (!v[i].IsMap()) fail(key, "item " + std::to_string(i) + " must be a mapping, got " + scalar_text(v[i]));
+    out.push_back(ConfigReader(v[i], file_, dotted(key) + "[" + std::to_string(i) + "]"));
+  }
+  return out;
+}
+
 void ConfigReader::finish() const {
   std::string known;
   for (const auto& k : seen_) known += (known.empty() ? "" : ", ") + k;

@@ -43,6 +43,8 @@ class ConfigReader {
                    const std::optional<std::string>& fallback = std::nullopt);
   // A nested mapping, read with the same rules; the caller must call finish() on it.
   ConfigReader section(const std::string& key);
+  // A list of mappings (keys named "<key>[i].<name>" in errors); empty when the key is absent.
+  std::vector<ConfigReader> section_list(const std::string& key);
 
   // Throws ConfigError for the first key that no getter consumed.
   void finish() const;

@@ -17,6 +17,16 @@ SimulationFile load_simulation_file(const std::string& file) {
     } else {
       r.choice("data", {"synthetic"}, std::string("synthetic"));
     }
+    for (ConfigReader item : r.section_list("site_data")) {
+      s.site_data.push_back(read_data_source_config(item));
+    }
+    if (!s.site_data.empty()) {
+      if (r.has("sites") && s.sites != int(s.site_data.size())) {
+        r.fail("sites", "is " + std::to_string(s.sites) + " but site_data lists " +
+                            std::to_string(s.site_data.size()) + " sites; drop one of them");
+      }
+      s.sites = int(s.site_data.size());
+    }
     s.images_per_site = int(r.integer("images_per_site", 4, 1000000, s.images_per_site));
     s.held_out_fraction = r.number("held_out_fraction", 0.01, 0.9, s.held_out_fraction);
     s.partition = r.choice("partition", {"iid", "dirichlet"}, s.partition);

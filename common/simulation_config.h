@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "common/job_config.h"
 #include "common/site_config.h"
@@ -15,6 +16,9 @@ struct SimulationConfig {
   // "synthetic" (the built-in generator, images_per_site each) or a `data:` mapping like a
   // site's, whose images are split across the simulated sites by patient.
   DataSourceConfig data;
+  // Instead of splitting one pool: one data source per site (real institutions, each with its
+  // own split). Sets the number of sites; partition and intensity_shift do not apply.
+  std::vector<DataSourceConfig> site_data;
   int images_per_site = 600;
   double held_out_fraction = 0.25;
   std::string partition = "iid";      // "iid" or "dirichlet" (label skew)

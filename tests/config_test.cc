@@ -117,9 +117,30 @@ TEST_CASE("duplicate or invalid participant names are refused", "[config]") {
                       Catch::Contains("c.yaml:5: 'consortium.sites' holds \"Site_A\""));
 }
 
+TEST_CASE("per-site data sources set the number of simulated sites", "[config]") {
+  testing::TempDir dir;
+  const std::string job = "job:\n  name: j\n  model: cnn-small\n  classes: 2\n  image_size: 32\n"
+                          "  rounds: 1\n  sites_per_round: 2\n";
+  write_file_atomically(dir.path + "/s.yaml",
+                        job + "simulation:\n  site_data:\n    - source: npz\n      file: a.npz\n"
+                              "    - source: image_folder\n      manifest: m.csv\n");
+  SimulationFile f = load_simulation_file(dir.path + "/s.yaml");
+  CHECK(f.simulation.sites == 2);
+  CHECK(f.simulation.site_data[0].file == dir.path + "/a.npz");
+  CHECK(f.simulation.site_data[1].source == "image_folder");
+  write_file_atomically(dir.path + "/s.yaml",
+                        job + "simulation:\n  sites: 3\n  site_data:\n    - source: npz\n"
+                              "      file: a.npz\n      fil: b\n");
+  CHECK_THROWS_WITH(load_simulation_file(dir.path + "/s.yaml"),
+                    Catch::Contains("s.yaml:14: unknown key 'simulation.site_data[0].fil'"));
+}
+
 TEST_CASE("the shipped configs validate", "[config]") {
   SimulationFile q = load_simulation_file(FEDXRAY_SOURCE_DIR "/configs/quickstart.yaml");
   CHECK(q.simulation.sites >= q.job.sites_per_round);
   CHECK_NOTHROW(load_consortium_config(FEDXRAY_SOURCE_DIR "/configs/consortium.yaml"));
   CHECK_NOTHROW(load_job_config(FEDXRAY_SOURCE_DIR "/configs/job.yaml"));
+  CHECK_NOTHROW(load_simulation_file(FEDXRAY_SOURCE_DIR "/configs/bench/nih-pneumonia.yaml"));
+  CHECK(load_simulation_file(FEDXRAY_SOURCE_DIR "/configs/bench/two-institutions.yaml")
+            .simulation.sites == 2);
 }
