@@ -132,7 +132,7 @@ TEST_CASE("per-site data sources set the number of simulated sites", "[config]")
                         job + "simulation:\n  sites: 3\n  site_data:\n    - source: npz\n"
                               "      file: a.npz\n      fil: b\n");
   CHECK_THROWS_WITH(load_simulation_file(dir.path + "/s.yaml"),
-                    Catch::Contains("s.yaml:14: unknown key 'simulation.site_data[0].fil'"));
+                    Catch::Contains("s.yaml:13: unknown key 'simulation.site_data[0].fil'"));
 }
 
 TEST_CASE("the shipped configs validate", "[config]") {
