@@ -13,5 +13,6 @@ void add_coordinator_command(CLI::App& app);
 void add_site_command(CLI::App& app);
 void add_simulate_command(CLI::App& app);
 void add_evaluate_command(CLI::App& app);
+void add_export_command(CLI::App& app);
 
 }  // namespace fedxray

@@ -16,6 +16,8 @@
 #include "coordinator/coordinator_service.h"
 #include "coordinator/fedavg_strategy.h"
 #include "coordinator/job_runner.h"
+#include "common/model_file.h"
+#include "models/torchscript_model.h"
 
 namespace fedxray {
 
@@ -52,9 +54,15 @@ void add_coordinator_command(CLI::App& app) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     server.shutdown();
+    std::string torchscript;
+    if (ok) {
+      torchscript = runner.store().dir() + "/pooled.pt";
+      export_torchscript(read_model_file(runner.store().pooled_path()), torchscript);
+    }
     std::cout << (ok ? "job completed: " : "job failed: ") << runner.progress().message
               << "\nmetrics: " << runner.store().metrics_path()
-              << "\npooled model: " << runner.store().pooled_path() << "\n";
+              << "\npooled model: " << runner.store().pooled_path()
+              << (ok ? " and " + torchscript + " (TorchScript)" : std::string()) << "\n";
     if (!ok) throw CommandFailed(1, "the job did not complete; see " + runner.store().metrics_path());
   });
 }

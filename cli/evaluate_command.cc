@@ -1,5 +1,6 @@
 #include <CLI/CLI.hpp>
 
+#include <filesystem>
 #include <iomanip>
 #include <iostream>
 
@@ -10,6 +11,9 @@
 #include "common/model_file.h"
 #include "common/site_config.h"
 #include "models/model_weights.h"
+#include "models/torchscript_model.h"
+#include "common/atomic_file.h"
+#include "common/sha256.h"
 #include "site-agent/data_source.h"
 #include "site-agent/local_training.h"
 
@@ -20,22 +24,39 @@ void add_evaluate_command(CLI::App& app) {
   auto model_path = std::make_shared<std::string>();
   auto data_path = std::make_shared<std::string>();
   auto json = std::make_shared<bool>(false);
-  cmd->add_option("--model", *model_path, "model file (.fxm), e.g. <state>/<job>/pooled.fxm")
+  cmd->add_option("--model", *model_path,
+                  "model file: .fxm (e.g. <state>/<job>/pooled.fxm) or a TorchScript .pt from fedxray")
       ->required();
   cmd->add_option("--data", *data_path,
                   "data source: a site YAML (its site.data) or a YAML with a top-level data: section")
       ->required();
   cmd->add_flag("--json", *json, "print one JSON object instead of a table");
   cmd->callback([=] {
-    ModelBlob blob = read_model_file(*model_path);
-    auto model = model_from_blob(blob);
-    const int classes = int(blob.manifest.classes());
-    TrainHeldOut data = make_data_source(load_data_source_config(*data_path))
-                            ->load(classes, int(blob.manifest.image_size()));
+    std::shared_ptr<ImageClassifier> model;
+    int classes = 0, image_size = 0;
+    std::string kind, sha;
+    if (std::filesystem::path(*model_path).extension() == ".pt") {
+      LoadedTorchScript ts = load_torchscript(*model_path);
+      model = ts.model;
+      classes = ts.classes;
+      image_size = ts.image_size;
+      kind = "TorchScript";
+      std::string bytes = read_file(*model_path);
+      sha = Sha256::of(bytes.data(), bytes.size());
+    } else {
+      ModelBlob blob = read_model_file(*model_path);
+      model = model_from_blob(blob);
+      classes = int(blob.manifest.classes());
+      image_size = int(blob.manifest.image_size());
+      kind = blob.manifest.model();
+      sha = blob.manifest.sha256();
+    }
+    TrainHeldOut data =
+        make_data_source(load_data_source_config(*data_path))->load(classes, image_size);
     Evaluation e = evaluate(*model, data.held_out, classes);
     const ClassificationMetrics& m = e.metrics;
     nlohmann::json out = {{"model", *model_path},
-                          {"model_sha256", blob.manifest.sha256()},
+                          {"model_sha256", sha},
                           {"data", *data_path},
                           {"images", m.count},
                           {"loss", e.loss},
@@ -50,8 +71,8 @@ void add_evaluate_command(CLI::App& app) {
       std::cout << out.dump() << "\n";  // NaN (undefined AUC) prints as null
       return;
     }
-    std::cout << "model              " << *model_path << " (" << blob.manifest.model()
-              << ", sha256 " << blob.manifest.sha256().substr(0, 16) << "...)\n"
+    std::cout << "model              " << *model_path << " (" << kind << ", sha256 "
+              << sha.substr(0, 16) << "...)\n"
               << "data               " << *data_path << " held-out split, " << m.count
               << " images\n"
               << std::fixed << std::setprecision(4) << "loss               " << e.loss << "\n"
@@ -71,6 +92,19 @@ void add_evaluate_command(CLI::App& app) {
       for (auto v : row) std::cout << std::setw(7) << v;
       std::cout << "\n";
     }
+  });
+}
+
+void add_export_command(CLI::App& app) {
+  auto* cmd = app.add_subcommand(
+      "export", "Write a model file (.fxm) as TorchScript (.pt) for Python's torch.jit.load");
+  auto model_path = std::make_shared<std::string>();
+  auto out = std::make_shared<std::string>();
+  cmd->add_option("--model", *model_path, "model file (.fxm)")->required();
+  cmd->add_option("--out", *out, "TorchScript file to write (.pt)")->required();
+  cmd->callback([=] {
+    export_torchscript(read_model_file(*model_path), *out);
+    std::cout << "wrote " << *out << " (load in Python with torch.jit.load)\n";
   });
 }
 

@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   fedxray::add_site_command(app);
   fedxray::add_simulate_command(app);
   fedxray::add_evaluate_command(app);
+  fedxray::add_export_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

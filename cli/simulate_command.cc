@@ -26,6 +26,7 @@
 #include "coordinator/job_runner.h"
 #include "models/model_registry.h"
 #include "models/model_weights.h"
+#include "models/torchscript_model.h"
 #include "site-agent/data_source.h"
 #include "site-agent/dataset_partition.h"
 #include "site-agent/local_training.h"
@@ -210,6 +211,7 @@ void add_simulate_command(CLI::App& app) {
     // on that site alone, and (only a simulation can compute it) on the union of all sites.
     ModelBlob pooled_blob = read_model_file(store.pooled_path());
     auto pooled = model_from_blob(pooled_blob);
+    export_torchscript(pooled_blob, store.dir() + "/pooled.pt");
     TrainingOptions o;
     o.epochs = config.job.rounds * config.job.local_epochs;
     o.batch_size = config.job.batch_size;
@@ -302,7 +304,8 @@ void add_simulate_command(CLI::App& app) {
     std::cout << "on each site's own held-out images. local = the same model trained for the same "
                  "epochs on that site's data alone;\ncentral = trained on all sites' training data "
                  "pooled in one place (a reference only a simulation can compute)\n"
-              << "pooled model: " << store.pooled_path() << "\nmetrics: " << store.metrics_path()
+              << "pooled model: " << store.pooled_path() << " and " << store.dir()
+              << "/pooled.pt (TorchScript)\nmetrics: " << store.metrics_path()
               << "\ntotal time: " << std::setprecision(1) << total << " s\n";
     if (!json_out->empty()) {
       write_file_atomically(

@@ -2,6 +2,10 @@
 #include "common/error.h"
 #include "models/model_registry.h"
 #include "models/model_weights.h"
+#include "models/torchscript_model.h"
+#include "tests/test_support.h"
+
+#include <cstdlib>
 #include "tests/catch_after_torch.h"  // last: see the header
 
 using namespace fedxray;
@@ -65,6 +69,33 @@ TEST_CASE("batch-norm running statistics travel with the weights", "[models]") {
   copy->eval();
   torch::Tensor x = torch::randn({2, 1, 32, 32});
   CHECK(torch::allclose(model->forward(x), copy->forward(x)));
+}
+
+TEST_CASE("TorchScript export gives the same outputs, and Python can load it", "[models][torchscript]") {
+  testing::TempDir dir;
+  for (std::string name : {"cnn-small", "resnet18"}) {
+    INFO(name);
+    ModelSpec spec{name, 3, 32, 7};
+    auto model = create_model(spec);
+    model->train();
+    model->forward(torch::randn({4, 1, 32, 32}));  // non-trivial batch-norm statistics
+    ModelBlob blob = export_weights(*model, spec);
+    const std::string path = dir.path + "/" + name + ".pt";
+    export_torchscript(blob, path);
+    LoadedTorchScript loaded = load_torchscript(path);
+    CHECK(loaded.classes == 3);
+    CHECK(loaded.image_size == 32);
+    model->eval();
+    torch::Tensor x = torch::randn({2, 1, 32, 32});
+    CHECK(torch::allclose(model->forward(x), loaded.model->forward(x), 1e-5, 1e-6));
+    if (std::system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") == 0) {
+      const std::string cmd = "/usr/bin/python3 -c \"import torch; m = torch.jit.load('" + path +
+                              "'); assert tuple(m(torch.zeros(1, 1, 32, 32)).shape) == (1, 3)\"";
+      CHECK(std::system(cmd.c_str()) == 0);
+    } else {
+      WARN("Python check skipped: python3-torch is not installed (apt-get install python3-torch)");
+    }
+  }
 }
 
 TEST_CASE("loading weights of another shape names the tensor", "[models]") {
