@@ -107,7 +107,8 @@ void add_simulate_command(CLI::App& app) {
                   "override simulation.data: a site YAML (its site.data) or a YAML with a "
                   "top-level data: section");
   cmd->add_option("--workdir", *workdir, "folder for the throw-away consortium (default: a temp folder)");
-  cmd->add_option("--json", *json_out, "also write the final table as JSON to this file");
+  cmd->add_option("--json", *json_out,
+                  "also write the final table as JSON to this file; '-' prints it as the last line");
   cmd->add_flag("--keep", *keep, "keep the work folder (certificates, checkpoints, metrics)");
   cmd->callback([=] {
     const auto started = std::chrono::steady_clock::now();
@@ -307,14 +308,16 @@ void add_simulate_command(CLI::App& app) {
               << "pooled model: " << store.pooled_path() << " and " << store.dir()
               << "/pooled.pt (TorchScript)\nmetrics: " << store.metrics_path()
               << "\ntotal time: " << std::setprecision(1) << total << " s\n";
-    if (!json_out->empty()) {
-      write_file_atomically(
-          *json_out,
-          nlohmann::json{{"sites", table}, {"cross_site", cross}, {"seconds", total}}.dump(2) + "\n");
-    }
+    const nlohmann::json summary = {{"bench", "simulate"}, {"config", *config_path},
+                                    {"sites", table}, {"cross_site", cross}, {"seconds", total}};
     if (!*keep && workdir->empty()) {
       fs::remove_all(dir);
       std::cout << "(work folder removed; pass --keep to keep it)\n";
+    }
+    if (*json_out == "-") {
+      std::cout << summary.dump() << std::endl;
+    } else if (!json_out->empty()) {
+      write_file_atomically(*json_out, summary.dump(2) + "\n");
     }
   });
 }

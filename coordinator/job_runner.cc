@@ -453,6 +453,12 @@ wire::HeartbeatReply JobRunner::heartbeat(const std::string& site,
   sites_[site].last_seen = Clock::now();
   wire::HeartbeatReply reply;
   auto it = round_.sites.find(site);
+  if (!request.failure().empty() && request.job_id() == job_.name &&
+      int(request.round()) == round_.number && round_.open && it != round_.sites.end() &&
+      (it->second.state == SiteState::kSelected || it->second.state == SiteState::kTraining)) {
+    fail_site(it->second, site, "site refused the round: " + request.failure().substr(0, 500));
+    changed_.notify_all();
+  }
   const bool active = request.job_id() == job_.name && int(request.round()) == round_.number &&
                       round_.open && it != round_.sites.end() &&
                       (it->second.state == SiteState::kSelected ||

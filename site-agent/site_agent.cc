@@ -192,9 +192,17 @@ void SiteAgent::serve_round(const wire::WorkReply& work) {
     spdlog::warn("site={} job={} round={}: round over for this site, nothing uploaded",
                  options_.site_name, job.job_id(), round);
   } catch (const Error& e) {
-    // The coordinator records the failure too; the agent waits for the next assignment.
+    // Tell the coordinator why at once, so it need not wait for the heartbeat timeout; then
+    // wait for the next assignment.
     spdlog::error("site={} job={} round={} failed: {}", options_.site_name, job.job_id(), round,
                   e.what());
+    wire::HeartbeatRequest failure = beat;
+    failure.set_phase("failed");
+    failure.set_failure(e.what());
+    grpc::ClientContext context;
+    set_deadline(context, std::chrono::seconds(10));
+    wire::HeartbeatReply reply;
+    stub_->Heartbeat(&context, failure, &reply);
   }
 }
 

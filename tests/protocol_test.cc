@@ -218,6 +218,41 @@ TEST_CASE("a selected site that stops heartbeating is dropped and the round clos
   CHECK_FALSE(reply.keep_going());  // told to stop training: the round is over for it
 }
 
+TEST_CASE("a site that gives up a round is recorded with its reason at once", "[protocol]") {
+  JobConfig job = small_job("refuse", 1, 2, 1);
+  job.round_deadline_s = 60;
+  CoordinatorFixture c(job);
+  auto a = c.stub(kit("site-a"));
+  auto b = c.stub(kit("site-b"));
+  REQUIRE(join(*a, "site-a").ok());
+  REQUIRE(join(*b, "site-b").ok());
+  const auto started = std::chrono::steady_clock::now();
+  c.start_rounds();
+  wait_for_train(*a);
+  wait_for_train(*b);
+  wire::HeartbeatRequest refusal;
+  refusal.set_job_id("refuse");
+  refusal.set_round(1);
+  refusal.set_phase("failed");
+  refusal.set_failure("labels.csv: none of the 40 listed images is usable");
+  grpc::ClientContext context;
+  wire::HeartbeatReply reply;
+  REQUIRE(b->Heartbeat(&context, refusal, &reply).ok());
+  CHECK_FALSE(reply.keep_going());
+  ModelBlob global = download_model(*a, "refuse", 1);
+  REQUIRE(upload_update(*a, "refuse", 1, plus(global, 1.0f), 5).ok());
+  c.rounds.join();
+  CHECK(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count() < 10);
+  auto records = metrics(*c.runner);
+  REQUIRE(records.size() == 1);
+  CHECK(records[0]["status"] == "completed");
+  std::string b_reason;
+  for (const auto& s : records[0]["sites"]) {
+    if (s["site"] == "site-b") b_reason = s.value("reason", "");
+  }
+  CHECK(b_reason == "site refused the round: labels.csv: none of the 40 listed images is usable");
+}
+
 TEST_CASE("a model of more than 2 GiB downloads in 1 MiB chunks with its checksum", "[protocol][large]") {
   // 2 GiB + 3 MiB of float32 in three tensors; no protobuf message ever holds more than 1 MiB.
   const int64_t big = (int64_t(1) << 29) + (int64_t(3) << 18);
