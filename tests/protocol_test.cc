@@ -51,7 +51,10 @@ ModelBlob plus(const ModelBlob& m, float delta) {
 
 // A coordinator with site-a and site-b joined and rounds running.
 struct TwoSites {
-  explicit TwoSites(JobConfig job) : c(std::move(job)), a(c.stub(kit("site-a"))), b(c.stub(kit("site-b"))) {
+  explicit TwoSites(JobConfig job, double heartbeat_timeout_s = 20)
+      : c(std::move(job), {}, {64, 1000}, heartbeat_timeout_s),
+        a(c.stub(kit("site-a"))),
+        b(c.stub(kit("site-b"))) {
     REQUIRE(join(*a, "site-a").ok());
     REQUIRE(join(*b, "site-b").ok());
     c.start_rounds();
@@ -186,13 +189,9 @@ TEST_CASE("a selected site that stops heartbeating is dropped and the round clos
           "[protocol]") {
   JobConfig job = small_job("silent", 1, 2, 1);
   job.round_deadline_s = 60;
-  CoordinatorFixture c(job, {}, {64, 1000}, /*heartbeat_timeout_s=*/1.5);
-  auto a = c.stub(kit("site-a"));
-  auto b = c.stub(kit("site-b"));
-  REQUIRE(join(*a, "site-a").ok());
-  REQUIRE(join(*b, "site-b").ok());
   const auto started = std::chrono::steady_clock::now();
-  c.start_rounds();
+  TwoSites two(job, /*heartbeat_timeout_s=*/1.5);
+  auto& [c, a, b] = two;
   wait_for_train(*a);
   wait_for_train(*b);
   download_model(*b, "silent", 1);  // site-b starts training, then falls silent
@@ -221,13 +220,9 @@ TEST_CASE("a selected site that stops heartbeating is dropped and the round clos
 TEST_CASE("a site that gives up a round is recorded with its reason at once", "[protocol]") {
   JobConfig job = small_job("refuse", 1, 2, 1);
   job.round_deadline_s = 60;
-  CoordinatorFixture c(job);
-  auto a = c.stub(kit("site-a"));
-  auto b = c.stub(kit("site-b"));
-  REQUIRE(join(*a, "site-a").ok());
-  REQUIRE(join(*b, "site-b").ok());
   const auto started = std::chrono::steady_clock::now();
-  c.start_rounds();
+  TwoSites two(job);
+  auto& [c, a, b] = two;
   wait_for_train(*a);
   wait_for_train(*b);
   wire::HeartbeatRequest refusal;
