@@ -60,9 +60,11 @@ void add_coordinator_command(CLI::App& app) {
       export_torchscript(read_model_file(runner.store().pooled_path()), torchscript);
     }
     std::cout << (ok ? "job completed: " : "job failed: ") << runner.progress().message
-              << "\nmetrics: " << runner.store().metrics_path()
-              << "\npooled model: " << runner.store().pooled_path()
-              << (ok ? " and " + torchscript + " (TorchScript)" : std::string()) << "\n";
+              << "\nmetrics: " << runner.store().metrics_path() << "\n";
+    if (ok) {
+      std::cout << "pooled model: " << runner.store().pooled_path() << " and " << torchscript
+                << " (TorchScript)\n";
+    }
     if (!ok) throw CommandFailed(1, "the job did not complete; see " + runner.store().metrics_path());
   });
 }
