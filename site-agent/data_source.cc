@@ -15,17 +15,11 @@ TrainHeldOut SyntheticDataSource::load(int classes, int image_size) {
 
 ImagePool SyntheticDataSource::load_pool(int classes, int image_size) {
   SyntheticSpec spec{config_.images, classes, image_size, config_.seed, config_.intensity_shift};
-  ImagePool pool{generate_synthetic_radiographs(spec), {}};
-  for (std::size_t i = 0; i < pool.images.count(); ++i) pool.patients.push_back(std::to_string(i));
-  return pool;
+  return pool_without_patients(generate_synthetic_radiographs(spec));
 }
 
 ImagePool InMemoryDataSource::load_pool(int classes, int image_size) {
-  TrainHeldOut d = load(classes, image_size);
-  ImagePool pool{d.train, {}};
-  for (std::size_t i = 0; i < d.held_out.count(); ++i) pool.images.append(d.held_out, i);
-  for (std::size_t i = 0; i < pool.images.count(); ++i) pool.patients.push_back(std::to_string(i));
-  return pool;
+  return pool_without_patients(load(classes, image_size));
 }
 
 TrainHeldOut InMemoryDataSource::load(int classes, int image_size) {

@@ -28,6 +28,17 @@ TrainHeldOut split_held_out(const ImageSet& all, double fraction, uint64_t seed)
   return out;
 }
 
+ImagePool pool_without_patients(ImageSet images) {
+  ImagePool pool{std::move(images), {}};
+  for (std::size_t i = 0; i < pool.images.count(); ++i) pool.patients.push_back(std::to_string(i));
+  return pool;
+}
+
+ImagePool pool_without_patients(TrainHeldOut split) {
+  for (std::size_t i = 0; i < split.held_out.count(); ++i) split.train.append(split.held_out, i);
+  return pool_without_patients(std::move(split.train));
+}
+
 TrainHeldOut split_held_out_by_group(const ImageSet& all, const std::vector<std::string>& groups,
                                      double fraction, uint64_t seed) {
   std::map<std::string, std::vector<std::size_t>> members;

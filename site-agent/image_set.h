@@ -33,6 +33,11 @@ struct TrainHeldOut {
   ImageSet held_out;
 };
 
+// A pool in which every image is its own patient (sources without patient keys); the second
+// form puts the held-out images after the training ones.
+ImagePool pool_without_patients(ImageSet images);
+ImagePool pool_without_patients(TrainHeldOut split);
+
 // Deterministic split: the same seed gives the same split. At least one image lands on each
 // side when there are two or more.
 TrainHeldOut split_held_out(const ImageSet& all, double held_out_fraction, uint64_t seed);

@@ -102,11 +102,7 @@ TrainHeldOut NpzSource::load(int classes, int image_size) {
 }
 
 ImagePool NpzSource::load_pool(int classes, int image_size) {
-  TrainHeldOut d = load(classes, image_size);
-  ImagePool pool{std::move(d.train), {}};
-  for (std::size_t i = 0; i < d.held_out.count(); ++i) pool.images.append(d.held_out, i);
-  for (std::size_t i = 0; i < pool.images.count(); ++i) pool.patients.push_back(std::to_string(i));
-  return pool;
+  return pool_without_patients(load(classes, image_size));
 }
 
 }  // namespace fedxray
