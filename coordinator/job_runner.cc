@@ -235,34 +235,36 @@ nlohmann::json JobRunner::run_round(int number) {
   record["selected"] = chosen.size();
   record["reported"] = reported;
   std::shared_ptr<Aggregator> aggregator = round_.aggregator;
-  lock.unlock();
+  const bool stopped = stopping_;
+  lock.unlock();  // writing the model can take a while; sites keep being answered meanwhile
 
   aggregator->close();  // uploads still in flight are taken back out before anything is written
-  std::string publish_error;
-  if (reported >= job_.min_sites && !stopping_) {
+  std::string publish_error, sha;
+  std::shared_ptr<ModelFileReader> published;
+  if (reported >= job_.min_sites && !stopped) {
     try {
       ModelFileWriter writer(store_.model_path(number), layout_);
       aggregator->write_result(writer);
-      const std::string sha = writer.commit();
-      auto reader = std::make_shared<ModelFileReader>(store_.model_path(number));
-      lock.lock();
-      global_ = reader;
-      record["status"] = "completed";
-      record["model"] = store_.model_path(number);
-      record["model_sha256"] = sha;
-      record["total_samples"] = aggregator->committed_weight();
+      sha = writer.commit();
+      published = std::make_shared<ModelFileReader>(store_.model_path(number));
     } catch (const Error& e) {
       publish_error = e.what();
     }
   }
-  if (!lock.owns_lock()) {
-    lock.lock();
+  lock.lock();
+  if (published) {
+    global_ = published;
+    record["status"] = "completed";
+    record["model"] = store_.model_path(number);
+    record["model_sha256"] = sha;
+    record["total_samples"] = aggregator->committed_weight();
+  } else {
     record["status"] = "failed";
     record["reason"] =
         !publish_error.empty()
             ? "could not publish the new global model (the previous one is intact): " + publish_error
-        : stopping_ ? "stopped: " + stop_reason_
-                    : std::to_string(reported) + " of " + std::to_string(chosen.size()) +
+        : stopped ? "stopped: " + stop_reason_
+                  : std::to_string(reported) + " of " + std::to_string(chosen.size()) +
                           " selected sites reported, fewer than min_sites (" +
                           std::to_string(job_.min_sites) + ")" +
                           (deadline_passed ? " by the deadline" : "");
