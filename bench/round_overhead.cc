@@ -25,6 +25,7 @@
 #include "bench/perturb_trainer.h"
 #include "bench/resnet_layout.h"
 #include "common/atomic_file.h"
+#include "common/error.h"
 #include "common/log.h"
 #include "common/memory_tuning.h"
 #include "common/model_file.h"
@@ -33,6 +34,7 @@
 #include "coordinator/coordinator_service.h"
 #include "coordinator/fedavg_strategy.h"
 #include "coordinator/job_runner.h"
+#include "site-agent/secure_upload.h"
 #include "site-agent/site_agent.h"
 
 using namespace fedxray;
@@ -45,7 +47,7 @@ TlsFiles kit(const std::string& dir, const std::string& name) {
   return {d + name + ".crt", d + name + ".key", d + "ca.crt"};
 }
 
-int run_coordinator(const std::string& dir, int sites, int rounds) {
+int run_coordinator(const std::string& dir, int sites, int rounds, bool secure) {
   JobConfig job;
   job.name = "bench";
   job.model = "resnet18-layout";
@@ -53,9 +55,11 @@ int run_coordinator(const std::string& dir, int sites, int rounds) {
   job.sites_per_round = sites;
   job.min_sites = sites;
   job.round_deadline_s = 600;
+  job.secure_aggregation.enabled = secure;
   CoordinatorOptions options;
-  options.state_dir = dir + "/state";
+  options.state_dir = dir + (secure ? "/state-secure" : "/state");
   options.heartbeat_timeout_s = 120;
+  options.ca_pem = read_file(kit(dir, "coordinator").ca_certificate);
   CheckpointStore store(options.state_dir, job.name);
   JobRunner runner(job, options, read_model_file(dir + "/initial.fxm"),
                    std::make_unique<FedAvgStrategy>(1, store.journal_dir()));
@@ -73,7 +77,8 @@ int run_coordinator(const std::string& dir, int sites, int rounds) {
 int run_site(const std::string& dir, int index, int port) {
   const std::string name = "site-" + std::to_string(index);
   bench::PerturbTrainer trainer(index, 1000 + uint64_t(index));
-  SiteAgent agent(dial("127.0.0.1:" + std::to_string(port), kit(dir, name)), {name, 60}, trainer);
+  SiteAgent agent(dial("127.0.0.1:" + std::to_string(port), kit(dir, name)),
+                  {name, 60, read_site_credentials(name, kit(dir, name))}, trainer);
   agent.run();
   return 0;
 }
@@ -98,17 +103,20 @@ int main(int argc, char** argv) {
   int sites = 10, rounds = 6, index = 0, port = 0;
   int64_t params = 11200000;
   std::string role = "driver", workdir;
+  bool secure_aggregation = false;
   app.add_option("--sites", sites, "site processes")->capture_default_str();
   app.add_option("--params", params, "model parameters (ResNet-18 layout)")->capture_default_str();
   app.add_option("--rounds", rounds, "rounds (the median uses rounds 2..R)")->capture_default_str();
   app.add_option("--workdir", workdir, "folder for kits and state (default: temp)");
+  app.add_flag("--secure-aggregation", secure_aggregation,
+               "also run the job with secure aggregation and compare (coordinator role: use it)");
   app.add_option("--role", role)->group("");  // internal: driver, coordinator, site
   app.add_option("--index", index)->group("");
   app.add_option("--port", port)->group("");
   CLI11_PARSE(app, argc, argv);
   init_logging(role == "site" && getenv("FEDXRAY_BENCH_LOG") ? "info" : "warn");
 
-  if (role == "coordinator") return run_coordinator(workdir, sites, rounds);
+  if (role == "coordinator") return run_coordinator(workdir, sites, rounds, secure_aggregation);
   if (role == "site") return run_site(workdir, index, port);
 
   const bool temp = workdir.empty();
@@ -125,52 +133,75 @@ int main(int argc, char** argv) {
   const int64_t actual = bench::element_count(initial.manifest);
   write_model_file(workdir + "/initial.fxm", initial);
   initial = ModelBlob{};
-  fs::remove(workdir + "/port");
 
-  const std::string self = "round_overhead";
-  pid_t coordinator = spawn({self, "--role", "coordinator", "--workdir", workdir, "--sites",
-                             std::to_string(sites), "--rounds", std::to_string(rounds)});
-  while (!fs::exists(workdir + "/port")) std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  const std::string port_text = read_file(workdir + "/port");
-  std::vector<pid_t> site_pids;
-  for (int i = 1; i <= sites; ++i) {
-    site_pids.push_back(spawn({self, "--role", "site", "--workdir", workdir, "--index",
-                               std::to_string(i), "--port", port_text}));
-  }
-  int status = 0;
-  struct rusage usage {};
-  wait4(coordinator, &status, 0, &usage);
-  const double peak_rss_mb = double(usage.ru_maxrss) / 1024.0;
-  for (pid_t p : site_pids) waitpid(p, nullptr, 0);
-
-  std::vector<double> seconds;
-  std::ifstream metrics(workdir + "/state/bench/metrics.jsonl");
-  for (std::string line; std::getline(metrics, line);) {
-    auto r = nlohmann::json::parse(line);
-    if (r["status"] != "completed") {
-      std::cerr << "round " << r["round"] << " failed: " << r.dump() << "\n";
-      return 1;
+  struct JobRun {
+    std::vector<double> seconds;
+    double median = 0, peak_rss_mb = 0;
+    int exit = 0;
+  };
+  auto run_job = [&](bool secure) -> JobRun {
+    fs::remove(workdir + "/port");
+    const std::string self = "round_overhead";
+    std::vector<std::string> args = {self, "--role", "coordinator", "--workdir", workdir, "--sites",
+                                     std::to_string(sites), "--rounds", std::to_string(rounds)};
+    if (secure) args.push_back("--secure-aggregation");
+    pid_t coordinator = spawn(args);
+    while (!fs::exists(workdir + "/port")) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    const std::string port_text = read_file(workdir + "/port");
+    std::vector<pid_t> site_pids;
+    for (int i = 1; i <= sites; ++i) {
+      site_pids.push_back(spawn({self, "--role", "site", "--workdir", workdir, "--index",
+                                 std::to_string(i), "--port", port_text}));
     }
-    seconds.push_back(r["seconds"].get<double>());
-  }
-  if (int(seconds.size()) != rounds || rounds < 2) {
-    std::cerr << "expected " << rounds << " completed rounds, got " << seconds.size() << "\n";
+    int status = 0;
+    struct rusage usage {};
+    wait4(coordinator, &status, 0, &usage);
+    JobRun run;
+    run.peak_rss_mb = double(usage.ru_maxrss) / 1024.0;
+    run.exit = WEXITSTATUS(status);
+    for (pid_t p : site_pids) waitpid(p, nullptr, 0);
+    std::ifstream metrics(workdir + (secure ? "/state-secure" : "/state") + "/bench/metrics.jsonl");
+    for (std::string line; std::getline(metrics, line);) {
+      auto r = nlohmann::json::parse(line);
+      if (r["status"] != "completed") throw Error("round " + r["round"].dump() + " failed: " + r.dump());
+      run.seconds.push_back(r["seconds"].get<double>());
+    }
+    if (int(run.seconds.size()) != rounds || rounds < 2) {
+      throw Error("expected " + std::to_string(rounds) + " completed rounds, got " +
+                  std::to_string(run.seconds.size()));
+    }
+    std::vector<double> steady(run.seconds.begin() + 1, run.seconds.end());
+    std::sort(steady.begin(), steady.end());
+    run.median = steady[steady.size() / 2];
+    for (std::size_t i = 0; i < run.seconds.size(); ++i) {
+      std::cout << (secure ? "secure " : "") << "round " << i + 1 << ": " << run.seconds[i] << " s\n";
+    }
+    std::cout << (secure ? "secure aggregation: " : "plaintext: ") << "sites=" << sites
+              << " params=" << actual << " (" << actual * 4 / (1 << 20) << " MiB) median round (2.."
+              << rounds << ") = " << run.median << " s, coordinator peak RSS = " << run.peak_rss_mb
+              << " MB\n";
+    return run;
+  };
+  JobRun plain, secure;
+  try {
+    plain = run_job(false);
+    if (secure_aggregation) secure = run_job(true);
+  } catch (const Error& e) {
+    std::cerr << e.what() << "\n";
     return 1;
   }
-  std::vector<double> steady(seconds.begin() + 1, seconds.end());
-  std::sort(steady.begin(), steady.end());
-  const double median = steady[steady.size() / 2];
-  for (std::size_t i = 0; i < seconds.size(); ++i) {
-    std::cout << "round " << i + 1 << ": " << seconds[i] << " s\n";
-  }
-  std::cout << "sites=" << sites << " params=" << actual << " (" << actual * 4 / (1 << 20)
-            << " MiB) median round (2.." << rounds << ") = " << median
-            << " s, coordinator peak RSS = " << peak_rss_mb << " MB\n";
   if (temp) fs::remove_all(workdir);
   nlohmann::json out = {{"bench", "round_overhead"}, {"sites", sites},
                         {"params", actual},          {"rounds", rounds},
-                        {"median_round_s", median},  {"coordinator_peak_rss_mb", peak_rss_mb},
-                        {"round_seconds", seconds},  {"coordinator_exit", WEXITSTATUS(status)}};
+                        {"median_round_s", plain.median},  {"coordinator_peak_rss_mb", plain.peak_rss_mb},
+                        {"round_seconds", plain.seconds},  {"coordinator_exit", plain.exit}};
+  if (secure_aggregation) {
+    std::cout << "secure / plaintext median round time = " << secure.median / plain.median << "\n";
+    out["secure_median_round_s"] = secure.median;
+    out["secure_round_seconds"] = secure.seconds;
+    out["secure_coordinator_peak_rss_mb"] = secure.peak_rss_mb;
+    out["secure_over_plaintext"] = secure.median / plain.median;
+  }
   std::cout << out.dump() << std::endl;
   return 0;
 }

@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/commands.h"
+#include "common/atomic_file.h"
 #include "cli/exit_code.h"
 #include "cli/initial_model.h"
 #include "cli/signal_stop.h"
@@ -40,6 +41,7 @@ void add_coordinator_command(CLI::App& app) {
     options.state_dir = config.state_dir;
     options.allowed_sites = config.sites;
     options.heartbeat_timeout_s = config.heartbeat_timeout_s;
+    options.ca_pem = read_file(config.ca_certificate);
     CheckpointStore journal_home(options.state_dir, job.name);
     JobRunner runner(job, options, make_initial_model(job),
                      std::make_unique<FedAvgStrategy>(job.seed, journal_home.journal_dir()));

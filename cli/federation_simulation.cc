@@ -8,6 +8,7 @@
 #include <torch/torch.h>
 
 #include "cli/initial_model.h"
+#include "common/atomic_file.h"
 #include "common/error.h"
 #include "common/model_file.h"
 #include "common/provisioning.h"
@@ -18,6 +19,7 @@
 #include "models/torchscript_model.h"
 #include "site-agent/data_source.h"
 #include "site-agent/dataset_partition.h"
+#include "site-agent/secure_upload.h"
 #include "site-agent/site_agent.h"
 #include "site-agent/synthetic_radiographs.h"
 #include "site-agent/torch_trainer.h"
@@ -100,6 +102,7 @@ SimulationResult run_federation_simulation(
   options.state_dir = work_dir + "/state";
   options.allowed_sites = consortium.sites;
   options.heartbeat_timeout_s = 30;
+  options.ca_pem = read_file(kit(consortium.coordinator_name).ca_certificate);
   CheckpointStore store(options.state_dir, config.job.name);
   ModelBlob initial = make_initial_model(config.job);
   JobRunner runner(config.job, options, initial,
@@ -112,8 +115,9 @@ SimulationResult run_federation_simulation(
   std::vector<std::unique_ptr<SiteAgent>> agents;
   for (const auto& s : sites) {
     trainers.push_back(std::make_unique<TorchTrainer>(std::make_shared<InMemoryDataSource>(s.data)));
-    agents.push_back(std::make_unique<SiteAgent>(dial(target, kit(s.name)),
-                                                 SiteAgentOptions{s.name, 60}, *trainers.back()));
+    agents.push_back(std::make_unique<SiteAgent>(
+        dial(target, kit(s.name)),
+        SiteAgentOptions{s.name, 60, read_site_credentials(s.name, kit(s.name))}, *trainers.back()));
   }
   std::vector<std::thread> threads;
   for (std::size_t i = 0; i < agents.size(); ++i) {

@@ -9,6 +9,7 @@
 #include "common/site_config.h"
 #include "common/tls.h"
 #include "site-agent/data_source.h"
+#include "site-agent/secure_upload.h"
 #include "site-agent/site_agent.h"
 #include "site-agent/torch_trainer.h"
 
@@ -25,9 +26,9 @@ void add_site_command(CLI::App& app) {
     if (!coordinator->empty()) config.coordinator = *coordinator;
     if (config.threads > 0) torch::set_num_threads(config.threads);
     TorchTrainer trainer(make_data_source(config.data));
-    SiteAgent agent(dial(config.coordinator,
-                         {config.certificate, config.private_key, config.ca_certificate}),
-                    {config.name}, trainer);
+    const TlsFiles kit{config.certificate, config.private_key, config.ca_certificate};
+    SiteAgent agent(dial(config.coordinator, kit),
+                    {config.name, 300, read_site_credentials(config.name, kit)}, trainer);
     stop_on_signal([&agent] { agent.stop(); });
     const std::string outcome = agent.run();
     std::cout << "site " << config.name << ": " << outcome << "\n";

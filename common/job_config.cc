@@ -32,6 +32,23 @@ JobConfig read_job_config(ConfigReader r) {
   c.seed = uint64_t(r.integer("seed", 0, INT64_MAX, 1));
   c.augment = r.boolean("augment", false);
   c.initial_model = r.path("initial_model", std::string());
+  if (r.has("secure_aggregation")) {
+    ConfigReader s = r.section("secure_aggregation");
+    SecureAggregationConfig& a = c.secure_aggregation;
+    a.enabled = s.boolean("enabled", true);
+    a.threshold = int(s.integer("threshold", 0, 10000, 0));
+    a.neighbours = int(s.integer("neighbours", 0, 10000, 0));
+    a.clip = s.number("clip", 1e-6, 1e6, 8.0);
+    a.stage_timeout_s = s.number("stage_timeout_s", 1, 24 * 3600.0, 60.0);
+    if (a.enabled && c.min_sites < 2) {
+      s.fail("enabled", "needs job.min_sites >= 2: the sum of a single site is that site's update");
+    }
+    if (a.threshold > c.sites_per_round) {
+      s.fail("threshold", "must not exceed sites_per_round (" + std::to_string(c.sites_per_round) +
+                              "), got " + std::to_string(a.threshold));
+    }
+    s.finish();
+  }
   r.finish();
   return c;
 }

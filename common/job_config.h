@@ -11,6 +11,16 @@ namespace fedxray {
 
 class ConfigReader;
 
+// Secure aggregation (privacy/): the coordinator only learns the sum of the sites' updates.
+struct SecureAggregationConfig {
+  bool enabled = false;
+  int threshold = 0;          // shares that recover a site's secrets; 0 = majority of its
+                              // neighbourhood (floor((k + 1) / 2) + 1)
+  int neighbours = 0;         // SecAgg+ graph degree; 0 = 2 ceil(log2 n) + 2 (complete when n small)
+  double clip = 8.0;          // per-coordinate bound on each site's model delta per round
+  double stage_timeout_s = 60;  // how long each key/share exchange waits for slow sites
+};
+
 struct JobConfig {
   std::string name;             // job id, also the state folder name
   std::string model;            // models registry name
@@ -28,6 +38,7 @@ struct JobConfig {
   uint64_t seed = 1;
   bool augment = false;         // random resized crop, small rotation, brightness/contrast jitter
   std::string initial_model;    // optional path to a model file; empty = initialise from seed
+  SecureAggregationConfig secure_aggregation;
 };
 
 // Reads the `job` section of `reader` (and checks min_sites <= sites_per_round).

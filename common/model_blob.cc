@@ -1,5 +1,8 @@
 #include "common/model_blob.h"
 
+#include <algorithm>
+#include <cmath>
+#include <cstring>
 #include <set>
 
 #include "common/sha256.h"
@@ -97,6 +100,37 @@ std::string layout_difference(const wire::ModelManifest& ref, const wire::ModelM
     }
   }
   return "";
+}
+
+double load_element(wire::DType dtype, const char* at) {
+  switch (dtype) {
+    case wire::FLOAT32: { float v; std::memcpy(&v, at, 4); return v; }
+    case wire::FLOAT64: { double v; std::memcpy(&v, at, 8); return v; }
+    case wire::INT64: { int64_t v; std::memcpy(&v, at, 8); return double(v); }
+    case wire::INT32: { int32_t v; std::memcpy(&v, at, 4); return v; }
+    case wire::UINT8: return double(uint8_t(*at));
+    default: return 0.0;
+  }
+}
+
+void store_element(wire::DType dtype, double value, char* at) {
+  switch (dtype) {
+    case wire::FLOAT32: { float v = float(value); std::memcpy(at, &v, 4); break; }
+    case wire::FLOAT64: std::memcpy(at, &value, 8); break;
+    case wire::INT64: { int64_t v = std::llround(value); std::memcpy(at, &v, 8); break; }
+    case wire::INT32: { int32_t v = int32_t(std::lround(value)); std::memcpy(at, &v, 4); break; }
+    case wire::UINT8: *at = char(uint8_t(std::lround(std::clamp(value, 0.0, 255.0)))); break;
+    default: break;
+  }
+}
+
+uint64_t element_count(const wire::ModelManifest& manifest) {
+  uint64_t n = 0;
+  for (const auto& t : manifest.tensors()) {
+    const std::size_t esize = dtype_size(t.dtype());
+    if (esize) n += t.nbytes() / esize;
+  }
+  return n;
 }
 
 }  // namespace fedxray

@@ -23,6 +23,12 @@ struct ModelBlob {
 // Bytes per element; 0 for DTYPE_UNSPECIFIED or unknown values.
 std::size_t dtype_size(wire::DType dtype);
 const char* dtype_name(wire::DType dtype);
+// One element of `dtype` at `at` (little-endian, unaligned) as a double, and back (integers
+// rounded to nearest). Used where updates are handled element by element (secure aggregation).
+double load_element(wire::DType dtype, const char* at);
+void store_element(wire::DType dtype, double value, char* at);
+// Elements in the whole model.
+uint64_t element_count(const wire::ModelManifest& manifest);
 
 // Appends a tensor at the end of the manifest's byte layout and grows total_bytes.
 wire::TensorSpec& append_tensor(wire::ModelManifest& manifest, const std::string& name,

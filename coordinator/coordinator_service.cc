@@ -166,6 +166,17 @@ grpc::Status CoordinatorService::Heartbeat(grpc::ServerContext* context,
   });
 }
 
+grpc::Status CoordinatorService::SecureAggregation(grpc::ServerContext* context,
+                                                   const wire::SecAggRequest* request,
+                                                   wire::SecAggReply* reply) {
+  std::string site;
+  if (auto s = site_of(context, "SecureAggregation", site); !s.ok()) return s;
+  return guarded("SecureAggregation", site, [&] {
+    *reply = runner_.secure_step(site, *request);
+    return grpc::Status::OK;
+  });
+}
+
 CoordinatorServer::CoordinatorServer(JobRunner& runner, const std::string& listen,
                                      std::shared_ptr<grpc::ServerCredentials> credentials)
     : service_(runner) {

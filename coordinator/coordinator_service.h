@@ -33,6 +33,8 @@ class CoordinatorService final : public wire::Coordinator::Service {
                             wire::UploadReply* reply) override;
   grpc::Status Heartbeat(grpc::ServerContext* context, const wire::HeartbeatRequest* request,
                          wire::HeartbeatReply* reply) override;
+  grpc::Status SecureAggregation(grpc::ServerContext* context, const wire::SecAggRequest* request,
+                                 wire::SecAggReply* reply) override;
 
  private:
   JobRunner& runner_;

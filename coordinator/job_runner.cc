@@ -7,10 +7,15 @@
 
 #include "common/error.h"
 #include "common/model_file.h"
+#include "common/sha256.h"
 #include "common/version.h"
 #include "coordinator/aggregator.h"
 #include "coordinator/refusal.h"
+#include "coordinator/secure_round.h"
 #include "coordinator/strategy.h"
+#include "coordinator/undo_journal.h"
+#include "privacy/neighbour_graph.h"
+#include "privacy/key_agreement.h"
 
 namespace fedxray {
 namespace {
@@ -53,6 +58,13 @@ JobRunner::JobRunner(JobConfig job, CoordinatorOptions options, ModelBlob initia
   layout_.clear_sha256();
   write_model_file(store_.model_path(0), initial_model);
   global_ = std::make_shared<ModelFileReader>(store_.model_path(0));
+  if (job_.secure_aggregation.enabled) {
+    if (options_.ca_pem.empty()) {
+      throw Error("job " + job_.name + " uses secure aggregation, but the coordinator was given "
+                  "no consortium CA certificate to check the sites' keys with");
+    }
+    secure_journals_ = UndoJournalPool::create(store_.journal_dir());
+  }
 }
 
 JobRunner::~JobRunner() = default;
@@ -75,6 +87,14 @@ wire::JobSpec JobRunner::job_spec() const {
   s.set_momentum(job_.momentum);
   s.set_seed(job_.seed);
   s.set_augment(job_.augment);
+  if (job_.secure_aggregation.enabled) {
+    auto* a = s.mutable_secure_aggregation();
+    a->set_enabled(true);
+    a->set_threshold(uint32_t(job_.secure_aggregation.threshold));
+    a->set_neighbours(uint32_t(job_.secure_aggregation.neighbours));
+    a->set_clip(job_.secure_aggregation.clip);
+    a->set_stage_timeout_s(job_.secure_aggregation.stage_timeout_s);
+  }
   return s;
 }
 
@@ -82,6 +102,7 @@ void JobRunner::stop(const std::string& why) {
   std::lock_guard<std::mutex> lock(mu_);
   stopping_ = true;
   stop_reason_ = why;
+  if (round_.secure) round_.secure->abort("job stopped: " + why);
   changed_.notify_all();
 }
 
@@ -164,6 +185,7 @@ bool JobRunner::wait_for_sites(std::unique_lock<std::mutex>& lock) {
 void JobRunner::fail_site(SiteRound& s, const std::string& site, const std::string& reason) {
   s.state = SiteState::kFailed;
   s.reason = reason;
+  if (round_.secure) round_.secure->site_failed(site);
   spdlog::warn("job={} round={} site={} failed: {}", job_.name, round_.number, site, reason);
 }
 
@@ -197,8 +219,13 @@ nlohmann::json JobRunner::run_round(int number) {
   }
   std::vector<std::string> chosen =
       strategy_->select_sites(number, available_sites(), job_.sites_per_round);
-  round_.aggregator = strategy_->make_aggregator(layout_);
   round_.deadline = Clock::now() + std::chrono::milliseconds(int64_t(job_.round_deadline_s * 1000));
+  if (job_.secure_aggregation.enabled) {
+    round_.secure = make_secure_round(chosen);
+    round_.aggregator = round_.secure;
+  } else {
+    round_.aggregator = strategy_->make_aggregator(layout_);
+  }
   for (const auto& s : chosen) round_.sites[s] = SiteRound{};
   round_.open = true;
   spdlog::info("job={} round={} started with sites {}", job_.name, number,
@@ -252,6 +279,18 @@ nlohmann::json JobRunner::run_round(int number) {
     }
   }
   lock.lock();
+  std::string secure_failure;
+  if (round_.secure) {
+    const SecAggReport r = round_.secure->report();
+    nlohmann::json excluded = nlohmann::json::object();
+    for (const auto& [site, why] : r.excluded) excluded[site] = why;
+    record["secure_aggregation"] = {{"masked", r.masked}, {"dropped", r.dropped},
+                                    {"excluded", excluded}, {"recovered", r.succeeded}};
+    if (!r.succeeded) {
+      record["secure_aggregation"]["failure"] = r.failure;
+      secure_failure = r.failure;
+    }
+  }
   if (published) {
     global_ = published;
     record["status"] = "completed";
@@ -261,7 +300,10 @@ nlohmann::json JobRunner::run_round(int number) {
   } else {
     record["status"] = "failed";
     record["reason"] =
-        !publish_error.empty()
+        !secure_failure.empty() && reported >= job_.min_sites && !stopped
+            ? "secure aggregation failed (nothing about any single site was revealed): " +
+                  secure_failure
+        : !publish_error.empty()
             ? "could not publish the new global model (the previous one is intact): " + publish_error
         : stopped ? "stopped: " + stop_reason_
                   : std::to_string(reported) + " of " + std::to_string(chosen.size()) +
@@ -276,6 +318,31 @@ nlohmann::json JobRunner::run_round(int number) {
                record["seconds"].get<double>());
   changed_.notify_all();
   return record;
+}
+
+std::shared_ptr<SecureRound> JobRunner::make_secure_round(const std::vector<std::string>& chosen) {
+  const SecureAggregationConfig& c = job_.secure_aggregation;
+  const int n = int(chosen.size());
+  SecureRoundSettings settings;
+  SecAggRound& p = settings.params;
+  p.job = job_.name;
+  p.round = round_.number;
+  p.sites = chosen;
+  const int k = std::max(1, std::min(n - 1, c.neighbours > 0 ? c.neighbours
+                                                             : NeighbourGraph::recommended_degree(n)));
+  p.neighbours = k;
+  // Default: a majority of each neighbourhood (itself included) recovers a site's secrets.
+  p.threshold = std::min(k + 1, c.threshold > 0 ? c.threshold : (k + 1) / 2 + 1);
+  std::string seed = random_seed();
+  p.graph_seed = Sha256::of(seed.data(), seed.size());
+  p.vector_words = element_count(layout_) + 1;
+  double weight_bound = 0;
+  for (const auto& site : chosen) weight_bound += double(std::max<uint64_t>(1, sites_[site].dataset_size));
+  settings.code = FixedPointCode::for_total_weight(c.clip, weight_bound);
+  settings.ca_pem = options_.ca_pem;
+  settings.stage_timeout_s = c.stage_timeout_s;
+  settings.advert_deadline = round_.deadline;
+  return std::make_shared<SecureRound>(settings, global_, secure_journals_);
 }
 
 // --- the sites' verbs -----------------------------------------------------------------------
@@ -357,6 +424,7 @@ wire::WorkReply JobRunner::get_work(const std::string& site, std::chrono::millis
       reply.set_kind(wire::WorkReply::TRAIN);
       *reply.mutable_job() = job_spec();
       reply.set_round(uint32_t(round_.number));
+      if (round_.secure) *reply.mutable_secure_aggregation() = round_.secure->wire_params();
       reply.set_deadline_unix_ms(
           std::chrono::duration_cast<std::chrono::milliseconds>(
               (std::chrono::system_clock::now() + (round_.deadline - Clock::now())).time_since_epoch())
@@ -399,7 +467,10 @@ std::unique_ptr<UploadSession> JobRunner::begin_upload(const std::string& site,
                       " (" + s.reason + ")");
   }
   std::string problem = manifest_problem(header.manifest());
-  if (problem.empty()) problem = layout_difference(layout_, header.manifest());
+  if (problem.empty()) {
+    problem = layout_difference(round_.secure ? round_.secure->masked_layout() : layout_,
+                                header.manifest());
+  }
   if (problem.empty() && header.manifest().sha256().size() != 64) problem = "no SHA-256 given";
   if (problem.empty() && header.sample_count() == 0) problem = "sample_count is 0";
   if (!problem.empty()) {
@@ -414,7 +485,13 @@ std::unique_ptr<UploadSession> JobRunner::begin_upload(const std::string& site,
   session->round = int(header.round());
   session->header = header;
   session->aggregator = round_.aggregator;
-  session->sink = round_.aggregator->begin_update(site, double(header.sample_count()));
+  try {
+    session->sink = round_.aggregator->begin_update(site, double(header.sample_count()));
+  } catch (const Error& e) {  // a secure round without a masking plan for this site
+    fail_site(s, site, std::string("upload refused: ") + e.what());
+    changed_.notify_all();
+    throw Refusal(RefusalCode::kFailedPrecondition, "site " + site + ": " + e.what());
+  }
   s.state = SiteState::kUploading;
   return session;
 }
@@ -473,6 +550,27 @@ wire::HeartbeatReply JobRunner::heartbeat(const std::string& site,
                           : "round " + std::to_string(request.round()) + " is over for this site");
   }
   return reply;
+}
+
+wire::SecAggReply JobRunner::secure_step(const std::string& site, const wire::SecAggRequest& request) {
+  std::shared_ptr<SecureRound> secure;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    require_joined(site);
+    if (request.job_id() != job_.name || int(request.round()) != round_.number || !round_.secure ||
+        !round_.sites.count(site)) {
+      throw Refusal(RefusalCode::kFailedPrecondition,
+                    "site " + site + ": no secure round " + std::to_string(request.round()) +
+                        " of job '" + request.job_id() + "' for this site");
+    }
+    sites_[site].last_seen = Clock::now();
+    secure = round_.secure;
+  }
+  try {
+    return secure->step(site, request);  // blocks until the stage closes; mu_ not held
+  } catch (const Error& e) {
+    throw Refusal(RefusalCode::kFailedPrecondition, e.what());
+  }
 }
 
 bool JobRunner::all_sites_told_finished() const {

@@ -33,6 +33,8 @@ namespace fedxray {
 
 class Aggregator;
 class ModelFileReader;
+class SecureRound;
+class UndoJournalPool;
 class Strategy;
 class UpdateSink;
 
@@ -40,6 +42,9 @@ struct CoordinatorOptions {
   std::string state_dir = "state";
   std::vector<std::string> allowed_sites;  // empty: any site certificate from the CA
   double heartbeat_timeout_s = 60;
+  // The consortium CA certificate (PEM text); secure-aggregation jobs check the sites' signed
+  // round keys against it.
+  std::string ca_pem;
 };
 
 // One site's upload in flight. Owned by the RPC handler; fold bytes into `sink`, then call
@@ -94,6 +99,8 @@ class JobRunner {
   void finish_upload(UploadSession& session);
   void fail_upload(const UploadSession& session, const std::string& reason);
   wire::HeartbeatReply heartbeat(const std::string& site, const wire::HeartbeatRequest& request);
+  // One secure-aggregation step of the current round (blocks until its stage closes).
+  wire::SecAggReply secure_step(const std::string& site, const wire::SecAggRequest& request);
   // True once every joined site has been told the job is over (or none joined).
   bool all_sites_told_finished() const;
 
@@ -117,6 +124,7 @@ class JobRunner {
     std::chrono::steady_clock::time_point deadline;
     std::map<std::string, SiteRound> sites;
     std::shared_ptr<Aggregator> aggregator;
+    std::shared_ptr<SecureRound> secure;  // set when the job uses secure aggregation
   };
 
   void require_joined(const std::string& site) const;         // mu_ held
@@ -128,6 +136,7 @@ class JobRunner {
   bool round_settled() const;                                  // mu_ held
   nlohmann::json run_round(int number);
   void fail_site(SiteRound& s, const std::string& site, const std::string& reason);
+  std::shared_ptr<SecureRound> make_secure_round(const std::vector<std::string>& chosen);  // mu_ held
 
   JobConfig job_;
   CoordinatorOptions options_;
@@ -141,6 +150,7 @@ class JobRunner {
   std::map<std::string, SiteInfo> sites_;
   Round round_;
   std::shared_ptr<const ModelFileReader> global_;
+  std::shared_ptr<UndoJournalPool> secure_journals_;
   bool stopping_ = false;
   std::string stop_reason_;
   bool finished_ = false;

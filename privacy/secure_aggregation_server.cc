@@ -25,6 +25,12 @@ bool SecAggServer::takes_part(const std::string& site) const {
          !excluded_.count(site);
 }
 
+std::string SecAggServer::exclusion_reason(const std::string& site) const {
+  auto it = excluded_.find(site);
+  if (it != excluded_.end()) return it->second;
+  return takes_part(site) ? std::string() : "site '" + site + "' is not in this round";
+}
+
 void SecAggServer::exclude(const std::string& site, const std::string& reason) {
   excluded_.emplace(site, reason);
 }
@@ -143,11 +149,19 @@ MaskingPlan SecAggServer::plan_for(const std::string& site) const {
   return MaskingPlan{it->second};
 }
 
-std::string SecAggServer::add_masked_input(const std::string& site, const std::vector<uint32_t>& masked) {
+std::string SecAggServer::can_send_masked_input(const std::string& site) const {
   if (!receipts_closed_ || !plans_.count(site) || excluded_.count(site)) {
     return "site '" + site + "' has no masking plan in this round";
   }
   if (delivered_.count(site)) return "site '" + site + "' sent its masked input twice";
+  return {};
+}
+
+void SecAggServer::mark_delivered(const std::string& site) { delivered_.insert(site); }
+
+std::string SecAggServer::add_masked_input(const std::string& site, const std::vector<uint32_t>& masked) {
+  const std::string refused = can_send_masked_input(site);
+  if (!refused.empty()) return refused;
   if (masked.size() != round_.vector_words) {
     const std::string why = "site '" + site + "' sent a masked vector of " +
                             std::to_string(masked.size()) + " words; the round expects " +
@@ -213,6 +227,10 @@ std::string SecAggServer::add_unmask_response(const UnmaskResponse& response) {
 }
 
 SecAggReport SecAggServer::finish(std::vector<uint32_t>& sum) {
+  return finish(masked_sum_, sum);
+}
+
+SecAggReport SecAggServer::finish(std::vector<uint32_t> masked_sum, std::vector<uint32_t>& sum) {
   sum.clear();
   SecAggReport report;
   report.excluded = excluded_;
@@ -250,7 +268,8 @@ SecAggReport SecAggServer::finish(std::vector<uint32_t>& sum) {
     }
     return secret;
   };
-  std::vector<uint32_t> result = masked_sum_;
+  if (masked_sum.size() != round_.vector_words) masked_sum.assign(round_.vector_words, 0u);
+  std::vector<uint32_t> result = std::move(masked_sum);
   try {
     for (const auto& u : s) {
       apply_mask(recover(u, ShareKind::self_mask_seed), 0, result.data(), result.size(),

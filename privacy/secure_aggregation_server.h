@@ -45,6 +45,10 @@ class SecAggServer {
 
   // The masked input of `site`, whole. Refused when the site has no plan or the length differs.
   std::string add_masked_input(const std::string& site, const std::vector<uint32_t>& masked);
+  // The same in two steps, for inputs the caller streams into its own ring sum: may `site` send
+  // its input now (empty = yes)? Then, once every word arrived, count it as delivered.
+  std::string can_send_masked_input(const std::string& site) const;
+  void mark_delivered(const std::string& site);
 
   UnmaskRequest unmask_request() const;
   std::string add_unmask_response(const UnmaskResponse& response);
@@ -52,9 +56,13 @@ class SecAggServer {
   // Removes the masks and returns the ring sum of the survivors' inputs in `sum`; on failure
   // `sum` is left empty and the report says why.
   SecAggReport finish(std::vector<uint32_t>& sum);
+  // The same, for a caller that summed the delivered inputs itself (mark_delivered).
+  SecAggReport finish(std::vector<uint32_t> masked_sum, std::vector<uint32_t>& sum);
 
   const SecAggRound& round() const { return round_; }
   bool takes_part(const std::string& site) const;
+  // Why `site` no longer takes part (empty while it does).
+  std::string exclusion_reason(const std::string& site) const;
 
  private:
   void exclude(const std::string& site, const std::string& reason);

@@ -178,7 +178,19 @@ void SiteAgent::serve_round(const wire::WorkReply& work) {
     heartbeat.set_phase("uploading", 1.0);
     if (!heartbeat.keep_going()) throw TrainingCancelled();
     const auto t2 = Clock::now();
-    upload(job, round, result);
+    if (job.secure_aggregation().enabled()) {
+      if (!work.has_secure_aggregation()) {
+        throw Error("the job asks for secure aggregation but the assignment has no parameters");
+      }
+      if (options_.credentials.private_key_pem.empty()) {
+        throw Error("the job asks for secure aggregation and this site agent was started "
+                    "without its certificate key to sign its round keys");
+      }
+      run_secure_round(*stub_, options_.credentials, work, global, result,
+                       trainer_.dataset_size(), on_secure_step_);
+    } else {
+      upload(job, round, result);
+    }
     const auto t3 = Clock::now();
     auto secs = [](Clock::time_point a, Clock::time_point b) {
       return std::chrono::duration<double>(b - a).count();

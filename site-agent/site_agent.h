@@ -2,7 +2,8 @@
 //
 // run(): Join, then long-poll for work. For each TRAIN assignment: download the global model
 // (chunked, SHA-256 checked), train it with the Trainer while a background thread heartbeats,
-// and upload the new weights as a chunked stream with the sample count and local metrics. When
+// and upload the new weights as a chunked stream with the sample count and local metrics (or,
+// when the job asks for secure aggregation, only a masked update: see secure_upload.h). When
 // the coordinator says the round is over for this site, training is abandoned and nothing is
 // uploaded. run() returns when the job has finished; it throws fedxray::Error when the
 // coordinator refuses the site (wrong certificate, not admitted) with the coordinator's reason.
@@ -18,6 +19,8 @@
 #include <grpcpp/grpcpp.h>
 
 #include "fedxray/proto/fedxray.grpc.pb.h"
+#include "privacy/secure_aggregation_site.h"
+#include "site-agent/secure_upload.h"
 #include "site-agent/trainer.h"
 
 namespace fedxray {
@@ -25,6 +28,10 @@ namespace fedxray {
 struct SiteAgentOptions {
   std::string site_name;               // must match the CN of the site's certificate
   double unreachable_give_up_s = 300;  // stop retrying a coordinator that stays away this long
+  // The site's certificate, key and consortium CA (PEM text), for secure aggregation: the key
+  // signs the round's public keys, the CA checks the other sites'. Without them the site
+  // refuses jobs that ask for secure aggregation.
+  SiteCredentials credentials;
 };
 
 class SiteAgent {
@@ -39,6 +46,8 @@ class SiteAgent {
   void on_uploaded(std::function<void(int round, const TrainingResult&)> callback) {
     on_uploaded_ = std::move(callback);
   }
+  // Observer of each secure-aggregation step (see secure_upload.h); throwing abandons the round.
+  void on_secure_step(SecureStepObserver observer) { on_secure_step_ = std::move(observer); }
 
  private:
   void join();
@@ -52,6 +61,7 @@ class SiteAgent {
   uint32_t heartbeat_interval_ms_ = 2000;
   std::atomic<bool> stopping_{false};
   std::function<void(int, const TrainingResult&)> on_uploaded_;
+  SecureStepObserver on_secure_step_;
 };
 
 }  // namespace fedxray

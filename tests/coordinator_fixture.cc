@@ -1,5 +1,6 @@
 #include "tests/coordinator_fixture.h"
 
+#include "common/atomic_file.h"
 #include "common/error.h"
 #include "common/version.h"
 #include "coordinator/fedavg_strategy.h"
@@ -25,6 +26,7 @@ CoordinatorFixture::CoordinatorFixture(JobConfig job, std::vector<std::string> a
   options.state_dir = state.path;
   options.allowed_sites = std::move(allowed);
   options.heartbeat_timeout_s = heartbeat_timeout_s;
+  options.ca_pem = read_file(kit("coordinator").ca_certificate);
   CheckpointStore store(state.path, job.name);
   runner = std::make_unique<JobRunner>(job, options, initial,
                                        std::make_unique<FedAvgStrategy>(job.seed, store.journal_dir()));

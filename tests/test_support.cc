@@ -31,7 +31,7 @@ std::string kits_dir(bool other_ca) {
     c.name = other_ca ? "intruders" : "test";
     c.coordinator_hosts = {"127.0.0.1", "localhost"};
     c.coordinator_port = 0;
-    c.sites = {"site-a", "site-b", "site-c"};
+    c.sites = {"site-a", "site-b", "site-c", "site-d", "site-e"};
     c.admins = {"alice"};
     provision_consortium(c, dir.path, false);
     made[other_ca] = true;
