@@ -47,7 +47,7 @@ TlsFiles kit(const std::string& dir, const std::string& name) {
   return {d + name + ".crt", d + name + ".key", d + "ca.crt"};
 }
 
-int run_coordinator(const std::string& dir, int sites, int rounds, bool secure) {
+int run_coordinator(const std::string& dir, int sites, int rounds, bool secure, int neighbours) {
   JobConfig job;
   job.name = "bench";
   job.model = "resnet18-layout";
@@ -56,6 +56,7 @@ int run_coordinator(const std::string& dir, int sites, int rounds, bool secure) 
   job.min_sites = sites;
   job.round_deadline_s = 600;
   job.secure_aggregation.enabled = secure;
+  job.secure_aggregation.neighbours = neighbours;
   CoordinatorOptions options;
   options.state_dir = dir + (secure ? "/state-secure" : "/state");
   options.heartbeat_timeout_s = 120;
@@ -104,19 +105,24 @@ int main(int argc, char** argv) {
   int64_t params = 11200000;
   std::string role = "driver", workdir;
   bool secure_aggregation = false;
+  int neighbours = 0;
   app.add_option("--sites", sites, "site processes")->capture_default_str();
   app.add_option("--params", params, "model parameters (ResNet-18 layout)")->capture_default_str();
   app.add_option("--rounds", rounds, "rounds (the median uses rounds 2..R)")->capture_default_str();
   app.add_option("--workdir", workdir, "folder for kits and state (default: temp)");
   app.add_flag("--secure-aggregation", secure_aggregation,
                "also run the job with secure aggregation and compare (coordinator role: use it)");
+  app.add_option("--neighbours", neighbours,
+                 "secure aggregation graph degree (0 = the job default, 2 ceil(log2 n) + 2)");
   app.add_option("--role", role)->group("");  // internal: driver, coordinator, site
   app.add_option("--index", index)->group("");
   app.add_option("--port", port)->group("");
   CLI11_PARSE(app, argc, argv);
   init_logging(role == "site" && getenv("FEDXRAY_BENCH_LOG") ? "info" : "warn");
 
-  if (role == "coordinator") return run_coordinator(workdir, sites, rounds, secure_aggregation);
+  if (role == "coordinator") {
+    return run_coordinator(workdir, sites, rounds, secure_aggregation, neighbours);
+  }
   if (role == "site") return run_site(workdir, index, port);
 
   const bool temp = workdir.empty();
@@ -144,7 +150,11 @@ int main(int argc, char** argv) {
     const std::string self = "round_overhead";
     std::vector<std::string> args = {self, "--role", "coordinator", "--workdir", workdir, "--sites",
                                      std::to_string(sites), "--rounds", std::to_string(rounds)};
-    if (secure) args.push_back("--secure-aggregation");
+    if (secure) {
+      args.push_back("--secure-aggregation");
+      args.push_back("--neighbours");
+      args.push_back(std::to_string(neighbours));
+    }
     pid_t coordinator = spawn(args);
     while (!fs::exists(workdir + "/port")) std::this_thread::sleep_for(std::chrono::milliseconds(20));
     const std::string port_text = read_file(workdir + "/port");

@@ -54,16 +54,20 @@ class SecureRound::MaskedSink : public UpdateSink {
       throw Error("masked input from " + site_ + " is longer than the round's vector (" +
                   std::to_string(total) + " bytes)");
     }
-    // Whole words only; up to 3 bytes wait in `pending_` for the next chunk.
-    std::vector<uint32_t> words((pending_.size() + size) / 4);
-    std::string joined = pending_ + std::string(data, size);
-    std::memcpy(words.data(), joined.data(), words.size() * 4);
-    pending_ = joined.substr(words.size() * 4);
-    const uint64_t first = (received_ - (joined.size() - size)) / 4;
+    const uint64_t first = (received_ - pending_.size()) / 4;
     received_ += size;
-    if (words.empty()) return;
-    journal_->append(reinterpret_cast<const char*>(words.data()), words.size() * 4);
-    round_.fold_words(first, words.data(), words.size(), false);
+    if (pending_.empty() && size % 4 == 0) {  // every chunk but a rare split word
+      journal_->append(data, size);
+      round_.fold_words(first, data, size / 4, false);
+      return;
+    }
+    // Whole words only; up to 3 bytes wait in `pending_` for the next chunk.
+    std::string joined = pending_ + std::string(data, size);
+    const std::size_t whole = joined.size() / 4 * 4;
+    pending_ = joined.substr(whole);
+    if (whole == 0) return;
+    journal_->append(joined.data(), whole);
+    round_.fold_words(first, joined.data(), whole / 4, false);
   }
 
   void commit() override {
@@ -84,11 +88,11 @@ class SecureRound::MaskedSink : public UpdateSink {
 
  private:
   void undo() {
-    std::vector<uint32_t> words(1 << 18);
+    std::string bytes(1 << 20, '\0');
     for (uint64_t offset = 0; offset < journal_->size();) {
-      const std::size_t n = journal_->read(offset, reinterpret_cast<char*>(words.data()), words.size() * 4);
+      const std::size_t n = journal_->read(offset, bytes.data(), bytes.size());
       if (n == 0) break;
-      round_.fold_words(offset / 4, words.data(), n / 4, true);
+      round_.fold_words(offset / 4, bytes.data(), n / 4, true);
       offset += n;
     }
   }
@@ -121,14 +125,14 @@ wire::SecAggRoundParams SecureRound::wire_params() const {
   return to_wire(settings_.params, settings_.code.scale, settings_.code.clip);
 }
 
-void SecureRound::fold_words(uint64_t first_word, const uint32_t* words, std::size_t count,
+void SecureRound::fold_words(uint64_t first_word, const char* bytes, std::size_t count,
                              bool subtract) {
   std::lock_guard<std::mutex> lock(sum_mu_);
   uint32_t* dst = ring_sum_.data() + first_word;
-  if (subtract) {
-    for (std::size_t k = 0; k < count; ++k) dst[k] -= words[k];
-  } else {
-    for (std::size_t k = 0; k < count; ++k) dst[k] += words[k];
+  for (std::size_t k = 0; k < count; ++k) {
+    uint32_t w;  // the wire bytes need not be aligned; this compiles to plain loads
+    std::memcpy(&w, bytes + 4 * k, 4);
+    dst[k] = subtract ? dst[k] - w : dst[k] + w;
   }
 }
 
@@ -331,11 +335,22 @@ void SecureRound::write_result(ModelFileWriter& out) const {
       const uint64_t n = std::min(batch, count - start);
       global_->read(t.offset() + start * esize, std::size_t(n * esize), in);
       buffer.resize(n * esize);
-      for (uint64_t i = 0; i < n; ++i, ++word) {
-        const double mean_delta = double(int32_t(ring_sum_[word])) * per_unit;
-        store_element(t.dtype(), load_element(t.dtype(), in.data() + i * esize) + mean_delta,
-                      buffer.data() + i * esize);
+      const uint32_t* sum = ring_sum_.data() + word;
+      if (t.dtype() == wire::FLOAT32) {  // the common case, without a per-element switch
+        for (uint64_t i = 0; i < n; ++i) {
+          float v;
+          std::memcpy(&v, in.data() + 4 * i, 4);
+          v = float(double(v) + double(int32_t(sum[i])) * per_unit);
+          std::memcpy(buffer.data() + 4 * i, &v, 4);
+        }
+      } else {
+        for (uint64_t i = 0; i < n; ++i) {
+          const double mean_delta = double(int32_t(sum[i])) * per_unit;
+          store_element(t.dtype(), load_element(t.dtype(), in.data() + i * esize) + mean_delta,
+                        buffer.data() + i * esize);
+        }
       }
+      word += n;
       out.write(buffer.data(), buffer.size());
     }
   }

@@ -78,7 +78,8 @@ class SecureRound : public Aggregator {
 
   void wait_for_stage(Stage stage, std::unique_lock<std::mutex>& lock);
   bool stage_complete(Stage stage) const;
-  void fold_words(uint64_t first_word, const uint32_t* words, std::size_t count, bool subtract);
+  // Adds (or subtracts) `count` little-endian words at `bytes` into the ring sum.
+  void fold_words(uint64_t first_word, const char* bytes, std::size_t count, bool subtract);
 
   SecureRoundSettings settings_;
   std::shared_ptr<const ModelFileReader> global_;

@@ -36,7 +36,9 @@ std::size_t encode_fixed_point(const FixedPointCode& code, const float* x, std::
       v = code.clip;
       ++clipped;
     }
-    out[k] = uint32_t(int32_t(std::llround(v * factor)));
+    // Round half away from zero (as llround), without a libm call per element; |q| < 2^31.
+    const double q = v * factor;
+    out[k] = uint32_t(int32_t(q >= 0 ? q + 0.5 : q - 0.5));
   }
   return clipped;
 }

@@ -1,6 +1,8 @@
 #include "privacy/secure_aggregation_server.h"
 
 #include <algorithm>
+#include <exception>
+#include <thread>
 
 #include "common/error.h"
 #include "privacy/key_agreement.h"
@@ -271,10 +273,8 @@ SecAggReport SecAggServer::finish(std::vector<uint32_t> masked_sum, std::vector<
   if (masked_sum.size() != round_.vector_words) masked_sum.assign(round_.vector_words, 0u);
   std::vector<uint32_t> result = std::move(masked_sum);
   try {
-    for (const auto& u : s) {
-      apply_mask(recover(u, ShareKind::self_mask_seed), 0, result.data(), result.size(),
-                 MaskSign::subtract);
-    }
+    std::vector<Mask> masks;  // every mask to take out, applied in one pass at the end
+    for (const auto& u : s) masks.push_back({recover(u, ShareKind::self_mask_seed), MaskSign::subtract});
     for (const auto& v : d) {
       std::vector<std::string> partners;
       for (const auto& u : s) {
@@ -290,9 +290,27 @@ SecAggReport SecAggServer::finish(std::vector<uint32_t> masked_sum, std::vector<
         const std::string seed = derive_pairwise_key(keys.secret_key, adverts_.at(u).masking_public_key,
                                                      pairwise_mask_context(round_));
         // u added +mask if u < v, -mask otherwise; take it back out.
-        apply_mask(seed, 0, result.data(), result.size(), u < v ? MaskSign::subtract : MaskSign::add);
+        masks.push_back({seed, u < v ? MaskSign::subtract : MaskSign::add});
       }
     }
+    // Two halves on two threads: unmasking is the coordinator's one CPU-heavy step.
+    const std::size_t half = result.size() / 2;
+    std::exception_ptr failed;
+    std::thread second([&] {
+      try {
+        apply_masks(masks, half, result.data() + half, result.size() - half);
+      } catch (...) {
+        failed = std::current_exception();
+      }
+    });
+    try {
+      apply_masks(masks, 0, result.data(), half);
+    } catch (...) {
+      second.join();
+      throw;
+    }
+    second.join();
+    if (failed) std::rethrow_exception(failed);
   } catch (const std::exception& e) {
     return fail(std::string("cannot remove the masks: ") + e.what());
   }

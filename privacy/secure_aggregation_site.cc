@@ -219,11 +219,11 @@ void SecAggSite::mask(uint32_t* words, std::size_t count, uint64_t first_word) c
   if (first_word + count > round_.vector_words) {
     throw SecAggRefusal("masking words past the round's vector length");
   }
-  apply_mask(self_mask_seed_, first_word, words, count, MaskSign::add);
+  std::vector<Mask> masks{{self_mask_seed_, MaskSign::add}};
   for (const auto& [v, seed] : pairwise_seeds_) {
-    apply_mask(seed, first_word, words, count,
-               credentials_.name < v ? MaskSign::add : MaskSign::subtract);
+    masks.push_back({seed, credentials_.name < v ? MaskSign::add : MaskSign::subtract});
   }
+  apply_masks(masks, first_word, words, count);
 }
 
 UnmaskResponse SecAggSite::unmask(const UnmaskRequest& request) {
