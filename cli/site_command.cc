@@ -28,7 +28,8 @@ void add_site_command(CLI::App& app) {
     TorchTrainer trainer(make_data_source(config.data));
     const TlsFiles kit{config.certificate, config.private_key, config.ca_certificate};
     SiteAgent agent(dial(config.coordinator, kit),
-                    {config.name, 300, read_site_credentials(config.name, kit)}, trainer);
+                    {config.name, 300, read_site_credentials(config.name, kit), config.policy},
+                    trainer);
     stop_on_signal([&agent] { agent.stop(); });
     const std::string outcome = agent.run();
     std::cout << "site " << config.name << ": " << outcome << "\n";

@@ -53,6 +53,7 @@ SiteConfig load_site_config(const std::string& file) {
   c.ca_certificate = r.path("ca_certificate");
   if (r.has("data")) c.data = read_data_source_config(r.section("data"));
   c.threads = int(r.integer("threads", 0, 256, 0));
+  if (r.has("policy")) c.policy = read_site_policy(r.section("policy"));
   r.finish();
   root.finish();
   return c;

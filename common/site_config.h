@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <string>
 
+#include "common/site_policy.h"
+
 namespace fedxray {
 
 class ConfigReader;
@@ -34,6 +36,7 @@ struct SiteConfig {
   std::string ca_certificate;
   DataSourceConfig data;
   int threads = 0;                  // LibTorch intra-op threads; 0 = library default
+  SitePolicy policy;                // the site's veto over jobs
 };
 
 DataSourceConfig read_data_source_config(ConfigReader data_section);

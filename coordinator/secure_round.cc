@@ -271,8 +271,10 @@ void SecureRound::close() {
   unmask_request_ = server_.unmask_request();
   unmask_ready_ = true;
   changed_.notify_all();
-  // The survivors reveal their shares; wait for all of them, or the stage timeout.
-  const auto until = Clock::now() + millis(settings_.stage_timeout_s);
+  // The survivors reveal their shares; wait for all of them, or the stage timeout. Below the
+  // threshold honest sites refuse to reveal anything, so there is nothing to wait for.
+  const bool enough = int(unmask_request_.survivors.size()) >= settings_.params.threshold;
+  const auto until = Clock::now() + millis(enough ? settings_.stage_timeout_s : 0.0);
   changed_.wait_until(lock, until, [&] {
     if (!aborted_.empty()) return true;
     for (const auto& s : unmask_request_.survivors) {

@@ -167,6 +167,8 @@ void SiteAgent::serve_round(const wire::WorkReply& work) {
   beat.set_round(uint32_t(round));
   beat.set_phase("downloading");
   try {
+    const std::string refused = options_.policy.violation(job);
+    if (!refused.empty()) throw Error(refused);
     HeartbeatThread heartbeat(*stub_, beat, std::chrono::milliseconds(heartbeat_interval_ms_));
     const auto t0 = Clock::now();
     ModelBlob global = download(job, round);

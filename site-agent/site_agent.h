@@ -19,6 +19,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include "fedxray/proto/fedxray.grpc.pb.h"
+#include "common/site_policy.h"
 #include "privacy/secure_aggregation_site.h"
 #include "site-agent/secure_upload.h"
 #include "site-agent/trainer.h"
@@ -32,6 +33,7 @@ struct SiteAgentOptions {
   // signs the round's public keys, the CA checks the other sites'. Without them the site
   // refuses jobs that ask for secure aggregation.
   SiteCredentials credentials;
+  SitePolicy policy;  // checked before anything is downloaded; a violation refuses the round
 };
 
 class SiteAgent {

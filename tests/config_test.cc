@@ -6,6 +6,7 @@
 #include "common/error.h"
 #include "common/job_config.h"
 #include "common/simulation_config.h"
+#include "common/site_config.h"
 #include "common/atomic_file.h"
 #include "tests/test_support.h"
 
@@ -143,4 +144,60 @@ TEST_CASE("the shipped configs validate", "[config]") {
   CHECK_NOTHROW(load_simulation_file(FEDXRAY_SOURCE_DIR "/configs/bench/nih-pneumonia.yaml"));
   CHECK(load_simulation_file(FEDXRAY_SOURCE_DIR "/configs/bench/two-institutions.yaml")
             .simulation.sites == 2);
+}
+
+TEST_CASE("the secure_aggregation section of a job is read and checked", "[config]") {
+  testing::TempDir dir;
+  write_file_atomically(dir.path + "/job.yaml", std::string(kValidJob) +
+                                                    "  secure_aggregation:\n"
+                                                    "    threshold: 2\n"
+                                                    "    clip: 4\n");
+  JobConfig job = load_job_config(dir.path + "/job.yaml");
+  CHECK(job.secure_aggregation.enabled);  // present = on unless `enabled: false`
+  CHECK(job.secure_aggregation.threshold == 2);
+  CHECK(job.secure_aggregation.clip == 4.0);
+  CHECK(job.secure_aggregation.neighbours == 0);
+  CHECK_THAT(job_error(std::string(kValidJob) + "  secure_aggregation:\n    threshold: 7\n"),
+             Catch::Contains("job.yaml:10: 'job.secure_aggregation.threshold'") &&
+                 Catch::Contains("must not exceed sites_per_round (3)"));
+  std::string one_site = kValidJob;
+  one_site.replace(one_site.find("min_sites: 2"), 12, "min_sites: 1");
+  CHECK_THAT(job_error(one_site + "  secure_aggregation:\n    enabled: true\n"),
+             Catch::Contains("min_sites >= 2"));
+  CHECK_THAT(job_error(std::string(kValidJob) + "  secure_aggregation:\n    neighbors: 3\n"),
+             Catch::Contains("unknown key 'job.secure_aggregation.neighbors'"));
+}
+
+TEST_CASE("a site's policy section is read and each rule names itself when broken", "[config]") {
+  testing::TempDir dir;
+  write_file_atomically(dir.path + "/site.yaml",
+                        "site:\n  name: site-a\n  coordinator: 127.0.0.1:1\n"
+                        "  certificate: a.crt\n  private_key: a.key\n  ca_certificate: ca.crt\n"
+                        "  policy:\n    allowed_models: [cnn-small, resnet18]\n"
+                        "    max_local_epochs: 2\n    require_secure_aggregation: true\n");
+  const SiteConfig site = load_site_config(dir.path + "/site.yaml");
+  const SitePolicy& p = site.policy;
+  REQUIRE(p.allowed_models == std::vector<std::string>{"cnn-small", "resnet18"});
+  wire::JobSpec job;
+  job.set_job_id("j");
+  job.set_model("resnet18");
+  job.set_local_epochs(2);
+  job.mutable_secure_aggregation()->set_enabled(true);
+  CHECK(p.violation(job).empty());  // compliant
+  wire::JobSpec other_model = job;
+  other_model.set_model("densenet121");
+  CHECK_THAT(p.violation(other_model), Catch::StartsWith("site policy 'allowed_models'") &&
+                                           Catch::Contains("allows only cnn-small, resnet18"));
+  wire::JobSpec long_job = job;
+  long_job.set_local_epochs(3);
+  CHECK_THAT(p.violation(long_job), Catch::StartsWith("site policy 'max_local_epochs'"));
+  wire::JobSpec plaintext = job;
+  plaintext.mutable_secure_aggregation()->set_enabled(false);
+  CHECK_THAT(p.violation(plaintext), Catch::StartsWith("site policy 'require_secure_aggregation'"));
+  write_file_atomically(dir.path + "/bad.yaml",
+                        "site:\n  name: site-a\n  coordinator: 127.0.0.1:1\n"
+                        "  certificate: a.crt\n  private_key: a.key\n  ca_certificate: ca.crt\n"
+                        "  policy:\n    max_epochs: 2\n");
+  REQUIRE_THROWS_WITH(load_site_config(dir.path + "/bad.yaml"),
+                      Catch::Contains("bad.yaml:8: unknown key 'site.policy.max_epochs'"));
 }
