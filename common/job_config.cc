@@ -49,6 +49,15 @@ JobConfig read_job_config(ConfigReader r) {
     }
     s.finish();
   }
+  if (r.has("differential_privacy")) {
+    ConfigReader d = r.section("differential_privacy");
+    DifferentialPrivacyConfig& p = c.differential_privacy;
+    p.enabled = d.boolean("enabled", true);
+    p.clip_norm = d.number("clip_norm", 1e-9, 1e9, 1.0);
+    p.noise_multiplier = d.number("noise_multiplier", 1e-3, 1e4, 1.0);
+    p.delta = d.number("delta", 1e-15, 0.1, 1e-5);
+    d.finish();
+  }
   r.finish();
   return c;
 }

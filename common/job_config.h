@@ -21,6 +21,14 @@ struct SecureAggregationConfig {
   double stage_timeout_s = 60;  // how long each key/share exchange waits for slow sites
 };
 
+// Client-level differential privacy (DP-FedAvg): sites clip their model delta and add noise.
+struct DifferentialPrivacyConfig {
+  bool enabled = false;
+  double clip_norm = 1.0;         // C
+  double noise_multiplier = 1.0;  // z
+  double delta = 1e-5;
+};
+
 struct JobConfig {
   std::string name;             // job id, also the state folder name
   std::string model;            // models registry name
@@ -39,6 +47,7 @@ struct JobConfig {
   bool augment = false;         // random resized crop, small rotation, brightness/contrast jitter
   std::string initial_model;    // optional path to a model file; empty = initialise from seed
   SecureAggregationConfig secure_aggregation;
+  DifferentialPrivacyConfig differential_privacy;
 };
 
 // Reads the `job` section of `reader` (and checks min_sites <= sites_per_round).

@@ -23,6 +23,15 @@ std::string SitePolicy::violation(const wire::JobSpec& job) const {
     return "site policy 'require_secure_aggregation': job " + job.job_id() +
            " does not use secure aggregation; enable job.secure_aggregation to include this site";
   }
+  if (require_differential_privacy && !job.differential_privacy().enabled()) {
+    return "site policy 'require_differential_privacy': job " + job.job_id() +
+           " does not use differential privacy; enable job.differential_privacy to include this site";
+  }
+  if (lifetime_epsilon > 0 && !job.differential_privacy().enabled()) {
+    return "site policy 'lifetime_epsilon': job " + job.job_id() +
+           " does not use differential privacy, so its privacy cost is unbounded and this site's "
+           "data has a lifetime budget";
+  }
   return {};
 }
 
@@ -31,6 +40,15 @@ SitePolicy read_site_policy(ConfigReader r) {
   p.allowed_models = r.string_list("allowed_models", std::vector<std::string>{});
   p.max_local_epochs = int(r.integer("max_local_epochs", 0, 100000, 0));
   p.require_secure_aggregation = r.boolean("require_secure_aggregation", false);
+  p.require_differential_privacy = r.boolean("require_differential_privacy", false);
+  p.max_epsilon_per_job = r.number("max_epsilon_per_job", 0.0, 1e6, 0.0);
+  p.lifetime_epsilon = r.number("lifetime_epsilon", 0.0, 1e6, 0.0);
+  p.delta = r.number("delta", 1e-15, 0.1, 1e-5);
+  p.budget_file = r.path("budget_file", std::string());
+  if ((p.max_epsilon_per_job > 0 || p.lifetime_epsilon > 0) && p.budget_file.empty()) {
+    r.fail("budget_file", "is required with max_epsilon_per_job or lifetime_epsilon: the spent "
+                          "budget must survive restarts (e.g. budget_file: privacy-budget.txt)");
+  }
   r.finish();
   return p;
 }

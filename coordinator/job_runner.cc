@@ -16,6 +16,7 @@
 #include "coordinator/undo_journal.h"
 #include "privacy/neighbour_graph.h"
 #include "privacy/key_agreement.h"
+#include "privacy/rdp_accountant.h"
 
 namespace fedxray {
 namespace {
@@ -65,6 +66,7 @@ JobRunner::JobRunner(JobConfig job, CoordinatorOptions options, ModelBlob initia
     }
     secure_journals_ = UndoJournalPool::create(store_.journal_dir());
   }
+  if (job_.differential_privacy.enabled) accountant_ = std::make_unique<RdpAccountant>();
 }
 
 JobRunner::~JobRunner() = default;
@@ -94,6 +96,14 @@ wire::JobSpec JobRunner::job_spec() const {
     a->set_neighbours(uint32_t(job_.secure_aggregation.neighbours));
     a->set_clip(job_.secure_aggregation.clip);
     a->set_stage_timeout_s(job_.secure_aggregation.stage_timeout_s);
+  }
+  if (job_.differential_privacy.enabled) {
+    auto* d = s.mutable_differential_privacy();
+    d->set_enabled(true);
+    d->set_clip_norm(job_.differential_privacy.clip_norm);
+    d->set_noise_multiplier(job_.differential_privacy.noise_multiplier);
+    d->set_delta(job_.differential_privacy.delta);
+    d->set_summed_sites(job_.secure_aggregation.enabled ? uint32_t(job_.min_sites) : 1u);
   }
   return s;
 }
@@ -294,6 +304,20 @@ nlohmann::json JobRunner::run_round(int number) {
   if (published) {
     global_ = published;
     record["status"] = "completed";
+    if (accountant_) {
+      // Client-level DP: one step of the sampled Gaussian mechanism per published round, with
+      // the sampling rate of sites (those this coordinator admits, or has seen).
+      const double population = double(std::max<std::size_t>(
+          std::size_t(job_.sites_per_round),
+          options_.allowed_sites.empty() ? sites_.size() : options_.allowed_sites.size()));
+      const double q = std::min(1.0, double(job_.sites_per_round) / population);
+      accountant_->add_sampled_gaussian(q, job_.differential_privacy.noise_multiplier);
+      const auto spent = accountant_->epsilon(job_.differential_privacy.delta);
+      record["privacy"] = {{"epsilon", spent.epsilon}, {"delta", spent.delta},
+                           {"rdp_order", spent.order}, {"sampling_rate", q},
+                           {"noise_multiplier", job_.differential_privacy.noise_multiplier},
+                           {"clip_norm", job_.differential_privacy.clip_norm}};
+    }
     record["model"] = store_.model_path(number);
     record["model_sha256"] = sha;
     record["total_samples"] = aggregator->committed_weight();

@@ -33,6 +33,7 @@ namespace fedxray {
 
 class Aggregator;
 class ModelFileReader;
+class RdpAccountant;
 class SecureRound;
 class UndoJournalPool;
 class Strategy;
@@ -151,6 +152,8 @@ class JobRunner {
   Round round_;
   std::shared_ptr<const ModelFileReader> global_;
   std::shared_ptr<UndoJournalPool> secure_journals_;
+  std::unique_ptr<RdpAccountant> accountant_;  // differential-privacy jobs: what the pooled
+                                               // model has spent so far
   bool stopping_ = false;
   std::string stop_reason_;
   bool finished_ = false;

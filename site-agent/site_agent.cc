@@ -9,6 +9,7 @@
 
 #include "common/error.h"
 #include "common/version.h"
+#include "site-agent/client_privacy.h"
 #include "site-agent/model_transfer.h"
 
 namespace fedxray {
@@ -84,7 +85,10 @@ class HeartbeatThread {
 
 SiteAgent::SiteAgent(std::shared_ptr<grpc::Channel> channel, SiteAgentOptions options,
                      Trainer& trainer)
-    : stub_(wire::Coordinator::NewStub(channel)), options_(std::move(options)), trainer_(trainer) {}
+    : stub_(wire::Coordinator::NewStub(channel)),
+      options_(std::move(options)),
+      trainer_(trainer),
+      budget_(options_.policy.budget_file) {}
 
 void SiteAgent::stop() { stopping_ = true; }
 
@@ -167,7 +171,8 @@ void SiteAgent::serve_round(const wire::WorkReply& work) {
   beat.set_round(uint32_t(round));
   beat.set_phase("downloading");
   try {
-    const std::string refused = options_.policy.violation(job);
+    std::string refused = options_.policy.violation(job);
+    if (refused.empty()) refused = budget_.check_round(options_.policy, job, round);
     if (!refused.empty()) throw Error(refused);
     HeartbeatThread heartbeat(*stub_, beat, std::chrono::milliseconds(heartbeat_interval_ms_));
     const auto t0 = Clock::now();
@@ -179,6 +184,8 @@ void SiteAgent::serve_round(const wire::WorkReply& work) {
     });
     heartbeat.set_phase("uploading", 1.0);
     if (!heartbeat.keep_going()) throw TrainingCancelled();
+    apply_client_privacy(job, global, result);
+    budget_.spend_round(job);  // counted before anything leaves the site
     const auto t2 = Clock::now();
     if (job.secure_aggregation().enabled()) {
       if (!work.has_secure_aggregation()) {

@@ -21,6 +21,7 @@
 #include "fedxray/proto/fedxray.grpc.pb.h"
 #include "common/site_policy.h"
 #include "privacy/secure_aggregation_site.h"
+#include "site-agent/privacy_budget.h"
 #include "site-agent/secure_upload.h"
 #include "site-agent/trainer.h"
 
@@ -60,6 +61,7 @@ class SiteAgent {
   std::unique_ptr<wire::Coordinator::Stub> stub_;
   SiteAgentOptions options_;
   Trainer& trainer_;
+  PrivacyBudget budget_;  // options_.policy.budget_file
   uint32_t heartbeat_interval_ms_ = 2000;
   std::atomic<bool> stopping_{false};
   std::function<void(int, const TrainingResult&)> on_uploaded_;
