@@ -9,6 +9,7 @@
 #include "common/site_config.h"
 #include "common/tls.h"
 #include "site-agent/data_source.h"
+#include "site-agent/deid_gate.h"
 #include "site-agent/secure_upload.h"
 #include "site-agent/site_agent.h"
 #include "site-agent/torch_trainer.h"
@@ -21,8 +22,16 @@ void add_site_command(CLI::App& app) {
   auto coordinator = std::make_shared<std::string>();
   cmd->add_option("--config", *config_path, "site YAML from the startup kit")->required();
   cmd->add_option("--coordinator", *coordinator, "override site.coordinator (host:port)");
+  auto deid_report = std::make_shared<bool>(false);
+  cmd->add_flag("--deid-report", *deid_report,
+                "de-identify every DICOM file the manifest lists and print what was removed, "
+                "replaced or refused (no identifying values), without training");
   cmd->callback([=] {
     SiteConfig config = load_site_config(*config_path);
+    if (*deid_report) {
+      std::cout << deid_report_for(config.data).dump(2) << std::endl;
+      return;
+    }
     if (!coordinator->empty()) config.coordinator = *coordinator;
     if (config.threads > 0) torch::set_num_threads(config.threads);
     TorchTrainer trainer(make_data_source(config.data));

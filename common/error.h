@@ -20,4 +20,12 @@ class ConfigError : public Error {
   explicit ConfigError(const std::string& message) : Error(message) {}
 };
 
+// An Error whose message may leave the site: it names rules, counts, jobs and sites, never local
+// file names or values from the data. The site agent sends only these to the coordinator as
+// the reason it refused or failed a round; any other Error stays in the site's log.
+class ShareableError : public Error {
+ public:
+  explicit ShareableError(const std::string& message) : Error(message) {}
+};
+
 }  // namespace fedxray

@@ -18,6 +18,9 @@ DataSourceConfig read_data_source_config(ConfigReader r) {
     d.image_column = r.string("image_column", d.image_column);
     d.label_column = r.string("label_column", d.label_column);
     d.patient_column = r.string("patient_column", std::string());
+    d.deid_cache = r.path("deid_cache", std::string());
+    d.deid_secret_file = r.path("deid_secret_file", std::string());
+    d.allow_burned_in_annotation = r.boolean("allow_burned_in_annotation", false);
   }
   d.images = int(r.integer("images", 4, 10000000, 600));
   d.held_out_fraction = r.number("held_out_fraction", 0.01, 0.9, 0.2);

@@ -26,6 +26,12 @@ struct DataSourceConfig {
   double held_out_fraction = 0.2;   // share kept for local evaluation, never trained on
   uint64_t seed = 1;
   double intensity_shift = 0.0;     // synthetic: scanner-like brightness offset
+  // image_folder with DICOM files: every DICOM image is de-identified into this folder first
+  // (privacy/dicom_deidentifier.h) and only the copy is decoded. Empty: <temp>/fedxray-deid.
+  std::string deid_cache;
+  std::string deid_secret_file;     // HMAC key for pseudonyms; empty: <deid_cache>/site-secret.key,
+                                    // created (0600, 32 random bytes) on first use
+  bool allow_burned_in_annotation = false;
 };
 
 struct SiteConfig {

@@ -58,6 +58,12 @@ std::shared_ptr<grpc::ServerCredentials> make_server_credentials(const TlsFiles&
 
 std::shared_ptr<grpc::Channel> dial(const std::string& target, const TlsFiles& files,
                                     const std::string& tls_name) {
+  return dial(target, files, tls_name, {});
+}
+
+std::shared_ptr<grpc::Channel> dial(
+    const std::string& target, const TlsFiles& files, const std::string& tls_name,
+    std::vector<std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>> interceptors) {
   grpc::SslCredentialsOptions options;
   options.pem_root_certs = load_pem(files.ca_certificate, "ca_certificate");
   warn_if_key_is_readable_by_others(files.private_key);
@@ -68,7 +74,9 @@ std::shared_ptr<grpc::Channel> dial(const std::string& target, const TlsFiles& f
   args.SetMaxReceiveMessageSize(4 << 20);
   args.SetInt(GRPC_ARG_HTTP2_MAX_FRAME_SIZE, 1 << 20);
   args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 30000);
-  return grpc::CreateCustomChannel(target, grpc::SslCredentials(options), args);
+  if (interceptors.empty()) return grpc::CreateCustomChannel(target, grpc::SslCredentials(options), args);
+  return grpc::experimental::CreateCustomChannelWithInterceptors(
+      target, grpc::SslCredentials(options), args, std::move(interceptors));
 }
 
 PeerIdentity peer_identity(const grpc::ServerContext& context) {

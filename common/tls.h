@@ -8,8 +8,10 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/support/client_interceptor.h>
 
 namespace fedxray {
 
@@ -25,6 +27,10 @@ std::shared_ptr<grpc::ServerCredentials> make_server_credentials(const TlsFiles&
 // (empty: the host part of target).
 std::shared_ptr<grpc::Channel> dial(const std::string& target, const TlsFiles& files,
                                     const std::string& tls_name = "");
+// The same channel with client interceptors (tests use one to record every byte a site sends).
+std::shared_ptr<grpc::Channel> dial(
+    const std::string& target, const TlsFiles& files, const std::string& tls_name,
+    std::vector<std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>> interceptors);
 
 struct PeerIdentity {
   std::string common_name;  // CN of the verified client certificate; empty when none

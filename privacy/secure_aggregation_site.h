@@ -21,9 +21,9 @@
 namespace fedxray {
 
 // The site stops taking part in the round; what() says why.
-class SecAggRefusal : public Error {
+class SecAggRefusal : public ShareableError {
  public:
-  using Error::Error;
+  using ShareableError::ShareableError;
 };
 
 struct SiteCredentials {

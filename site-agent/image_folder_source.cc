@@ -1,6 +1,7 @@
 #include "site-agent/image_folder_source.h"
 
 #include <algorithm>
+#include <cctype>
 #include <atomic>
 #include <filesystem>
 #include <thread>
@@ -9,10 +10,33 @@
 
 #include "common/error.h"
 #include "site-agent/csv_manifest.h"
+#include "site-agent/deid_gate.h"
 #include "site-agent/image_file.h"
 
 namespace fedxray {
 namespace fs = std::filesystem;
+
+namespace {
+
+void refuse_identifying_columns(const CsvManifest& manifest, const DataSourceConfig& config) {
+  // Only a pseudonymous patient key may identify a patient in a manifest.
+  static const char* kIdentifying[] = {"name", "birth", "dob", "address", "phone", "email",
+                                       "mrn", "ssn", "accession", "insurance", "kana", "kanji"};
+  for (const auto& column : manifest.header()) {
+    std::string lower;
+    for (char c : column) lower.push_back(char(std::tolower(static_cast<unsigned char>(c))));
+    if (lower == "filename" || column == config.image_column) continue;
+    for (const char* word : kIdentifying) {
+      if (lower.find(word) != std::string::npos) {
+        throw ShareableError("the manifest has a column '" + column +
+                             "' that looks like a patient identifier; a manifest may carry only a "
+                             "pseudonymous patient key (data.patient_column): remove the column");
+      }
+    }
+  }
+}
+
+}  // namespace
 
 ImageFolderSource::ImageFolderSource(DataSourceConfig config) : config_(std::move(config)) {
   rows_ = CsvManifest::load(config_.manifest).rows();
@@ -33,6 +57,8 @@ ImagePool ImageFolderSource::load_pool(int classes, int image_size) {
       by_patient ? manifest.column(config_.patient_column, "data.patient_column") : 0;
   const fs::path base = fs::path(config_.manifest).parent_path();
   const std::size_t n = manifest.rows();
+  refuse_identifying_columns(manifest, config_);
+  DeidGate gate(config_);
 
   std::vector<std::vector<float>> decoded(n);
   std::vector<int64_t> labels(n, -1);
@@ -42,6 +68,7 @@ ImagePool ImageFolderSource::load_pool(int classes, int image_size) {
     for (std::size_t r = next++; r < n; r = next++) {
       const std::string& file = manifest.cell(r, image_col);
       const std::string& label_text = manifest.cell(r, label_col);
+      std::string usable;  // the file decoded: the de-identified copy for DICOM
       try {
         std::size_t used = 0;
         long long label = -1;
@@ -56,11 +83,14 @@ ImagePool ImageFolderSource::load_pool(int classes, int image_size) {
         }
         const fs::path path = base / file;
         if (!fs::exists(path)) throw Error("file not found");
-        decoded[r] = resize_square(decode_image_file(path.string()), image_size);
+        usable = gate.gate(path.string(), "line " + std::to_string(manifest.line(r)));
+        decoded[r] = resize_square(decode_image_file(usable), image_size);
         labels[r] = label;
       } catch (const std::exception& e) {
         std::string why = e.what();
-        if (why.rfind((base / file).string() + ": ", 0) == 0) why = why.substr((base / file).string().size() + 2);
+        for (const std::string& named : {(base / file).string(), usable}) {
+          if (!named.empty() && why.rfind(named + ": ", 0) == 0) why = why.substr(named.size() + 2);
+        }
         problems[r] = manifest.path() + ":" + std::to_string(manifest.line(r)) + ": " + file + ": " + why;
       }
     }
@@ -89,11 +119,18 @@ ImagePool ImageFolderSource::load_pool(int classes, int image_size) {
     spdlog::warn("{}: skipped {} of {} rows{}", manifest.path(), skipped_.size(), n,
                  skipped_.size() > 20 ? " (first 20 listed)" : "");
   }
+  const std::string report = gate.write_report();
+  if (gate.report()["files"].get<std::size_t>() > 0) {
+    spdlog::info("{}: de-identification report for {} DICOM files in {}", manifest.path(),
+                 gate.report()["files"].get<std::size_t>(), report);
+  }
   if (all.count() == 0) {
-    throw Error(manifest.path() + ": none of the " + std::to_string(n) +
-                " listed images is usable for this job" +
-                (skipped_.empty() ? std::string() : " (first problem: " + skipped_.front() + ")") +
-                "; the site refuses the job");
+    // The details (file names, which may carry patient IDs) stay in this log; the reason that
+    // goes to the coordinator has counts only.
+    if (!skipped_.empty()) spdlog::error("first problem: {}", skipped_.front());
+    throw ShareableError("none of the " + std::to_string(n) + " listed images is usable for this job (" +
+                         std::to_string(skipped_.size()) +
+                         " skipped; the reasons are in the site's log); the site refuses the job");
   }
   spdlog::info("{}: {} images loaded at {} px{}", manifest.path(), all.count(), image_size,
                by_patient ? ", split by " + config_.patient_column : "");

@@ -22,8 +22,10 @@ wire::SecAggReply call(wire::Coordinator::Stub& stub, wire::SecAggRequest reques
   context.set_deadline(std::chrono::system_clock::now() + wait);
   wire::SecAggReply reply;
   grpc::Status s = stub.SecureAggregation(&context, request, &reply);
-  if (!s.ok()) throw Error("secure aggregation step refused: " + s.error_message());
-  if (!reply.excluded().empty()) throw Error("excluded from the secure round: " + reply.excluded());
+  if (!s.ok()) throw ShareableError("secure aggregation step refused: " + s.error_message());
+  if (!reply.excluded().empty()) {
+    throw ShareableError("excluded from the secure round: " + reply.excluded());
+  }
   return reply;
 }
 

@@ -173,7 +173,7 @@ void SiteAgent::serve_round(const wire::WorkReply& work) {
   try {
     std::string refused = options_.policy.violation(job);
     if (refused.empty()) refused = budget_.check_round(options_.policy, job, round);
-    if (!refused.empty()) throw Error(refused);
+    if (!refused.empty()) throw ShareableError(refused);
     HeartbeatThread heartbeat(*stub_, beat, std::chrono::milliseconds(heartbeat_interval_ms_));
     const auto t0 = Clock::now();
     ModelBlob global = download(job, round);
@@ -219,7 +219,10 @@ void SiteAgent::serve_round(const wire::WorkReply& work) {
                   e.what());
     wire::HeartbeatRequest failure = beat;
     failure.set_phase("failed");
-    failure.set_failure(e.what());
+    // Only messages made to leave the site go out; others may name local files.
+    failure.set_failure(dynamic_cast<const ShareableError*>(&e)
+                            ? std::string(e.what())
+                            : "the site failed this round; the reason is in the site's log");
     grpc::ClientContext context;
     set_deadline(context, std::chrono::seconds(10));
     wire::HeartbeatReply reply;

@@ -33,8 +33,8 @@ struct SiteAgentOptions {
   // The site's certificate, key and consortium CA (PEM text), for secure aggregation: the key
   // signs the round's public keys, the CA checks the other sites'. Without them the site
   // refuses jobs that ask for secure aggregation.
-  SiteCredentials credentials;
-  SitePolicy policy;  // checked before anything is downloaded; a violation refuses the round
+  SiteCredentials credentials{};
+  SitePolicy policy{};  // checked before anything is downloaded; a violation refuses the round
 };
 
 class SiteAgent {
