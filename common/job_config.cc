@@ -58,6 +58,15 @@ JobConfig read_job_config(ConfigReader r) {
     p.delta = d.number("delta", 1e-15, 0.1, 1e-5);
     d.finish();
   }
+  if (r.has("dp_sgd")) {
+    ConfigReader d = r.section("dp_sgd");
+    DpSgdConfig& p = c.dp_sgd;
+    p.enabled = d.boolean("enabled", true);
+    p.clip_norm = d.number("clip_norm", 1e-9, 1e9, 1.0);
+    p.noise_multiplier = d.number("noise_multiplier", 1e-3, 1e4, 1.0);
+    p.delta = d.number("delta", 1e-15, 0.1, 1e-5);
+    d.finish();
+  }
   r.finish();
   return c;
 }

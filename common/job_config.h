@@ -29,6 +29,14 @@ struct DifferentialPrivacyConfig {
   double delta = 1e-5;
 };
 
+// Sample-level DP-SGD for local training: per-example gradient clipping and noise.
+struct DpSgdConfig {
+  bool enabled = false;
+  double clip_norm = 1.0;
+  double noise_multiplier = 1.0;
+  double delta = 1e-5;
+};
+
 struct JobConfig {
   std::string name;             // job id, also the state folder name
   std::string model;            // models registry name
@@ -48,6 +56,7 @@ struct JobConfig {
   std::string initial_model;    // optional path to a model file; empty = initialise from seed
   SecureAggregationConfig secure_aggregation;
   DifferentialPrivacyConfig differential_privacy;
+  DpSgdConfig dp_sgd;
 };
 
 // Reads the `job` section of `reader` (and checks min_sites <= sites_per_round).

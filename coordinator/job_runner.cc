@@ -40,6 +40,8 @@ nlohmann::json metrics_json(const wire::LocalMetrics& m) {
           {"global_held_out_accuracy", m.global_held_out_accuracy()},
           {"global_held_out_balanced_accuracy", m.global_held_out_balanced_accuracy()},
           {"global_held_out_auc", m.global_held_out_auc()},
+          {"dp_sgd_epsilon", m.dp_sgd_epsilon()},
+          {"dp_sgd_delta", m.dp_sgd_delta()},
           {"train_seconds", m.train_seconds()}};
 }
 
@@ -104,6 +106,13 @@ wire::JobSpec JobRunner::job_spec() const {
     d->set_noise_multiplier(job_.differential_privacy.noise_multiplier);
     d->set_delta(job_.differential_privacy.delta);
     d->set_summed_sites(job_.secure_aggregation.enabled ? uint32_t(job_.min_sites) : 1u);
+  }
+  if (job_.dp_sgd.enabled) {
+    auto* d = s.mutable_dp_sgd();
+    d->set_enabled(true);
+    d->set_clip_norm(job_.dp_sgd.clip_norm);
+    d->set_noise_multiplier(job_.dp_sgd.noise_multiplier);
+    d->set_delta(job_.dp_sgd.delta);
   }
   return s;
 }

@@ -1,5 +1,7 @@
 #include "site-agent/local_training.h"
 
+#include "privacy/client_dp.h"
+
 #include <algorithm>
 #include <cmath>
 #include <numeric>
@@ -32,6 +34,43 @@ torch::Tensor batch_labels(const ImageSet& data, const std::vector<std::size_t>&
   return out;
 }
 
+// Sets each parameter's .grad to the DP-SGD gradient of the batch; returns the mean loss.
+torch::Tensor dp_sgd_gradients(ImageClassifier& model, const torch::Tensor& x, const torch::Tensor& y,
+                               const TrainingOptions::DpSgd& dp) {
+  std::vector<torch::Tensor> params;
+  for (auto& p : model.parameters()) {
+    if (p.requires_grad()) params.push_back(p);
+  }
+  std::vector<torch::Tensor> sum;
+  for (auto& p : params) sum.push_back(torch::zeros_like(p));
+  const int64_t n = x.size(0);
+  double total_loss = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    for (auto& p : params) {
+      if (p.grad().defined()) p.grad().zero_();
+    }
+    torch::Tensor loss =
+        torch::nn::functional::cross_entropy(model.forward(x.narrow(0, i, 1)), y.narrow(0, i, 1));
+    loss.backward();
+    total_loss += loss.item<double>();
+    double squared = 0;
+    for (auto& p : params) {
+      if (p.grad().defined()) squared += p.grad().pow(2).sum().item<double>();
+    }
+    const double factor = std::min(1.0, dp.clip_norm / (std::sqrt(squared) + 1e-12));
+    for (std::size_t k = 0; k < params.size(); ++k) {
+      if (params[k].grad().defined()) sum[k].add_(params[k].grad(), factor);
+    }
+  }
+  const double stddev = dp.noise_multiplier * dp.clip_norm;
+  for (std::size_t k = 0; k < params.size(); ++k) {
+    torch::Tensor noise = torch::zeros_like(sum[k]).contiguous();
+    clip_and_add_noise(noise.data_ptr<float>(), std::size_t(noise.numel()), 1.0, stddev);
+    params[k].mutable_grad() = (sum[k] + noise) / double(n);
+  }
+  return torch::tensor(total_loss / double(n));
+}
+
 }  // namespace
 
 double train_epochs(ImageClassifier& model, const ImageSet& data, const TrainingOptions& o,
@@ -56,8 +95,13 @@ double train_epochs(ImageClassifier& model, const ImageSet& data, const Training
     torch::Tensor x = torch::from_blob(batch.pixels.data(), {int64_t(batch.count), 1, s, s});
     torch::Tensor y = torch::from_blob(batch.labels.data(), {int64_t(batch.count)}, torch::kInt64);
     optimizer->zero_grad();
-    torch::Tensor loss = torch::nn::functional::cross_entropy(model.forward(x), y);
-    loss.backward();
+    torch::Tensor loss;
+    if (o.dp_sgd.enabled) {
+      loss = dp_sgd_gradients(model, x, y, o.dp_sgd);
+    } else {
+      loss = torch::nn::functional::cross_entropy(model.forward(x), y);
+      loss.backward();
+    }
     optimizer->step();
     sum += loss.item<double>() * double(batch.count);
     seen += batch.count;

@@ -28,6 +28,14 @@ struct TrainingOptions {
   uint64_t seed = 1;  // batch order and augmentation
   Augmentation augmentation;
   int loader_threads = 1;  // background batch preparation
+  // Sample-level DP-SGD (Abadi et al., CCS 2016): each example's gradient is clipped to L2 norm
+  // clip_norm, the batch's sum gets Gaussian noise of std noise_multiplier x clip_norm (from the
+  // CSPRNG), then it is averaged. Per-example gradients come from one backward pass per example.
+  struct DpSgd {
+    bool enabled = false;
+    double clip_norm = 1.0;
+    double noise_multiplier = 1.0;
+  } dp_sgd;
 };
 
 // Returns the mean training loss of the last epoch. `on_batch(fraction)` returning false stops

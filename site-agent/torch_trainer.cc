@@ -1,5 +1,7 @@
 #include "site-agent/torch_trainer.h"
 
+#include <spdlog/spdlog.h>
+
 #include <chrono>
 
 #include "models/model_registry.h"
@@ -41,6 +43,11 @@ TrainingResult TorchTrainer::train(const wire::JobSpec& job, const ModelBlob& gl
   options.momentum = job.momentum();
   options.seed = job.seed() ^ (uint64_t(train_set.count()) << 20);
   options.augmentation.enabled = job.augment();
+  if (job.dp_sgd().enabled()) {
+    options.dp_sgd.enabled = true;
+    options.dp_sgd.clip_norm = job.dp_sgd().clip_norm();
+    options.dp_sgd.noise_multiplier = job.dp_sgd().noise_multiplier();
+  }
   const double train_loss = train_epochs(*model, train_set, options,
                                          [&](double f) { return progress("training", f); });
   if (!progress("evaluating", 1.0)) throw TrainingCancelled();
@@ -58,6 +65,20 @@ TrainingResult TorchTrainer::train(const wire::JobSpec& job, const ModelBlob& gl
   result.metrics.set_global_held_out_accuracy(before.metrics.accuracy);
   result.metrics.set_global_held_out_balanced_accuracy(before.metrics.balanced_accuracy);
   result.metrics.set_global_held_out_auc(before.metrics.roc_auc);
+  if (job.dp_sgd().enabled()) {
+    // Each batch is one step of the sampled Gaussian mechanism with q = batch / train size
+    // (the accountant's Poisson-sampling assumption, as usual for shuffled fixed-size batches).
+    const std::size_t n = train_set.count();
+    const std::size_t batch = std::min<std::size_t>(n, std::size_t(options.batch_size));
+    const int steps = int(options.epochs * ((n + batch - 1) / batch));
+    RdpAccountant& spent = dp_sgd_spent_[job.job_id()];
+    spent.add_sampled_gaussian(double(batch) / double(n), options.dp_sgd.noise_multiplier, steps);
+    const auto eps = spent.epsilon(job.dp_sgd().delta());
+    result.metrics.set_dp_sgd_epsilon(eps.epsilon);
+    result.metrics.set_dp_sgd_delta(eps.delta);
+    spdlog::info("job={} DP-SGD: this site's training data has spent epsilon {:.3f} (delta {:g}) "
+                 "in this job", job.job_id(), eps.epsilon, eps.delta);
+  }
   result.metrics.set_train_seconds(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   return result;

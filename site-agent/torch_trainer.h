@@ -7,6 +7,7 @@
 #include <memory>
 #include <utility>
 
+#include "privacy/rdp_accountant.h"
 #include "site-agent/data_source.h"
 #include "site-agent/trainer.h"
 
@@ -26,6 +27,7 @@ class TorchTrainer : public Trainer {
 
   std::shared_ptr<DataSource> data_;
   std::map<std::pair<int, int>, TrainHeldOut> splits_;
+  std::map<std::string, RdpAccountant> dp_sgd_spent_;  // per job: sample-level DP-SGD so far
 };
 
 }  // namespace fedxray

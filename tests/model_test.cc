@@ -3,6 +3,7 @@
 #include "models/model_registry.h"
 #include "models/model_weights.h"
 #include "models/torchscript_model.h"
+#include "site-agent/local_training.h"
 #include "tests/test_support.h"
 
 #include <cstdlib>
@@ -104,4 +105,43 @@ TEST_CASE("loading weights of another shape names the tensor", "[models]") {
   auto other = create_model(four);
   CHECK_THROWS_WITH(import_weights(*other, blob), Catch::Contains("head.weight"));
   CHECK_THROWS_WITH(create_model({"resnet-9000", 3, 32, 1}), Catch::Contains("cnn-small"));
+}
+
+TEST_CASE("DP-SGD clips each example's gradient and adds noise to the batch", "[models][dp-sgd]") {
+  torch::manual_seed(1);
+  ImageSet data;
+  data.image_size = 16;
+  for (int i = 0; i < 8; ++i) {
+    for (int p = 0; p < 256; ++p) data.pixels.push_back(float((p * 7 + i * 13) % 17) / 16.0f);
+    data.labels.push_back(i % 2);
+  }
+  ModelSpec spec{"cnn-small", 2, 16, 3};
+  auto before = create_model(spec);
+  auto flat = [](ImageClassifier& m) {
+    std::vector<torch::Tensor> parts;
+    for (auto& p : m.parameters()) parts.push_back(p.detach().flatten().clone());
+    return torch::cat(parts);
+  };
+  const torch::Tensor w0 = flat(*before);
+  TrainingOptions o;
+  o.epochs = 1;
+  o.batch_size = 8;  // one step
+  o.optimizer = "sgd";
+  o.learning_rate = 1.0;
+  o.momentum = 0.0;
+  o.dp_sgd.enabled = true;
+  o.dp_sgd.clip_norm = 0.01;
+  o.dp_sgd.noise_multiplier = 1e-6;  // nearly no noise: the step is the mean clipped gradient
+  auto clipped = create_model(spec);
+  train_epochs(*clipped, data, o);
+  const double step = (flat(*clipped) - w0).norm().item<double>();
+  CHECK(step <= 0.01 * 1.0001);  // lr x mean of gradients each at most clip_norm
+  CHECK(step > 0.001);           // and the examples' gradients did move the model
+  // With noise: the step is dominated by N(0, (z C)^2) / batch per coordinate.
+  o.dp_sgd.noise_multiplier = 10.0;
+  auto noisy = create_model(spec);
+  train_epochs(*noisy, data, o);
+  const torch::Tensor d = flat(*noisy) - w0;
+  const double per_coordinate = (d.std().item<double>());
+  CHECK(per_coordinate == Approx(10.0 * 0.01 / 8).epsilon(0.1));
 }

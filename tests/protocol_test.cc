@@ -25,8 +25,10 @@ wire::WorkReply get_work(wire::Coordinator::Stub& stub) {
   return reply;
 }
 
+// Polls up to about 3 minutes (36 long polls of 5 s): opening a round of a multi-GiB model
+// allocates its accumulator, which is slow on a loaded machine.
 wire::WorkReply wait_for_train(wire::Coordinator::Stub& stub) {
-  for (int i = 0; i < 10; ++i) {
+  for (int i = 0; i < 36; ++i) {
     wire::WorkReply w = get_work(stub);
     if (w.kind() == wire::WorkReply::TRAIN) return w;
   }
