@@ -5,6 +5,19 @@
 #include "common/config_reader.h"
 
 namespace fedxray {
+namespace {
+
+GaussianMechanismConfig read_gaussian_mechanism(ConfigReader d) {
+  GaussianMechanismConfig p;
+  p.enabled = d.boolean("enabled", true);
+  p.clip_norm = d.number("clip_norm", 1e-9, 1e9, 1.0);
+  p.noise_multiplier = d.number("noise_multiplier", 1e-3, 1e4, 1.0);
+  p.delta = d.number("delta", 1e-15, 0.1, 1e-5);
+  d.finish();
+  return p;
+}
+
+}  // namespace
 
 JobConfig read_job_config(ConfigReader r) {
   JobConfig c;
@@ -50,23 +63,9 @@ JobConfig read_job_config(ConfigReader r) {
     s.finish();
   }
   if (r.has("differential_privacy")) {
-    ConfigReader d = r.section("differential_privacy");
-    DifferentialPrivacyConfig& p = c.differential_privacy;
-    p.enabled = d.boolean("enabled", true);
-    p.clip_norm = d.number("clip_norm", 1e-9, 1e9, 1.0);
-    p.noise_multiplier = d.number("noise_multiplier", 1e-3, 1e4, 1.0);
-    p.delta = d.number("delta", 1e-15, 0.1, 1e-5);
-    d.finish();
+    c.differential_privacy = read_gaussian_mechanism(r.section("differential_privacy"));
   }
-  if (r.has("dp_sgd")) {
-    ConfigReader d = r.section("dp_sgd");
-    DpSgdConfig& p = c.dp_sgd;
-    p.enabled = d.boolean("enabled", true);
-    p.clip_norm = d.number("clip_norm", 1e-9, 1e9, 1.0);
-    p.noise_multiplier = d.number("noise_multiplier", 1e-3, 1e4, 1.0);
-    p.delta = d.number("delta", 1e-15, 0.1, 1e-5);
-    d.finish();
-  }
+  if (r.has("dp_sgd")) c.dp_sgd = read_gaussian_mechanism(r.section("dp_sgd"));
   r.finish();
   return c;
 }

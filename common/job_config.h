@@ -21,20 +21,14 @@ struct SecureAggregationConfig {
   double stage_timeout_s = 60;  // how long each key/share exchange waits for slow sites
 };
 
-// Client-level differential privacy (DP-FedAvg): sites clip their model delta and add noise.
-struct DifferentialPrivacyConfig {
+// A clipped Gaussian mechanism: contributions clipped to L2 norm C, noise of std z C.
+// `differential_privacy` (client level, DP-FedAvg: a site's model delta) and `dp_sgd` (sample
+// level: each example's gradient during local training) are both configured with it.
+struct GaussianMechanismConfig {
   bool enabled = false;
   double clip_norm = 1.0;         // C
   double noise_multiplier = 1.0;  // z
-  double delta = 1e-5;
-};
-
-// Sample-level DP-SGD for local training: per-example gradient clipping and noise.
-struct DpSgdConfig {
-  bool enabled = false;
-  double clip_norm = 1.0;
-  double noise_multiplier = 1.0;
-  double delta = 1e-5;
+  double delta = 1e-5;            // the delta of the reported (epsilon, delta)
 };
 
 struct JobConfig {
@@ -55,8 +49,8 @@ struct JobConfig {
   bool augment = false;         // random resized crop, small rotation, brightness/contrast jitter
   std::string initial_model;    // optional path to a model file; empty = initialise from seed
   SecureAggregationConfig secure_aggregation;
-  DifferentialPrivacyConfig differential_privacy;
-  DpSgdConfig dp_sgd;
+  GaussianMechanismConfig differential_privacy;
+  GaussianMechanismConfig dp_sgd;
 };
 
 // Reads the `job` section of `reader` (and checks min_sites <= sites_per_round).

@@ -201,3 +201,23 @@ TEST_CASE("a site's policy section is read and each rule names itself when broke
   REQUIRE_THROWS_WITH(load_site_config(dir.path + "/bad.yaml"),
                       Catch::Contains("bad.yaml:8: unknown key 'site.policy.max_epochs'"));
 }
+
+TEST_CASE("differential_privacy and dp_sgd sections are read with their ranges", "[config]") {
+  testing::TempDir dir;
+  write_file_atomically(dir.path + "/job.yaml", std::string(kValidJob) +
+                                                    "  differential_privacy:\n"
+                                                    "    clip_norm: 0.5\n"
+                                                    "    noise_multiplier: 1.2\n"
+                                                    "  dp_sgd:\n"
+                                                    "    enabled: false\n");
+  JobConfig job = load_job_config(dir.path + "/job.yaml");
+  CHECK(job.differential_privacy.enabled);
+  CHECK(job.differential_privacy.clip_norm == 0.5);
+  CHECK(job.differential_privacy.noise_multiplier == 1.2);
+  CHECK(job.differential_privacy.delta == 1e-5);
+  CHECK_FALSE(job.dp_sgd.enabled);
+  CHECK_THAT(job_error(std::string(kValidJob) + "  dp_sgd:\n    noise_multiplier: 0\n"),
+             Catch::Contains("'job.dp_sgd.noise_multiplier'"));
+  CHECK_THAT(job_error(std::string(kValidJob) + "  differential_privacy:\n    sigma: 1\n"),
+             Catch::Contains("unknown key 'job.differential_privacy.sigma'"));
+}
