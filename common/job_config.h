@@ -47,6 +47,8 @@ struct JobConfig {
   double momentum = 0.9;
   uint64_t seed = 1;
   bool augment = false;         // random resized crop, small rotation, brightness/contrast jitter
+  double server_momentum = 0;   // FedAvgM: momentum of the server's update (0 = plain FedAvg)
+  double server_learning_rate = 1.0;
   std::string initial_model;    // optional path to a model file; empty = initialise from seed
   SecureAggregationConfig secure_aggregation;
   GaussianMechanismConfig differential_privacy;

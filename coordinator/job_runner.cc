@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 
 #include <spdlog/spdlog.h>
 
@@ -12,6 +13,7 @@
 #include "coordinator/aggregator.h"
 #include "coordinator/refusal.h"
 #include "coordinator/secure_round.h"
+#include "coordinator/server_momentum.h"
 #include "coordinator/strategy.h"
 #include "coordinator/undo_journal.h"
 #include "privacy/neighbour_graph.h"
@@ -69,6 +71,9 @@ JobRunner::JobRunner(JobConfig job, CoordinatorOptions options, ModelBlob initia
     secure_journals_ = UndoJournalPool::create(store_.journal_dir());
   }
   if (job_.differential_privacy.enabled) accountant_ = std::make_unique<RdpAccountant>();
+  if (job_.server_momentum > 0 || job_.server_learning_rate != 1.0) {
+    server_momentum_ = std::make_unique<ServerMomentum>(job_.server_momentum, job_.server_learning_rate);
+  }
 }
 
 JobRunner::~JobRunner() = default;
@@ -290,7 +295,26 @@ nlohmann::json JobRunner::run_round(int number) {
   if (reported >= job_.min_sites && !stopped) {
     try {
       ModelFileWriter writer(store_.model_path(number), layout_);
-      aggregator->write_result(writer);
+      if (server_momentum_) {
+        // The average goes to a side file first; the server's momentum step makes the model.
+        const std::string mean_path = store_.model_path(number) + ".mean";
+        {
+          ModelFileWriter mean(mean_path, layout_);
+          aggregator->write_result(mean);
+          mean.commit();
+        }
+        const ModelBlob average = read_model_file(mean_path);
+        std::filesystem::remove(mean_path);
+        std::filesystem::remove(mean_path + ".sha256");
+        std::shared_ptr<const ModelFileReader> previous;
+        {
+          std::lock_guard<std::mutex> guard(mu_);
+          previous = global_;
+        }
+        server_momentum_->apply(*previous, average, writer);
+      } else {
+        aggregator->write_result(writer);
+      }
       sha = writer.commit();
       published = std::make_shared<ModelFileReader>(store_.model_path(number));
     } catch (const Error& e) {

@@ -35,6 +35,7 @@ class Aggregator;
 class ModelFileReader;
 class RdpAccountant;
 class SecureRound;
+class ServerMomentum;
 class UndoJournalPool;
 class Strategy;
 class UpdateSink;
@@ -152,6 +153,7 @@ class JobRunner {
   Round round_;
   std::shared_ptr<const ModelFileReader> global_;
   std::shared_ptr<UndoJournalPool> secure_journals_;
+  std::unique_ptr<ServerMomentum> server_momentum_;  // FedAvgM jobs
   std::unique_ptr<RdpAccountant> accountant_;  // differential-privacy jobs: what the pooled
                                                // model has spent so far
   bool stopping_ = false;

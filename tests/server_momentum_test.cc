@@ -1,0 +1,71 @@
+// FedAvgM's server step, computed by hand for two rounds.
+#include <catch2/catch.hpp>
+
+#include <cstring>
+
+#include "common/model_file.h"
+#include "coordinator/server_momentum.h"
+#include "tests/test_support.h"
+
+using namespace fedxray;
+
+namespace {
+
+float element(const ModelBlob& m, std::size_t k) {
+  float v;
+  std::memcpy(&v, m.bytes.data() + m.manifest.tensors(0).offset() + 4 * k, 4);
+  return v;
+}
+
+ModelBlob shifted(const ModelBlob& m, float delta) {
+  ModelBlob out = m;
+  const auto& t = out.manifest.tensors(0);
+  for (uint64_t k = 0; k < t.nbytes() / 4; ++k) {
+    float v;
+    std::memcpy(&v, out.bytes.data() + t.offset() + 4 * k, 4);
+    v += delta;
+    std::memcpy(out.bytes.data() + t.offset() + 4 * k, &v, 4);
+  }
+  int64_t counter = 99;  // the int64 tensor: taken from the average as it is
+  std::memcpy(out.bytes.data() + out.manifest.tensors(1).offset(), &counter, 8);
+  out.seal();
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("server momentum: m = beta m + (avg - prev), next = prev + lr m", "[fedavgm]") {
+  testing::TempDir dir;
+  const ModelBlob g0 = testing::make_model({10}, 1);
+  write_model_file(dir.path + "/g0.fxm", g0);
+  ServerMomentum opt(0.5, 2.0);
+  // Round 1: the average moved every weight by +0.1 -> m = 0.1, next = prev + 0.2.
+  {
+    ModelFileReader prev(dir.path + "/g0.fxm");
+    ModelFileWriter out(dir.path + "/g1.fxm", g0.manifest);
+    opt.apply(prev, shifted(g0, 0.1f), out);
+    out.commit();
+  }
+  const ModelBlob g1 = read_model_file(dir.path + "/g1.fxm");
+  for (std::size_t k = 0; k < 10; ++k) CHECK(element(g1, k) == Approx(element(g0, k) + 0.2f).margin(1e-6));
+  int64_t counter;
+  std::memcpy(&counter, g1.bytes.data() + g1.manifest.tensors(1).offset(), 8);
+  CHECK(counter == 99);
+  // Round 2: the average moved by -0.1 from g1 -> m = 0.5*0.1 - 0.1 = -0.05, next = g1 - 0.1.
+  {
+    ModelFileReader prev(dir.path + "/g1.fxm");
+    ModelFileWriter out(dir.path + "/g2.fxm", g0.manifest);
+    opt.apply(prev, shifted(g1, -0.1f), out);
+    out.commit();
+  }
+  const ModelBlob g2 = read_model_file(dir.path + "/g2.fxm");
+  for (std::size_t k = 0; k < 10; ++k) CHECK(element(g2, k) == Approx(element(g1, k) - 0.1f).margin(1e-6));
+  // A plain step (beta 0, rate 1) reproduces the average.
+  ServerMomentum plain(0.0, 1.0);
+  ModelFileReader prev(dir.path + "/g0.fxm");
+  ModelFileWriter out(dir.path + "/p.fxm", g0.manifest);
+  plain.apply(prev, shifted(g0, 0.3f), out);
+  out.commit();
+  const ModelBlob p = read_model_file(dir.path + "/p.fxm");
+  for (std::size_t k = 0; k < 10; ++k) CHECK(element(p, k) == Approx(element(g0, k) + 0.3f).margin(1e-6));
+}
