@@ -18,7 +18,11 @@ int main(int argc, char** argv) {
   std::string log_level = "info";
   app.add_option("--log-level", log_level, "trace, debug, info, warn or error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
-  app.parse_complete_callback([&] { fedxray::init_logging(log_level); });
+  std::string log_format = "text";
+  app.add_option("--log-format", log_format,
+                 "text, or json: one JSON object per line with time, level, job, round, site, msg")
+      ->check(CLI::IsMember({"text", "json"}));
+  app.parse_complete_callback([&] { fedxray::init_logging(log_level, log_format); });
   fedxray::add_provision_command(app);
   fedxray::add_coordinator_command(app);
   fedxray::add_site_command(app);

@@ -2,7 +2,12 @@
 
 #include <grpc/support/log.h>
 
+#include <ctime>
+#include <sstream>
 #include <string>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/formatter.h>
 
 namespace fedxray {
 namespace {
@@ -22,11 +27,57 @@ void route_grpc_log(gpr_log_func_args* args) {
   }
 }
 
+class JsonFormatter : public spdlog::formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
+    const auto since = msg.time.time_since_epoch();
+    const std::time_t seconds = std::chrono::duration_cast<std::chrono::seconds>(since).count();
+    const auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(since).count() % 1000;
+    std::tm utc{};
+    gmtime_r(&seconds, &utc);
+    char stamp[40];
+    std::snprintf(stamp, sizeof stamp, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", utc.tm_year + 1900,
+                  utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec, int(millis));
+    const auto level = spdlog::level::to_string_view(msg.level);
+    const std::string line = json_log_line(stamp, std::string(level.data(), level.size()),
+                                           std::string(msg.payload.data(), msg.payload.size()));
+    dest.append(line.data(), line.data() + line.size());
+  }
+  std::unique_ptr<spdlog::formatter> clone() const override {
+    return std::make_unique<JsonFormatter>();
+  }
+};
+
 }  // namespace
 
-void init_logging(const std::string& level) {
+std::string json_log_line(const std::string& time, const std::string& level,
+                          const std::string& message) {
+  nlohmann::json line = {{"time", time}, {"level", level}, {"job", nullptr},
+                         {"round", nullptr}, {"site", nullptr}, {"msg", message}};
+  std::istringstream words(message);
+  for (std::string word; words >> word;) {
+    const auto eq = word.find('=');
+    if (eq == std::string::npos) continue;
+    const std::string key = word.substr(0, eq), value = word.substr(eq + 1);
+    if (key == "job" || key == "site") {
+      if (line[key].is_null()) line[key] = value;
+    } else if (key == "round" && line["round"].is_null()) {
+      try {
+        line["round"] = std::stoi(value);
+      } catch (const std::exception&) {
+      }
+    }
+  }
+  return line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
+void init_logging(const std::string& level, const std::string& format) {
   spdlog::set_level(spdlog::level::from_str(level));
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  if (format == "json") {
+    spdlog::set_formatter(std::make_unique<JsonFormatter>());
+  } else {
+    spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  }
   gpr_set_log_function(route_grpc_log);
   gpr_set_log_verbosity(GPR_LOG_SEVERITY_ERROR);
 }

@@ -8,7 +8,14 @@
 
 namespace fedxray {
 
-// level: "trace", "debug", "info", "warn", "error". Safe to call more than once.
-void init_logging(const std::string& level = "info");
+// level: "trace", "debug", "info", "warn", "error". format: "text" (one readable line per event)
+// or "json" (one JSON object per line, for log shippers). Safe to call more than once.
+void init_logging(const std::string& level = "info", const std::string& format = "text");
+
+// The JSON form of one log event: {"time", "level", "job", "round", "site", "msg"}; job, round
+// and site are taken from the message's `job=`, `round=` and `site=` tokens (the project's
+// convention) and are null when absent.
+std::string json_log_line(const std::string& time, const std::string& level,
+                          const std::string& message);
 
 }  // namespace fedxray
