@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <functional>
+#include <thread>
 
 #include "common/atomic_file.h"
 #include "common/error.h"
@@ -27,7 +29,14 @@ DeidGate::DeidGate(const DataSourceConfig& config) {
     if (RAND_bytes(reinterpret_cast<unsigned char*>(secret.data()), 32) != 1) {
       throw Error("cannot create the de-identification secret: OpenSSL's random generator failed");
     }
-    write_file_atomically(secret_file, secret, 0600);
+    // Written aside, then linked into place: link() never replaces a secret that another
+    // agent (or thread) created meanwhile, so every user of the cache keeps the same one.
+    const std::string aside = secret_file + ".new-" + std::to_string(::getpid()) + "-" +
+                              std::to_string(std::hash<std::thread::id>()(std::this_thread::get_id()));
+    write_file_atomically(aside, secret, 0600);
+    std::error_code ec;
+    fs::create_hard_link(aside, secret_file, ec);  // fails harmlessly when it exists by now
+    fs::remove(aside);
   }
   options_.secret = read_file(secret_file);
   if (options_.secret.size() < 16) {

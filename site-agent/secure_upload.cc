@@ -1,5 +1,6 @@
 #include "site-agent/secure_upload.h"
 
+#include <cmath>
 #include <cstring>
 
 #include <spdlog/spdlog.h>
@@ -62,6 +63,12 @@ std::vector<uint32_t> encode_weighted_delta(const ModelBlob& global, const Model
     } else {
       for (std::size_t i = 0; i < n; ++i) {
         delta[i] = float(load_element(t.dtype(), m + i * esize) - load_element(t.dtype(), g + i * esize));
+      }
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+      if (!std::isfinite(delta[i])) {
+        throw ShareableError("local training diverged: tensor '" + t.name() +
+                             "' has non-finite weights, so nothing is uploaded this round");
       }
     }
     clipped += encode_fixed_point(code, delta.data(), n, weight, words.data() + at);

@@ -178,3 +178,16 @@ TEST_CASE("a site whose policy requires secure aggregation refuses a plaintext j
   }
   REQUIRE(seen);
 }
+
+TEST_CASE("a diverged update (NaN) is never masked and uploaded", "[secure-federation]") {
+  const ModelBlob global = make_model({16}, 1);
+  ModelBlob trained = global;
+  const float nan = std::nanf("");
+  std::memcpy(trained.bytes.data() + trained.manifest.tensors(0).offset() + 8, &nan, 4);
+  std::size_t clipped = 0;
+  REQUIRE_THROWS_AS(encode_weighted_delta(global, trained, 10, 8.0, 1000.0, clipped), ShareableError);
+  // and a finite one encodes: 16 weights + the counter + the weight word.
+  const auto words = encode_weighted_delta(global, global, 10, 8.0, 1000.0, clipped);
+  CHECK(words.size() == 18);
+  CHECK(words.back() == 10u);
+}
