@@ -49,6 +49,9 @@ void add_coordinator_command(CLI::App& app) {
     CoordinatorServer server(
         runner, config.listen,
         make_server_credentials({config.certificate, config.private_key, config.ca_certificate}));
+    if (!config.revocation_list.empty()) {
+      server.use_revocation_list(config.revocation_list, options.ca_pem);
+    }
     const bool ok = runner.run();
     const auto until = std::chrono::steady_clock::now() +
                        std::chrono::milliseconds(int64_t(*finish_grace * 1000));

@@ -1,9 +1,13 @@
 #include <CLI/CLI.hpp>
 
+#include <filesystem>
 #include <iostream>
 
 #include "cli/commands.h"
+#include "common/atomic_file.h"
 #include "common/consortium_config.h"
+#include "common/error.h"
+#include "common/revocation_list.h"
 #include "common/provisioning.h"
 
 namespace fedxray {
@@ -14,11 +18,30 @@ void add_provision_command(CLI::App& app) {
   auto consortium = std::make_shared<std::string>();
   auto out = std::make_shared<std::string>();
   auto force = std::make_shared<bool>(false);
-  cmd->add_option("--consortium", *consortium, "consortium YAML (participants, coordinator hosts)")
-      ->required();
+  auto revoke = std::make_shared<std::string>();
+  cmd->add_option("--consortium", *consortium, "consortium YAML (participants, coordinator hosts)");
   cmd->add_option("--out", *out, "folder for the CA and the startup kits")->required();
+  cmd->add_option("--revoke", *revoke,
+                  "revoke this participant's certificate: adds it to <out>/ca/crl.pem; copy that "
+                  "file to the coordinator's coordinator.revocation_list (re-read while running)");
   cmd->add_flag("--force", *force, "regenerate every key and certificate, replacing existing ones");
   cmd->callback([=] {
+    if (!revoke->empty()) {
+      const std::string ca = *out + "/ca/";
+      const std::string crl_path = ca + "crl.pem";
+      const std::string existing = std::filesystem::exists(crl_path) ? read_file(crl_path) : "";
+      const std::string cert = *out + "/" + *revoke + "/" + *revoke + ".crt";
+      if (!std::filesystem::exists(cert)) {
+        throw Error("no startup kit for '" + *revoke + "' in " + *out + " (looked for " + cert + ")");
+      }
+      write_file_atomically(crl_path,
+                            add_to_revocation_list(read_file(ca + "ca.crt"), read_file(ca + "ca.key"),
+                                                   existing, read_file(cert)));
+      std::cout << "revoked " << *revoke << " (serial " << certificate_serial(read_file(cert))
+                << "); the revocation list is " << crl_path << "\n";
+      return;
+    }
+    if (consortium->empty()) throw Error("provision needs --consortium (or --revoke NAME)");
     ConsortiumConfig config = load_consortium_config(*consortium);
     ProvisionReport report = provision_consortium(config, *out, *force);
     for (const auto& f : report.created) std::cout << "created " << f << "\n";

@@ -13,17 +13,15 @@
 #include <openssl/x509v3.h>
 
 #include "common/error.h"
+#include "common/openssl_handles.h"
 
 namespace fedxray {
 namespace {
 
-template <typename T, void (*Free)(T*)>
-struct Deleter {
-  void operator()(T* p) const { Free(p); }
-};
-using PKey = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY, EVP_PKEY_free>>;
-using Cert = std::unique_ptr<X509, Deleter<X509, X509_free>>;
-using Bio = std::unique_ptr<BIO, Deleter<BIO, BIO_free_all>>;
+using ossl::Bio;
+using ossl::Cert;
+using ossl::Deleter;
+using ossl::PKey;
 
 [[noreturn]] void openssl_fail(const std::string& what) {
   char buf[256] = {0};

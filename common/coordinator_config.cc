@@ -25,6 +25,7 @@ CoordinatorConfig load_coordinator_config(const std::string& file) {
     }
   }
   c.heartbeat_timeout_s = r.number("heartbeat_timeout_s", 1, 86400, c.heartbeat_timeout_s);
+  c.revocation_list = r.path("revocation_list", std::string());
   r.finish();
   root.finish();
   return c;

@@ -15,6 +15,7 @@ struct CoordinatorConfig {
   std::string state_dir = "state";     // checkpoints and metrics.jsonl go under <state_dir>/<job>
   std::vector<std::string> sites;      // certificate names allowed to join; empty = any the CA signed
   double heartbeat_timeout_s = 60;     // a selected site silent this long is marked failed
+  std::string revocation_list;         // CRL from `fedxray provision --revoke`; re-read on change
 };
 
 CoordinatorConfig load_coordinator_config(const std::string& file);

@@ -1,5 +1,7 @@
 #include "coordinator/coordinator_service.h"
 
+#include "common/revocation_list.h"
+
 #include <spdlog/spdlog.h>
 
 #include "common/error.h"
@@ -26,7 +28,7 @@ grpc::Status to_status(const Refusal& r) {
 }
 
 // Resolves the caller to a site name from its certificate, or explains the refusal.
-grpc::Status site_of(grpc::ServerContext* context, const char* rpc, std::string& site) {
+grpc::Status certificate_site(grpc::ServerContext* context, const char* rpc, std::string& site) {
   PeerIdentity id = peer_identity(*context);
   if (id.common_name.empty() || id.role != "site") {
     spdlog::warn("refused {} from {}: certificate CN='{}' OU='{}' is not a site certificate", rpc,
@@ -51,7 +53,35 @@ grpc::Status guarded(const char* rpc, const std::string& site, Fn&& fn) {
   }
 }
 
+std::string peer_certificate_pem(const grpc::ServerContext& context) {
+  auto auth = context.auth_context();
+  if (!auth) return {};
+  auto pem = auth->FindPropertyValues(GRPC_X509_PEM_CERT_PROPERTY_NAME);
+  return pem.empty() ? std::string() : std::string(pem.front().data(), pem.front().size());
+}
+
 }  // namespace
+
+void CoordinatorService::use_revocation_list(std::shared_ptr<RevocationWatcher> watcher) {
+  std::lock_guard<std::mutex> lock(revocation_mu_);
+  revocation_ = std::move(watcher);
+}
+
+grpc::Status CoordinatorService::site_of(grpc::ServerContext* context, const char* rpc,
+                                         std::string& site) {
+  if (auto s = certificate_site(context, rpc, site); !s.ok()) return s;
+  std::shared_ptr<RevocationWatcher> revocation;
+  {
+    std::lock_guard<std::mutex> lock(revocation_mu_);
+    revocation = revocation_;
+  }
+  if (revocation && revocation->is_revoked(peer_certificate_pem(*context))) {
+    spdlog::warn("refused {} from site={}: its certificate has been revoked", rpc, site);
+    return {grpc::StatusCode::PERMISSION_DENIED,
+            "the certificate of site '" + site + "' has been revoked by the consortium"};
+  }
+  return grpc::Status::OK;
+}
 
 CoordinatorService::CoordinatorService(JobRunner& runner) : runner_(runner) {}
 
@@ -175,6 +205,11 @@ grpc::Status CoordinatorService::SecureAggregation(grpc::ServerContext* context,
     *reply = runner_.secure_step(site, *request);
     return grpc::Status::OK;
   });
+}
+
+void CoordinatorServer::use_revocation_list(const std::string& crl_path,
+                                            const std::string& ca_cert_pem) {
+  service_.use_revocation_list(std::make_shared<RevocationWatcher>(crl_path, ca_cert_pem));
 }
 
 CoordinatorServer::CoordinatorServer(JobRunner& runner, const std::string& listen,

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include <grpcpp/grpcpp.h>
@@ -18,9 +19,13 @@ namespace fedxray {
 
 class JobRunner;
 
+class RevocationWatcher;
+
 class CoordinatorService final : public wire::Coordinator::Service {
  public:
   explicit CoordinatorService(JobRunner& runner);
+  // From now on, refuse callers whose certificate the watched CRL revokes.
+  void use_revocation_list(std::shared_ptr<RevocationWatcher> watcher);
 
   grpc::Status Join(grpc::ServerContext* context, const wire::JoinRequest* request,
                     wire::JoinReply* reply) override;
@@ -37,6 +42,9 @@ class CoordinatorService final : public wire::Coordinator::Service {
                                  wire::SecAggReply* reply) override;
 
  private:
+  grpc::Status site_of(grpc::ServerContext* context, const char* rpc, std::string& site);
+  std::mutex revocation_mu_;
+  std::shared_ptr<RevocationWatcher> revocation_;
   JobRunner& runner_;
 };
 
@@ -49,6 +57,8 @@ class CoordinatorServer {
   ~CoordinatorServer();
   int port() const { return port_; }
   void shutdown();
+  // Watches `crl_path` (see common/revocation_list.h); takes effect for the next call.
+  void use_revocation_list(const std::string& crl_path, const std::string& ca_cert_pem);
 
  private:
   CoordinatorService service_;

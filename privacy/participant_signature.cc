@@ -9,27 +9,20 @@
 #include <memory>
 
 #include "common/error.h"
+#include "common/openssl_handles.h"
 
 namespace fedxray {
 namespace {
 
-template <typename T, void (*Free)(T*)>
-struct Deleter {
-  void operator()(T* p) const { Free(p); }
-};
-using Bio = std::unique_ptr<BIO, Deleter<BIO, BIO_free_all>>;
-using PKey = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY, EVP_PKEY_free>>;
-using Cert = std::unique_ptr<X509, Deleter<X509, X509_free>>;
-using MdCtx = std::unique_ptr<EVP_MD_CTX, Deleter<EVP_MD_CTX, EVP_MD_CTX_free>>;
-using Store = std::unique_ptr<X509_STORE, Deleter<X509_STORE, X509_STORE_free>>;
-using StoreCtx = std::unique_ptr<X509_STORE_CTX, Deleter<X509_STORE_CTX, X509_STORE_CTX_free>>;
+using ossl::Bio;
+using ossl::Cert;
+using ossl::MdCtx;
+using ossl::PKey;
+using ossl::Store;
+using ossl::StoreCtx;
+using ossl::memory;
 
-Bio memory(const std::string& pem) { return Bio(BIO_new_mem_buf(pem.data(), int(pem.size()))); }
-
-Cert read_cert(const std::string& pem) {
-  Bio bio = memory(pem);
-  return Cert(bio ? PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr) : nullptr);
-}
+Cert read_cert(const std::string& pem) { return ossl::read_certificate(pem); }
 
 std::string subject_field(X509* cert, int nid) {
   X509_NAME* name = X509_get_subject_name(cert);

@@ -10,6 +10,7 @@
 
 #include "common/atomic_file.h"
 #include "common/log.h"
+#include "common/revocation_list.h"
 #include "tests/coordinator_fixture.h"
 
 using namespace fedxray;
@@ -106,4 +107,34 @@ TEST_CASE("a site the coordinator config does not list is refused", "[tls]") {
   grpc::Status s = join(*stub, "site-c");
   CHECK(s.error_code() == grpc::StatusCode::PERMISSION_DENIED);
   CHECK(s.error_message().find("not listed in coordinator.sites") != std::string::npos);
+}
+
+TEST_CASE("a revoked site is refused from its next call on, without a restart", "[tls][revocation]") {
+  testing::CoordinatorFixture c(testing::small_job("revocation", 1, 1, 1));
+  auto b = c.stub(testing::kit("site-b"));
+  auto a = c.stub(testing::kit("site-a"));
+  REQUIRE(testing::join(*b, "site-b").ok());
+  testing::TempDir dir;
+  const std::string crl = dir.path + "/crl.pem";
+  const std::string ca = testing::kits_dir() + "/ca/";
+  c.server->use_revocation_list(crl, read_file(ca + "ca.crt"));  // no file yet: nothing revoked
+  REQUIRE(testing::join(*b, "site-b").ok());
+  write_file_atomically(crl, add_to_revocation_list(read_file(ca + "ca.crt"), read_file(ca + "ca.key"), "",
+                                                    read_file(testing::kit("site-b").certificate)));
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));  // the watcher re-reads at most 1/s
+  grpc::Status refused = testing::join(*b, "site-b");
+  CHECK(refused.error_code() == grpc::StatusCode::PERMISSION_DENIED);
+  CHECK_THAT(refused.error_message(), Catch::Contains("site-b") && Catch::Contains("revoked"));
+  CHECK(testing::join(*a, "site-a").ok());  // the others are unaffected
+  // A list signed by another CA is ignored (logged), so it cannot lock anyone out or in.
+  const std::string other = testing::kits_dir(true) + "/ca/";
+  CHECK_THROWS_WITH(revoked_serials(add_to_revocation_list(read_file(other + "ca.crt"),
+                                                           read_file(other + "ca.key"), "",
+                                                           read_file(testing::kit("site-a", true).certificate)),
+                                    read_file(ca + "ca.crt")),
+                    Catch::Contains("not signed by the consortium CA"));
+  // Revocations accumulate.
+  const std::string both = add_to_revocation_list(read_file(ca + "ca.crt"), read_file(ca + "ca.key"),
+                                                  read_file(crl), read_file(testing::kit("site-a").certificate));
+  CHECK(revoked_serials(both, read_file(ca + "ca.crt")).size() == 2);
 }
