@@ -22,6 +22,13 @@ void add_site_command(CLI::App& app) {
   auto coordinator = std::make_shared<std::string>();
   cmd->add_option("--config", *config_path, "site YAML from the startup kit")->required();
   cmd->add_option("--coordinator", *coordinator, "override site.coordinator (host:port)");
+  auto serve = std::make_shared<bool>(false);
+  auto give_up = std::make_shared<double>(300);
+  cmd->add_flag("--serve", *serve,
+                "keep serving the coordinator's next jobs after one ends (run as a service)");
+  cmd->add_option("--give-up-after", *give_up,
+                  "seconds without reaching the coordinator before the agent exits")
+      ->check(CLI::PositiveNumber);
   auto deid_report = std::make_shared<bool>(false);
   cmd->add_flag("--deid-report", *deid_report,
                 "de-identify every DICOM file the manifest lists and print what was removed, "
@@ -36,9 +43,10 @@ void add_site_command(CLI::App& app) {
     if (config.threads > 0) torch::set_num_threads(config.threads);
     TorchTrainer trainer(make_data_source(config.data));
     const TlsFiles kit{config.certificate, config.private_key, config.ca_certificate};
-    SiteAgent agent(dial(config.coordinator, kit),
-                    {config.name, 300, read_site_credentials(config.name, kit), config.policy},
-                    trainer);
+    SiteAgentOptions options{config.name, *give_up, read_site_credentials(config.name, kit),
+                             config.policy};
+    options.serve_after_job = *serve;
+    SiteAgent agent(dial(config.coordinator, kit), options, trainer);
     stop_on_signal([&agent] { agent.stop(); });
     const std::string outcome = agent.run();
     std::cout << "site " << config.name << ": " << outcome << "\n";

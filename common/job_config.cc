@@ -79,4 +79,11 @@ JobConfig load_job_config(const std::string& file) {
   return c;
 }
 
+JobConfig parse_job_config(const std::string& text, const std::string& file) {
+  ConfigReader root = ConfigReader::load_string(text, file);
+  JobConfig c = read_job_config(root.section("job"));
+  root.finish();
+  return c;
+}
+
 }  // namespace fedxray

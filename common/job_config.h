@@ -59,5 +59,7 @@ struct JobConfig {
 JobConfig read_job_config(ConfigReader job_section);
 // Loads a job file whose only top-level key is `job`.
 JobConfig load_job_config(const std::string& file);
+// Parses job YAML text as if read from `file` (jobs submitted through the admin API).
+JobConfig parse_job_config(const std::string& text, const std::string& file);
 
 }  // namespace fedxray

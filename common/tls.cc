@@ -89,6 +89,8 @@ PeerIdentity peer_identity(const grpc::ServerContext& context) {
   if (!subject.empty()) {
     id.role = subject_field(std::string(subject.front().data(), subject.front().size()), "OU");
   }
+  auto pem = auth->FindPropertyValues(GRPC_X509_PEM_CERT_PROPERTY_NAME);
+  if (!pem.empty()) id.certificate_pem.assign(pem.front().data(), pem.front().size());
   return id;
 }
 

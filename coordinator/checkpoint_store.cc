@@ -49,6 +49,13 @@ void CheckpointStore::append_metrics(const nlohmann::json& record) {
   if (n != ssize_t(line.size())) throw Error("cannot append to " + metrics_path());
 }
 
+void CheckpointStore::rewrite_metrics(const std::vector<nlohmann::json>& records) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::string text;
+  for (const auto& r : records) text += r.dump() + "\n";
+  write_file_atomically(metrics_path(), text);
+}
+
 void CheckpointStore::publish_pooled(int round) {
   std::string blob = read_file(model_path(round));
   write_file_atomically(pooled_path(), blob);

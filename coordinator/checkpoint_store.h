@@ -12,6 +12,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -30,6 +31,8 @@ class CheckpointStore {
   std::string metrics_path() const;
 
   void append_metrics(const nlohmann::json& record);
+  // Replaces metrics.jsonl (atomically) with these records, one per line.
+  void rewrite_metrics(const std::vector<nlohmann::json>& records);
   // Publishes the model of `round` as pooled.fxm.
   void publish_pooled(int round);
 

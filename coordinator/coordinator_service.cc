@@ -4,13 +4,20 @@
 
 #include <spdlog/spdlog.h>
 
+#include <thread>
+
+#include "common/version.h"
+
 #include "common/error.h"
 #include "common/model_file.h"
 #include "common/model_stream.h"
 #include "common/tls.h"
 #include "coordinator/aggregator.h"
+#include "coordinator/audit_log.h"
 #include "coordinator/job_runner.h"
 #include "coordinator/refusal.h"
+#include "coordinator/state_database.h"
+#include "common/sha256.h"
 
 namespace fedxray {
 namespace {
@@ -53,18 +60,55 @@ grpc::Status guarded(const char* rpc, const std::string& site, Fn&& fn) {
   }
 }
 
-std::string peer_certificate_pem(const grpc::ServerContext& context) {
-  auto auth = context.auth_context();
-  if (!auth) return {};
-  auto pem = auth->FindPropertyValues(GRPC_X509_PEM_CERT_PROPERTY_NAME);
-  return pem.empty() ? std::string() : std::string(pem.front().data(), pem.front().size());
-}
-
 }  // namespace
 
 void CoordinatorService::use_revocation_list(std::shared_ptr<RevocationWatcher> watcher) {
-  std::lock_guard<std::mutex> lock(revocation_mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   revocation_ = std::move(watcher);
+}
+
+void CoordinatorService::use_state(std::shared_ptr<StateDatabase> state,
+                                   std::shared_ptr<AuditLog> audit) {
+  std::lock_guard<std::mutex> lock(mu_);
+  state_ = std::move(state);
+  audit_ = std::move(audit);
+}
+
+std::shared_ptr<JobRunner> CoordinatorService::runner_for(const std::string& site) {
+  std::shared_ptr<JobRunner> runner = source_();
+  if (!runner) {
+    throw Refusal(RefusalCode::kFailedPrecondition, "no job is running on this coordinator");
+  }
+  if (!runner->has_joined(site)) {
+    wire::JoinRequest join;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = joins_.find(site);
+      if (it == joins_.end()) {
+        throw Refusal(RefusalCode::kFailedPrecondition,
+                      "site " + site + " has not joined; call Join first");
+      }
+      join = it->second;
+    }
+    runner->join(site, join);
+  }
+  return runner;
+}
+
+void CoordinatorService::audit(const std::string& site, const std::string& action,
+                               const std::string& target, const grpc::Status& outcome) {
+  std::shared_ptr<AuditLog> audit;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    audit = audit_;
+  }
+  if (!audit) return;
+  try {
+    audit->append("CN=" + site + ",OU=site", action, target, outcome.ok() ? "ok" : "refused",
+                  outcome.error_message());
+  } catch (const Error& e) {
+    spdlog::error("could not write the audit record of {} by site={}: {}", action, site, e.what());
+  }
 }
 
 grpc::Status CoordinatorService::site_of(grpc::ServerContext* context, const char* rpc,
@@ -72,10 +116,10 @@ grpc::Status CoordinatorService::site_of(grpc::ServerContext* context, const cha
   if (auto s = certificate_site(context, rpc, site); !s.ok()) return s;
   std::shared_ptr<RevocationWatcher> revocation;
   {
-    std::lock_guard<std::mutex> lock(revocation_mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     revocation = revocation_;
   }
-  if (revocation && revocation->is_revoked(peer_certificate_pem(*context))) {
+  if (revocation && revocation->is_revoked(peer_identity(*context).certificate_pem)) {
     spdlog::warn("refused {} from site={}: its certificate has been revoked", rpc, site);
     return {grpc::StatusCode::PERMISSION_DENIED,
             "the certificate of site '" + site + "' has been revoked by the consortium"};
@@ -83,7 +127,10 @@ grpc::Status CoordinatorService::site_of(grpc::ServerContext* context, const cha
   return grpc::Status::OK;
 }
 
-CoordinatorService::CoordinatorService(JobRunner& runner) : runner_(runner) {}
+CoordinatorService::CoordinatorService(JobRunner& runner)
+    : source_([p = std::shared_ptr<JobRunner>(&runner, [](JobRunner*) {})] { return p; }) {}
+
+CoordinatorService::CoordinatorService(RunnerSource source) : source_(std::move(source)) {}
 
 grpc::Status CoordinatorService::Join(grpc::ServerContext* context,
                                       const wire::JoinRequest* request, wire::JoinReply* reply) {
@@ -97,10 +144,29 @@ grpc::Status CoordinatorService::Join(grpc::ServerContext* context,
             "this certificate belongs to site '" + site + "', not '" + request->site_name() +
                 "'; set site.name to the name in your startup kit"};
   }
-  return guarded("Join", site, [&] {
-    *reply = runner_.join(site, *request);
+  grpc::Status status = guarded("Join", site, [&] {
+    std::shared_ptr<JobRunner> runner = source_();
+    if (runner) {
+      *reply = runner->join(site, *request);
+    } else {  // between jobs: remember the site; it is joined to the next job
+      reply->set_site(site);
+      reply->set_coordinator_version(kVersion);
+      reply->set_heartbeat_interval_ms(5000);
+    }
+    std::shared_ptr<StateDatabase> state;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      joins_[site] = *request;
+      state = state_;
+    }
+    if (state) {
+      const std::string pem = peer_identity(*context).certificate_pem;
+      state->site_joined(site, Sha256::of(pem.data(), pem.size()), request->software_version());
+    }
     return grpc::Status::OK;
   });
+  audit(site, "join", "coordinator", status);
+  return status;
 }
 
 grpc::Status CoordinatorService::GetWork(grpc::ServerContext* context, const wire::WorkRequest*,
@@ -108,7 +174,18 @@ grpc::Status CoordinatorService::GetWork(grpc::ServerContext* context, const wir
   std::string site;
   if (auto s = site_of(context, "GetWork", site); !s.ok()) return s;
   return guarded("GetWork", site, [&] {
-    *reply = runner_.get_work(site, kLongPoll);
+    if (!source_()) {  // between jobs
+      std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+      reply->set_kind(wire::WorkReply::WAIT);
+      return grpc::Status::OK;
+    }
+    *reply = runner_for(site)->get_work(site, kLongPoll);
+    std::shared_ptr<StateDatabase> state;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      state = state_;
+    }
+    if (state) state->site_seen(site);
     return grpc::Status::OK;
   });
 }
@@ -119,7 +196,7 @@ grpc::Status CoordinatorService::DownloadModel(grpc::ServerContext* context,
   std::string site;
   if (auto s = site_of(context, "DownloadModel", site); !s.ok()) return s;
   return guarded("DownloadModel", site, [&] {
-    std::shared_ptr<const ModelFileReader> model = runner_.begin_download(site, *request);
+    std::shared_ptr<const ModelFileReader> model = runner_for(site)->begin_download(site, *request);
     const wire::ModelManifest& manifest = model->manifest();
     wire::ModelChunk chunk;
     *chunk.mutable_manifest() = manifest;
@@ -142,12 +219,15 @@ grpc::Status CoordinatorService::UploadUpdate(grpc::ServerContext* context,
                                               wire::UploadReply* reply) {
   std::string site;
   if (auto s = site_of(context, "UploadUpdate", site); !s.ok()) return s;
-  return guarded("UploadUpdate", site, [&]() -> grpc::Status {
+  std::string target = "upload";
+  grpc::Status status = guarded("UploadUpdate", site, [&]() -> grpc::Status {
     wire::UpdateChunk chunk;
     if (!reader->Read(&chunk) || !chunk.has_header()) {
       return {grpc::StatusCode::INVALID_ARGUMENT, "an upload must start with its header"};
     }
-    std::unique_ptr<UploadSession> session = runner_.begin_upload(site, chunk.header());
+    target = "job " + chunk.header().job_id() + " round " + std::to_string(chunk.header().round());
+    std::shared_ptr<JobRunner> runner = runner_for(site);
+    std::unique_ptr<UploadSession> session = runner->begin_upload(site, chunk.header());
     const uint64_t total = session->header.manifest().total_bytes();
     Sha256 hash;
     uint64_t received = 0;
@@ -175,14 +255,16 @@ grpc::Status CoordinatorService::UploadUpdate(grpc::ServerContext* context,
                 session->header.manifest().sha256();
     }
     if (!problem.empty()) {
-      runner_.fail_upload(*session, "bad update: " + problem);
+      runner->fail_upload(*session, "bad update: " + problem);
       return {grpc::StatusCode::INVALID_ARGUMENT,
               "update for round " + std::to_string(session->round) + " rejected: " + problem};
     }
-    runner_.finish_upload(*session);
+    runner->finish_upload(*session);
     reply->set_received_sha256(digest);
     return grpc::Status::OK;
   });
+  audit(site, "upload", target, status);
+  return status;
 }
 
 grpc::Status CoordinatorService::Heartbeat(grpc::ServerContext* context,
@@ -191,7 +273,7 @@ grpc::Status CoordinatorService::Heartbeat(grpc::ServerContext* context,
   std::string site;
   if (auto s = site_of(context, "Heartbeat", site); !s.ok()) return s;
   return guarded("Heartbeat", site, [&] {
-    *reply = runner_.heartbeat(site, *request);
+    *reply = runner_for(site)->heartbeat(site, *request);
     return grpc::Status::OK;
   });
 }
@@ -202,7 +284,7 @@ grpc::Status CoordinatorService::SecureAggregation(grpc::ServerContext* context,
   std::string site;
   if (auto s = site_of(context, "SecureAggregation", site); !s.ok()) return s;
   return guarded("SecureAggregation", site, [&] {
-    *reply = runner_.secure_step(site, *request);
+    *reply = runner_for(site)->secure_step(site, *request);
     return grpc::Status::OK;
   });
 }
@@ -215,9 +297,23 @@ void CoordinatorServer::use_revocation_list(const std::string& crl_path,
 CoordinatorServer::CoordinatorServer(JobRunner& runner, const std::string& listen,
                                      std::shared_ptr<grpc::ServerCredentials> credentials)
     : service_(runner) {
+  start(listen, std::move(credentials), {});
+}
+
+CoordinatorServer::CoordinatorServer(RunnerSource source, const std::string& listen,
+                                     std::shared_ptr<grpc::ServerCredentials> credentials,
+                                     std::vector<grpc::Service*> extra)
+    : service_(std::move(source)) {
+  start(listen, std::move(credentials), extra);
+}
+
+void CoordinatorServer::start(const std::string& listen,
+                              std::shared_ptr<grpc::ServerCredentials> credentials,
+                              const std::vector<grpc::Service*>& extra) {
   grpc::ServerBuilder builder;
   builder.AddListeningPort(listen, credentials, &port_);
   builder.RegisterService(&service_);
+  for (grpc::Service* s : extra) builder.RegisterService(s);
   builder.SetMaxReceiveMessageSize(4 << 20);
   // A fixed per-stream window instead of BDP-grown ones (up to 16 MiB each): with many sites
   // uploading at once the coordinator's buffers stay O(sites x 2 MiB), and loopback or LAN

@@ -7,9 +7,12 @@
 // recorded as failed for the round; the coordinator carries on.
 #pragma once
 
+#include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include <grpcpp/grpcpp.h>
 
@@ -17,15 +20,24 @@
 
 namespace fedxray {
 
+class AuditLog;
 class JobRunner;
-
 class RevocationWatcher;
+class StateDatabase;
+
+// The job the sites are served for right now (null between jobs).
+using RunnerSource = std::function<std::shared_ptr<JobRunner>()>;
 
 class CoordinatorService final : public wire::Coordinator::Service {
  public:
   explicit CoordinatorService(JobRunner& runner);
+  // Serves whichever job `source` returns at each call. A site that joined an earlier job is
+  // joined to the next one with its last Join request, so it need not know jobs changed.
+  explicit CoordinatorService(RunnerSource source);
   // From now on, refuse callers whose certificate the watched CRL revokes.
   void use_revocation_list(std::shared_ptr<RevocationWatcher> watcher);
+  // Records joins in the site registry and every upload in the audit log.
+  void use_state(std::shared_ptr<StateDatabase> state, std::shared_ptr<AuditLog> audit);
 
   grpc::Status Join(grpc::ServerContext* context, const wire::JoinRequest* request,
                     wire::JoinReply* reply) override;
@@ -43,9 +55,16 @@ class CoordinatorService final : public wire::Coordinator::Service {
 
  private:
   grpc::Status site_of(grpc::ServerContext* context, const char* rpc, std::string& site);
-  std::mutex revocation_mu_;
+  // The current job's runner, with `site` joined to it; throws Refusal when no job runs.
+  std::shared_ptr<JobRunner> runner_for(const std::string& site);
+  void audit(const std::string& site, const std::string& action, const std::string& target,
+             const grpc::Status& outcome);
+  std::mutex mu_;
   std::shared_ptr<RevocationWatcher> revocation_;
-  JobRunner& runner_;
+  std::shared_ptr<StateDatabase> state_;
+  std::shared_ptr<AuditLog> audit_;
+  std::map<std::string, wire::JoinRequest> joins_;  // each site's last accepted Join
+  RunnerSource source_;
 };
 
 // A running gRPC server with mutual TLS around a JobRunner.
@@ -54,13 +73,20 @@ class CoordinatorServer {
   // listen: "address:port" (port 0 picks a free one). Throws Error if it cannot bind.
   CoordinatorServer(JobRunner& runner, const std::string& listen,
                     std::shared_ptr<grpc::ServerCredentials> credentials);
+  // Serves the job `source` returns, plus `extra` services (the admin API) on the same port.
+  CoordinatorServer(RunnerSource source, const std::string& listen,
+                    std::shared_ptr<grpc::ServerCredentials> credentials,
+                    std::vector<grpc::Service*> extra = {});
   ~CoordinatorServer();
   int port() const { return port_; }
+  CoordinatorService& service() { return service_; }
   void shutdown();
   // Watches `crl_path` (see common/revocation_list.h); takes effect for the next call.
   void use_revocation_list(const std::string& crl_path, const std::string& ca_cert_pem);
 
  private:
+  void start(const std::string& listen, std::shared_ptr<grpc::ServerCredentials> credentials,
+             const std::vector<grpc::Service*>& extra);
   CoordinatorService service_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;

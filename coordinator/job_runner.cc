@@ -12,8 +12,10 @@
 #include "common/version.h"
 #include "coordinator/aggregator.h"
 #include "coordinator/refusal.h"
+#include "coordinator/resume_point.h"
 #include "coordinator/secure_round.h"
 #include "coordinator/server_momentum.h"
+#include "coordinator/state_database.h"
 #include "coordinator/strategy.h"
 #include "coordinator/undo_journal.h"
 #include "privacy/neighbour_graph.h"
@@ -47,6 +49,13 @@ nlohmann::json metrics_json(const wire::LocalMetrics& m) {
           {"train_seconds", m.train_seconds()}};
 }
 
+// How a selected site's part in a round is named in the state database and by `admin status`.
+const char* failure_kind(const std::string& reason) {
+  if (reason.rfind("late", 0) == 0) return "late";
+  if (reason.rfind("site refused", 0) == 0) return "refused";
+  return "failed";
+}
+
 }  // namespace
 
 UploadSession::~UploadSession() = default;
@@ -61,8 +70,6 @@ JobRunner::JobRunner(JobConfig job, CoordinatorOptions options, ModelBlob initia
   if (!problem.empty()) throw Error("the initial model is malformed: " + problem);
   layout_ = initial_model.manifest;
   layout_.clear_sha256();
-  write_model_file(store_.model_path(0), initial_model);
-  global_ = std::make_shared<ModelFileReader>(store_.model_path(0));
   if (job_.secure_aggregation.enabled) {
     if (options_.ca_pem.empty()) {
       throw Error("job " + job_.name + " uses secure aggregation, but the coordinator was given "
@@ -73,6 +80,41 @@ JobRunner::JobRunner(JobConfig job, CoordinatorOptions options, ModelBlob initia
   if (job_.differential_privacy.enabled) accountant_ = std::make_unique<RdpAccountant>();
   if (job_.server_momentum > 0 || job_.server_learning_rate != 1.0) {
     server_momentum_ = std::make_unique<ServerMomentum>(job_.server_momentum, job_.server_learning_rate);
+  }
+  resume(initial_model);
+}
+
+void JobRunner::resume(const ModelBlob& initial_model) {
+  bool resuming = false;
+  if (options_.state && !options_.state->rounds(job_.name).empty()) {
+    ResumePoint p = find_resume_point(*options_.state, store_, job_.name);
+    for (const auto& note : p.notes) spdlog::warn("job={} {}", job_.name, note);
+    if (p.round > 0 || !p.model_sha256.empty()) {
+      resuming = true;
+      resume_round_ = p.round;
+      previous_sha_ = p.model_sha256;
+      store_.rewrite_metrics(p.records);  // the database is the truth; metrics.jsonl follows it
+      for (const auto& record : p.records) {
+        if (accountant_ && record.contains("privacy")) {
+          accountant_->add_sampled_gaussian(record["privacy"]["sampling_rate"].get<double>(),
+                                            job_.differential_privacy.noise_multiplier);
+        }
+      }
+      spdlog::info("job={} resumes after round {} (model sha256 {})", job_.name, resume_round_,
+                   previous_sha_);
+    }
+  }
+  if (!resuming) write_model_file(store_.model_path(0), initial_model);
+  global_ = std::make_shared<ModelFileReader>(store_.model_path(resume_round_));
+  if (!resuming) previous_sha_ = global_->manifest().sha256();
+  if (server_momentum_ && resume_round_ > 0) {
+    std::string problem;
+    if (verified_model_sha256(store_.model_path(resume_round_ - 1), problem).empty()) {
+      spdlog::warn("job={} server momentum restarts from zero: round {} checkpoint unusable ({})",
+                   job_.name, resume_round_ - 1, problem);
+    } else {
+      server_momentum_->resume(ModelFileReader(store_.model_path(resume_round_ - 1)), *global_);
+    }
   }
 }
 
@@ -130,6 +172,53 @@ void JobRunner::stop(const std::string& why) {
   changed_.notify_all();
 }
 
+void JobRunner::interrupt(const std::string& why) {
+  std::lock_guard<std::mutex> lock(mu_);
+  stopping_ = true;
+  interrupted_ = true;
+  stop_reason_ = why;
+  if (round_.secure) round_.secure->abort("coordinator interrupted: " + why);
+  changed_.notify_all();
+}
+
+bool JobRunner::interrupted() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return interrupted_;
+}
+
+bool JobRunner::has_joined(const std::string& site) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return sites_.count(site) > 0;
+}
+
+std::vector<SiteRoundStatus> JobRunner::round_sites() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<SiteRoundStatus> out;
+  for (const auto& [name, s] : round_.sites) {
+    const char* state = s.state == SiteState::kSelected    ? "selected"
+                        : s.state == SiteState::kTraining  ? "training"
+                        : s.state == SiteState::kUploading ? "uploading"
+                        : s.state == SiteState::kReported  ? "uploaded"
+                                                           : failure_kind(s.reason);
+    out.push_back({name, state, s.reason});
+  }
+  return out;
+}
+
+void JobRunner::record_site(const std::string& site, const SiteRound& s) {
+  if (!options_.state) return;
+  const char* state = s.state == SiteState::kTraining   ? "training"
+                      : s.state == SiteState::kReported ? "uploaded"
+                      : s.state == SiteState::kFailed   ? failure_kind(s.reason)
+                                                        : "selected";
+  try {
+    options_.state->site_round_state(job_.name, round_.number, site, state, s.reason);
+  } catch (const Error& e) {
+    spdlog::error("job={} round={} site={}: could not record its state: {}", job_.name,
+                  round_.number, site, e.what());
+  }
+}
+
 JobProgress JobRunner::progress() const {
   std::lock_guard<std::mutex> lock(mu_);
   JobProgress p;
@@ -150,9 +239,20 @@ bool JobRunner::run() {
   spdlog::info("job={} model={} rounds={} sites_per_round={} min_sites={} starting", job_.name,
                job_.model, job_.rounds, job_.sites_per_round, job_.min_sites);
   bool ok = true;
-  int last_good = 0;
-  for (int r = 1; r <= job_.rounds; ++r) {
+  int last_good = resume_round_;
+  for (int r = resume_round_ + 1; r <= job_.rounds; ++r) {
     nlohmann::json record = run_round(r);
+    if (interrupted()) {
+      ok = false;
+      if (options_.state) options_.state->mark_interrupted(job_.name, "interrupted: " + stop_reason_);
+      std::lock_guard<std::mutex> lock(mu_);
+      final_message_ = "interrupted during round " + std::to_string(r) + " (" + stop_reason_ +
+                       "); a coordinator restarted with the same state resumes after round " +
+                       std::to_string(last_good);
+      break;
+    }
+    // The database row is the commit point of a round; metrics.jsonl follows it.
+    if (options_.state) options_.state->round_finished(job_.name, r, record, previous_sha_);
     store_.append_metrics(record);
     if (round_callback_) round_callback_(record);
     if (record["status"] != "completed") {
@@ -162,6 +262,7 @@ bool JobRunner::run() {
                        record["reason"].get<std::string>();
       break;
     }
+    previous_sha_ = record["model_sha256"].get<std::string>();
     last_good = r;
   }
   if (ok) {
@@ -210,6 +311,7 @@ void JobRunner::fail_site(SiteRound& s, const std::string& site, const std::stri
   s.state = SiteState::kFailed;
   s.reason = reason;
   if (round_.secure) round_.secure->site_failed(site);
+  record_site(site, s);
   spdlog::warn("job={} round={} site={} failed: {}", job_.name, round_.number, site, reason);
 }
 
@@ -251,6 +353,8 @@ nlohmann::json JobRunner::run_round(int number) {
     round_.aggregator = strategy_->make_aggregator(layout_);
   }
   for (const auto& s : chosen) round_.sites[s] = SiteRound{};
+  if (options_.state) options_.state->round_started(job_.name, number, chosen);
+  record["previous_model_sha256"] = previous_sha_;
   round_.open = true;
   spdlog::info("job={} round={} started with sites {}", job_.name, number,
                nlohmann::json(chosen).dump());
@@ -272,7 +376,9 @@ nlohmann::json JobRunner::run_round(int number) {
   nlohmann::json sites = nlohmann::json::array();
   for (const auto& [name, s] : round_.sites) {
     nlohmann::json entry = {{"site", name},
-                            {"status", s.state == SiteState::kReported ? "reported" : "failed"}};
+                            {"status", s.state == SiteState::kReported ? "reported" : "failed"},
+                            {"state", s.state == SiteState::kReported ? "uploaded"
+                                                                      : failure_kind(s.reason)}};
     if (s.state == SiteState::kReported) {
       ++reported;
       entry["samples"] = s.samples;
@@ -469,7 +575,7 @@ wire::WorkReply JobRunner::get_work(const std::string& site, std::chrono::millis
   wire::WorkReply reply;
   for (;;) {
     sites_[site].last_seen = Clock::now();
-    if (finished_) {
+    if (finished_ && !interrupted_) {
       sites_[site].told_finished = true;
       reply.set_kind(wire::WorkReply::JOB_FINISHED);
       reply.set_message(final_message_);
@@ -504,7 +610,10 @@ std::shared_ptr<const ModelFileReader> JobRunner::begin_download(const std::stri
     throw Refusal(RefusalCode::kFailedPrecondition,
                   "site " + site + " already finished round " + std::to_string(req.round()));
   }
-  s.state = SiteState::kTraining;
+  if (s.state != SiteState::kTraining) {
+    s.state = SiteState::kTraining;
+    record_site(site, s);
+  }
   sites_[site].last_seen = Clock::now();
   return global_;
 }
@@ -566,6 +675,7 @@ void JobRunner::finish_upload(UploadSession& session) {
   it->second.state = SiteState::kReported;
   it->second.samples = session.header.sample_count();
   it->second.metrics = session.header.metrics();
+  record_site(session.site, it->second);
   sites_[session.site].last_seen = Clock::now();
   spdlog::info("job={} round={} site={} update accepted ({} samples)", job_.name, session.round,
                session.site, session.header.sample_count());

@@ -36,6 +36,7 @@ class ModelFileReader;
 class RdpAccountant;
 class SecureRound;
 class ServerMomentum;
+class StateDatabase;
 class UndoJournalPool;
 class Strategy;
 class UpdateSink;
@@ -47,6 +48,17 @@ struct CoordinatorOptions {
   // The consortium CA certificate (PEM text); secure-aggregation jobs check the sites' signed
   // round keys against it.
   std::string ca_pem;
+  // The durable record (coordinator.db). With it the runner resumes a job from its last
+  // completed round whose checkpoint verifies (see resume_point.h), and records every round and
+  // each site's part in it. Without it (simulations, tests) the job starts from round 1.
+  std::shared_ptr<StateDatabase> state;
+};
+
+// One selected site's part in the current round, as an admin sees it.
+struct SiteRoundStatus {
+  std::string site;
+  std::string state;  // selected, training, uploading, uploaded, late, failed, refused
+  std::string reason;
 };
 
 // One site's upload in flight. Owned by the RPC handler; fold bytes into `sink`, then call
@@ -79,12 +91,20 @@ class JobRunner {
 
   // Blocks until the job ends. Returns true when every round completed.
   bool run();
-  // Makes run() return soon; the current round fails with `why`.
+  // Makes run() return soon; the current round fails with `why` and so does the job.
   void stop(const std::string& why);
+  // Makes run() return soon, leaving the job resumable: the current round is recorded as
+  // interrupted and runs again when a coordinator restarts with the same state.
+  void interrupt(const std::string& why);
+  bool interrupted() const;
   // Called on the runner thread after each round with that round's metrics record.
   void on_round_finished(std::function<void(const nlohmann::json&)> callback);
 
   JobProgress progress() const;
+  std::vector<SiteRoundStatus> round_sites() const;
+  bool has_joined(const std::string& site) const;
+  // The round this runner started after (0, or the round it resumed from).
+  int resumed_from() const { return resume_round_; }
   const CheckpointStore& store() const { return store_; }
   const JobConfig& job() const { return job_; }
   wire::JobSpec job_spec() const;
@@ -138,6 +158,8 @@ class JobRunner {
   bool round_settled() const;                                  // mu_ held
   nlohmann::json run_round(int number);
   void fail_site(SiteRound& s, const std::string& site, const std::string& reason);
+  void record_site(const std::string& site, const SiteRound& s);  // into the state database
+  void resume(const ModelBlob& initial_model);
   std::shared_ptr<SecureRound> make_secure_round(const std::vector<std::string>& chosen);  // mu_ held
 
   JobConfig job_;
@@ -157,6 +179,9 @@ class JobRunner {
   std::unique_ptr<RdpAccountant> accountant_;  // differential-privacy jobs: what the pooled
                                                // model has spent so far
   bool stopping_ = false;
+  bool interrupted_ = false;
+  int resume_round_ = 0;
+  std::string previous_sha_;  // the current global model's SHA-256: each round record links to it
   std::string stop_reason_;
   bool finished_ = false;
   bool succeeded_ = false;

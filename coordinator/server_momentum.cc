@@ -37,4 +37,27 @@ void ServerMomentum::apply(const ModelFileReader& previous, const ModelBlob& ave
   }
 }
 
+void ServerMomentum::resume(const ModelFileReader& previous, const ModelFileReader& next) {
+  const wire::ModelManifest& layout = previous.manifest();
+  const std::string problem = layout_difference(layout, next.manifest());
+  if (!problem.empty()) throw Error("server momentum: the two checkpoints differ: " + problem);
+  buffer_.assign(element_count(layout), 0.0f);
+  std::string a, b;
+  std::size_t at = 0;
+  for (const auto& t : layout.tensors()) {
+    const std::size_t esize = dtype_size(t.dtype());
+    const std::size_t n = std::size_t(t.nbytes() / esize);
+    if (t.dtype() != wire::FLOAT32 && t.dtype() != wire::FLOAT64) {
+      at += n;
+      continue;
+    }
+    previous.read(t.offset(), std::size_t(t.nbytes()), a);
+    next.read(t.offset(), std::size_t(t.nbytes()), b);
+    for (std::size_t i = 0; i < n; ++i, ++at) {
+      buffer_[at] = float((load_element(t.dtype(), b.data() + i * esize) -
+                           load_element(t.dtype(), a.data() + i * esize)) / learning_rate_);
+    }
+  }
+}
+
 }  // namespace fedxray

@@ -5,7 +5,8 @@
 // With beta = 0 and rate 1 this is plain FedAvg. Momentum helps when sites' data differ (label
 // skew): successive rounds' average moves keep their common direction while site-specific
 // drift partly cancels. Integer tensors (counters) take the average as it is.
-// The momentum buffer (one float per element) lives in memory for the job's life.
+// The momentum buffer (one float per element) lives in memory; after a coordinator restart,
+// resume() rebuilds it from the last two checkpoints (m = (next - previous) / rate).
 #pragma once
 
 #include <vector>
@@ -22,6 +23,8 @@ class ServerMomentum {
   ServerMomentum(double momentum, double learning_rate);
   // Writes the next global model, given the previous one and this round's average.
   void apply(const ModelFileReader& previous, const ModelBlob& average, ModelFileWriter& out);
+  // Rebuilds the buffer from two consecutive global models written by apply().
+  void resume(const ModelFileReader& previous, const ModelFileReader& next);
 
  private:
   double momentum_;

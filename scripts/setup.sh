@@ -11,6 +11,7 @@ PACKAGES=(
   libssl-dev openssl
   libyaml-cpp-dev catch2 libspdlog-dev libcli11-dev nlohmann-json3-dev
   libpng-dev libjpeg-dev zlib1g-dev libdcmtk-dev
+  libsqlite3-dev libcpp-httplib-dev
 )
 
 missing=()

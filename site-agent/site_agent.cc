@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/error.h"
+#include "common/retry_backoff.h"
 #include "common/version.h"
 #include "site-agent/client_privacy.h"
 #include "site-agent/model_transfer.h"
@@ -18,8 +19,10 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 bool transient(const grpc::Status& s) {
+  // CANCELLED: the coordinator shut down with this call in flight (a restart).
   return s.error_code() == grpc::StatusCode::UNAVAILABLE ||
-         s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED;
+         s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED ||
+         s.error_code() == grpc::StatusCode::CANCELLED;
 }
 
 void set_deadline(grpc::ClientContext& context, std::chrono::seconds seconds) {
@@ -99,6 +102,7 @@ void SiteAgent::join() {
   request.set_dataset_size(trainer_.dataset_size());
   for (const auto& m : trainer_.supported_models()) request.add_supported_models(m);
   const auto first_try = Clock::now();
+  RetryBackoff backoff;
   for (int attempt = 0;; ++attempt) {
     grpc::ClientContext context;
     set_deadline(context, std::chrono::seconds(10));
@@ -120,21 +124,40 @@ void SiteAgent::join() {
       throw Error("cannot reach the coordinator: " + s.error_message() +
                   "; check site.coordinator, the firewall's outbound rule and the certificates");
     }
-    spdlog::warn("site={} coordinator unreachable ({}); retrying", options_.site_name,
-                 s.error_message());
-    std::this_thread::sleep_for(std::chrono::milliseconds(std::min(5000, 200 << std::min(attempt, 5))));
+    const auto wait = backoff.next();
+    spdlog::warn("site={} coordinator unreachable ({}); retrying in {} ms", options_.site_name,
+                 s.error_message(), wait.count());
+    if (!pause(wait)) throw Error("stopped while waiting for the coordinator");
   }
+}
+
+bool SiteAgent::pause(std::chrono::milliseconds d) {
+  const auto until = Clock::now() + d;
+  while (!stopping_ && Clock::now() < until) {
+    std::this_thread::sleep_for(std::min<Clock::duration>(std::chrono::milliseconds(100),
+                                                          until - Clock::now()));
+  }
+  return !stopping_;
 }
 
 std::string SiteAgent::run() {
   join();
   auto unreachable_since = Clock::now();
+  RetryBackoff backoff;
   while (!stopping_) {
     grpc::ClientContext context;
     set_deadline(context, std::chrono::seconds(30));
     wire::WorkReply work;
     grpc::Status s = stub_->GetWork(&context, wire::WorkRequest(), &work);
     if (!s.ok()) {
+      if (s.error_code() == grpc::StatusCode::FAILED_PRECONDITION) {
+        // A restarted coordinator does not know this site yet: join again, then carry on.
+        spdlog::warn("site={} the coordinator asks it to join again ({})", options_.site_name,
+                     s.error_message());
+        if (!pause(backoff.next())) break;
+        join();
+        continue;
+      }
       if (!transient(s)) {
         throw Error("the coordinator refused site '" + options_.site_name + "': " + s.error_message());
       }
@@ -142,21 +165,27 @@ std::string SiteAgent::run() {
           options_.unreachable_give_up_s) {
         throw Error("lost the coordinator for too long: " + s.error_message());
       }
-      std::this_thread::sleep_for(std::chrono::seconds(1));
+      const auto wait = backoff.next();
+      spdlog::warn("site={} coordinator unreachable ({}); retrying in {} ms", options_.site_name,
+                   s.error_message(), wait.count());
+      pause(wait);
       continue;
     }
     unreachable_since = Clock::now();
+    backoff.reset();
     switch (work.kind()) {
       case wire::WorkReply::JOB_FINISHED:
-        spdlog::info("site={} job finished: {}", options_.site_name, work.message());
-        return work.message();
+        if (!options_.serve_after_job) {
+          spdlog::info("site={} job finished: {}", options_.site_name, work.message());
+          return work.message();
+        }
+        pause(std::chrono::seconds(2));  // wait for the coordinator's next job
+        break;
       case wire::WorkReply::TRAIN:
         serve_round(work);
         break;
       default:
-        if (work.poll_after_ms() > 0) {
-          std::this_thread::sleep_for(std::chrono::milliseconds(work.poll_after_ms()));
-        }
+        if (work.poll_after_ms() > 0) pause(std::chrono::milliseconds(work.poll_after_ms()));
         break;
     }
   }

@@ -35,13 +35,18 @@ struct SiteAgentOptions {
   // refuses jobs that ask for secure aggregation.
   SiteCredentials credentials{};
   SitePolicy policy{};  // checked before anything is downloaded; a violation refuses the round
+  // false: run() returns when the job ends. true: the agent keeps serving the coordinator's
+  // next jobs until stop() (a hospital's long-running service).
+  bool serve_after_job = false;
 };
 
 class SiteAgent {
  public:
   SiteAgent(std::shared_ptr<grpc::Channel> channel, SiteAgentOptions options, Trainer& trainer);
 
-  // Returns the coordinator's closing message.
+  // Returns the coordinator's closing message. While the coordinator is away (restart, network)
+  // the agent retries with exponential backoff and jitter, joins again when it is back, and
+  // gives up only after unreachable_give_up_s without an answer.
   std::string run();
   void stop();
 
@@ -54,6 +59,8 @@ class SiteAgent {
 
  private:
   void join();
+  // Sleeps up to `d` in small steps; false if stop() was called meanwhile.
+  bool pause(std::chrono::milliseconds d);
   void serve_round(const wire::WorkReply& work);
   ModelBlob download(const wire::JobSpec& job, int round);
   void upload(const wire::JobSpec& job, int round, const TrainingResult& result);

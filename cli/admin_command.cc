@@ -1,0 +1,322 @@
+// `fedxray admin`: a consortium admin's commands against a running coordinator, over the admin
+// API (proto/admin.proto) with the admin's certificate. Tables for people, --json for scripts.
+#include <CLI/CLI.hpp>
+
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+
+#include <google/protobuf/util/json_util.h>
+#include <grpcpp/grpcpp.h>
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "cli/exit_code.h"
+#include "cli/text_table.h"
+#include "common/admin_config.h"
+#include "common/atomic_file.h"
+#include "common/sha256.h"
+#include "common/tls.h"
+#include "fedxray/proto/admin.grpc.pb.h"
+
+namespace fedxray {
+namespace {
+
+struct AdminFlags {
+  std::string kit;
+  std::string coordinator;
+  bool json = false;
+};
+
+std::unique_ptr<admin::Admin::Stub> connect(const AdminFlags& flags) {
+  const AdminConfig config = load_admin_config(flags.kit);
+  const std::string target = flags.coordinator.empty() ? config.coordinator : flags.coordinator;
+  return admin::Admin::NewStub(
+      dial(target, {config.certificate, config.private_key, config.ca_certificate}));
+}
+
+void check(const grpc::Status& s, const std::string& what) {
+  if (s.ok()) return;
+  const int code = s.error_code() == grpc::StatusCode::UNAVAILABLE ? 3 : 1;
+  throw CommandFailed(code, what + ": " + s.error_message() +
+                                (code == 3 ? " (is the coordinator running, and --coordinator or "
+                                             "admin.coordinator right?)"
+                                           : ""));
+}
+
+void deadline(grpc::ClientContext& context, int seconds = 30) {
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(seconds));
+}
+
+void print_json(const google::protobuf::Message& m) {
+  std::string text;
+  google::protobuf::util::JsonPrintOptions options;
+  options.add_whitespace = true;
+  options.always_print_primitive_fields = true;
+  options.preserve_proto_field_names = true;
+  (void)google::protobuf::util::MessageToJsonString(m, &text, options);
+  std::cout << text;
+}
+
+std::string fixed(double v, int digits = 3) {
+  if (std::isnan(v)) return "-";
+  std::ostringstream s;
+  s << std::fixed << std::setprecision(digits) << v;
+  return s.str();
+}
+
+std::string duration(double seconds) {
+  if (seconds < 0) return "unknown";
+  if (seconds < 10) return fixed(seconds, 1) + " s";
+  const long s = long(std::lround(seconds));
+  std::ostringstream out;
+  if (s >= 3600) out << s / 3600 << " h ";
+  if (s >= 60) out << (s % 3600) / 60 << " min ";
+  out << s % 60 << " s";
+  return out.str();
+}
+
+double number(const nlohmann::json& j, const char* key) {
+  return j.contains(key) && j[key].is_number() ? j[key].get<double>() : std::nan("");
+}
+
+}  // namespace
+
+void add_admin_command(CLI::App& app) {
+  auto* cmd = app.add_subcommand("admin", "Consortium admin: submit, watch, abort and download "
+                                          "jobs; list sites; read and verify the audit log");
+  cmd->require_subcommand(1);
+  auto flags = std::make_shared<AdminFlags>();
+  cmd->add_option("--kit", flags->kit, "the admin's startup kit folder (holds admin.yaml)")
+      ->required();
+  cmd->add_option("--coordinator", flags->coordinator, "override admin.coordinator (host:port)");
+  cmd->add_flag("--json", flags->json, "print JSON instead of tables");
+
+  auto* submit = cmd->add_subcommand("submit", "Validate and queue a job file");
+  auto job_file = std::make_shared<std::string>();
+  submit->add_option("job", *job_file, "job YAML")->required()->check(CLI::ExistingFile);
+  submit->callback([=] {
+    admin::SubmitJobRequest request;
+    request.set_yaml(read_file(*job_file));
+    request.set_source(*job_file);
+    admin::SubmitJobReply reply;
+    grpc::ClientContext context;
+    deadline(context);
+    check(connect(*flags)->SubmitJob(&context, request, &reply), "submit refused");
+    if (flags->json) return print_json(reply);
+    std::cout << "job " << reply.job() << " queued"
+              << (reply.queued_behind() ? " behind " + std::to_string(reply.queued_behind()) +
+                                              " other job(s)"
+                                        : "")
+              << "\n";
+  });
+
+  cmd->add_subcommand("jobs", "List jobs, oldest first")->callback([=] {
+    admin::ListJobsReply reply;
+    grpc::ClientContext context;
+    deadline(context);
+    check(connect(*flags)->ListJobs(&context, admin::ListJobsRequest(), &reply), "jobs");
+    if (flags->json) return print_json(reply);
+    TextTable t({"JOB", "STATUS", "ROUNDS", "SUBMITTED", "BY", "MESSAGE"});
+    for (const auto& j : reply.jobs()) {
+      t.add({j.name(), j.status(),
+             std::to_string(j.completed_rounds()) + "/" + std::to_string(j.rounds()),
+             j.submitted_at(), j.submitted_by(), j.message()});
+    }
+    t.print(std::cout);
+  });
+
+  auto* status = cmd->add_subcommand("status", "One job: current round, each site's state, "
+                                               "time per round, time left");
+  auto status_job = std::make_shared<std::string>();
+  status->add_option("job", *status_job, "job name")->required();
+  status->callback([=] {
+    admin::JobRequest request;
+    request.set_job(*status_job);
+    admin::JobStatusReply reply;
+    grpc::ClientContext context;
+    deadline(context);
+    check(connect(*flags)->JobStatus(&context, request, &reply), "status");
+    if (flags->json) return print_json(reply);
+    const auto& j = reply.job();
+    std::cout << "job " << j.name() << ": " << j.status()
+              << (j.message().empty() ? "" : " (" + j.message() + ")") << "\n"
+              << "rounds completed: " << j.completed_rounds() << " of " << j.rounds() << "\n";
+    if (reply.current_round()) std::cout << "current round: " << reply.current_round() << "\n";
+    std::cout << "time per round: " << duration(reply.seconds_per_round())
+              << "; estimated time left: " << duration(reply.estimated_seconds_left()) << "\n\n";
+    TextTable sites({"SITE", "STATE", "REASON"});
+    for (const auto& s : reply.sites()) sites.add({s.site(), s.state(), s.reason()});
+    sites.print(std::cout);
+    std::cout << "\n";
+    TextTable rounds({"ROUND", "STATUS", "REPORTED", "SECONDS", "MODEL SHA-256", "REASON"});
+    for (const auto& r : reply.rounds()) {
+      rounds.add({std::to_string(r.round()), r.status(),
+                  std::to_string(r.reported()) + "/" + std::to_string(r.selected()),
+                  fixed(r.seconds(), 2), r.model_sha256().substr(0, 16), r.reason()});
+    }
+    rounds.print(std::cout);
+  });
+
+  auto* abort = cmd->add_subcommand("abort", "Stop a job cleanly (recorded; the last good model "
+                                             "is kept)");
+  auto abort_job = std::make_shared<std::string>();
+  abort->add_option("job", *abort_job, "job name")->required();
+  abort->callback([=] {
+    admin::JobRequest request;
+    request.set_job(*abort_job);
+    admin::AbortJobReply reply;
+    grpc::ClientContext context;
+    deadline(context);
+    check(connect(*flags)->AbortJob(&context, request, &reply), "abort refused");
+    if (flags->json) return print_json(reply);
+    std::cout << reply.message() << "\n";
+  });
+
+  cmd->add_subcommand("sites", "Sites: connected or not, last seen, software version")
+      ->callback([=] {
+        admin::ListSitesReply reply;
+        grpc::ClientContext context;
+        deadline(context);
+        check(connect(*flags)->ListSites(&context, admin::ListSitesRequest(), &reply), "sites");
+        if (flags->json) return print_json(reply);
+        TextTable t({"SITE", "CONNECTED", "LAST SEEN", "FIRST SEEN", "VERSION", "CERTIFICATE"});
+        for (const auto& s : reply.sites()) {
+          t.add({s.name(), s.connected() ? "yes" : "no", s.last_seen(), s.first_seen(),
+                 s.version(), s.certificate_sha256().substr(0, 16)});
+        }
+        t.print(std::cout);
+      });
+
+  auto* download = cmd->add_subcommand("download", "Download a job's model as TorchScript");
+  auto download_job = std::make_shared<std::string>();
+  auto download_round = std::make_shared<int>(0);
+  auto download_out = std::make_shared<std::string>();
+  download->add_option("job", *download_job, "job name")->required();
+  download->add_option("--round", *download_round,
+                       "a completed round (default: the pooled model, or the latest round)");
+  download->add_option("--out", *download_out, "where to write the .pt file")->required();
+  download->callback([=] {
+    admin::DownloadModelRequest request;
+    request.set_job(*download_job);
+    request.set_round(*download_round);
+    grpc::ClientContext context;
+    deadline(context, 600);
+    auto reader = connect(*flags)->DownloadModel(&context, request);
+    AtomicFileWriter out(*download_out);
+    Sha256 hash;
+    admin::FileChunk chunk;
+    uint64_t total = 0, received = 0;
+    uint32_t round = 0;
+    std::string announced;
+    while (reader->Read(&chunk)) {
+      if (chunk.total_bytes()) total = chunk.total_bytes();
+      if (chunk.round()) round = chunk.round();
+      out.write(chunk.data().data(), chunk.data().size());
+      hash.update(chunk.data().data(), chunk.data().size());
+      received += chunk.data().size();
+      if (!chunk.sha256().empty()) announced = chunk.sha256();
+    }
+    check(reader->Finish(), "download refused");
+    const std::string digest = hash.hex_digest();
+    if (received != total || digest != announced) {
+      throw CommandFailed(1, "the download was damaged (" + std::to_string(received) + " of " +
+                                 std::to_string(total) + " bytes, SHA-256 " + digest +
+                                 " vs announced " + announced + "); nothing was written");
+    }
+    out.commit();
+    if (flags->json) {
+      std::cout << nlohmann::json{{"job", *download_job}, {"round", round}, {"path", *download_out},
+                                  {"bytes", received}, {"sha256", digest}}
+                       .dump(2)
+                << "\n";
+      return;
+    }
+    std::cout << "job " << *download_job << " round " << round << " model (TorchScript, "
+              << received << " bytes, sha256 " << digest << ") written to " << *download_out
+              << "\n";
+  });
+
+  auto* metrics = cmd->add_subcommand("metrics", "Per-round, per-site metrics of a job");
+  auto metrics_job = std::make_shared<std::string>();
+  auto csv = std::make_shared<bool>(false);
+  metrics->add_option("job", *metrics_job, "job name")->required();
+  metrics->add_flag("--csv", *csv, "print CSV");
+  metrics->callback([=] {
+    admin::JobRequest request;
+    request.set_job(*metrics_job);
+    admin::MetricsReply reply;
+    grpc::ClientContext context;
+    deadline(context);
+    check(connect(*flags)->Metrics(&context, request, &reply), "metrics");
+    nlohmann::json records = nlohmann::json::array();
+    for (const auto& r : reply.round_records_json()) records.push_back(nlohmann::json::parse(r));
+    if (flags->json) {
+      std::cout << records.dump(2) << "\n";
+      return;
+    }
+    TextTable t({"round", "status", "site", "site_status", "samples", "train_loss",
+                 "held_out_accuracy", "held_out_balanced_accuracy", "held_out_auc", "reason"});
+    for (const auto& r : records) {
+      const std::string round = std::to_string(r.value("round", 0));
+      const std::string st = r.value("status", std::string());
+      if (!r.contains("sites") || r["sites"].empty()) {
+        t.add({round, st, "", "", "", "", "", "", "", r.value("reason", std::string())});
+      }
+      for (const auto& s : r.value("sites", nlohmann::json::array())) {
+        const nlohmann::json m = s.value("metrics", nlohmann::json::object());
+        t.add({round, st, s.value("site", std::string()), s.value("state", std::string()),
+               s.contains("samples") ? std::to_string(s["samples"].get<uint64_t>()) : "",
+               fixed(number(m, "train_loss"), 4), fixed(number(m, "held_out_accuracy")),
+               fixed(number(m, "held_out_balanced_accuracy")), fixed(number(m, "held_out_auc")),
+               s.value("reason", std::string())});
+      }
+    }
+    if (*csv) {
+      t.print_csv(std::cout);
+    } else {
+      t.print(std::cout);
+    }
+  });
+
+  auto* audit = cmd->add_subcommand("audit", "Read the audit log; --verify checks its hash chain");
+  auto verify = std::make_shared<bool>(false);
+  auto limit = std::make_shared<unsigned>(50);
+  audit->add_flag("--verify", *verify, "recompute the hash chain; exit 1 if a record was edited "
+                                       "or deleted");
+  audit->add_option("--limit", *limit, "newest N records (0: all)");
+  audit->callback([=] {
+    admin::AuditRequest request;
+    request.set_limit(*limit);
+    request.set_verify(*verify);
+    admin::AuditReply reply;
+    grpc::ClientContext context;
+    deadline(context);
+    check(connect(*flags)->Audit(&context, request, &reply), "audit");
+    if (flags->json) {
+      print_json(reply);
+    } else {
+      TextTable t({"SEQ", "AT", "ACTOR", "ACTION", "TARGET", "OUTCOME", "DETAIL"});
+      for (const auto& r : reply.records()) {
+        t.add({std::to_string(r.seq()), r.at(), r.actor(), r.action(), r.target(), r.outcome(),
+               r.detail().substr(0, 80)});
+      }
+      t.print(std::cout);
+      if (reply.verified()) {
+        std::cout << "\n"
+                  << (reply.intact() ? "audit log intact: " + std::to_string(reply.count()) +
+                                           " records, hash chain verified"
+                                     : "AUDIT LOG TAMPERED: " + reply.problem())
+                  << "\n";
+      }
+    }
+    if (reply.verified() && !reply.intact()) {
+      throw CommandFailed(1, "the audit log failed verification: " + reply.problem());
+    }
+  });
+}
+
+}  // namespace fedxray

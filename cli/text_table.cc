@@ -1,0 +1,49 @@
+#include "cli/text_table.h"
+
+#include <algorithm>
+
+namespace fedxray {
+namespace {
+
+std::string csv_cell(const std::string& s) {
+  if (s.find_first_of(",\"\n") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+}  // namespace
+
+void TextTable::print(std::ostream& out) const {
+  std::vector<std::size_t> width(headers_.size());
+  for (std::size_t i = 0; i < headers_.size(); ++i) width[i] = headers_[i].size();
+  for (const auto& row : rows_) {
+    for (std::size_t i = 0; i < row.size() && i < width.size(); ++i) {
+      width[i] = std::max(width[i], row[i].size());
+    }
+  }
+  auto line = [&](const std::vector<std::string>& cells) {
+    for (std::size_t i = 0; i < width.size(); ++i) {
+      const std::string cell = i < cells.size() ? cells[i] : "";
+      out << cell;
+      if (i + 1 < width.size()) out << std::string(width[i] - cell.size() + 2, ' ');
+    }
+    out << "\n";
+  };
+  line(headers_);
+  for (const auto& row : rows_) line(row);
+}
+
+void TextTable::print_csv(std::ostream& out) const {
+  auto line = [&](const std::vector<std::string>& cells) {
+    for (std::size_t i = 0; i < cells.size(); ++i) out << (i ? "," : "") << csv_cell(cells[i]);
+    out << "\n";
+  };
+  line(headers_);
+  for (const auto& row : rows_) line(row);
+}
+
+}  // namespace fedxray

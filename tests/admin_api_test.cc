@@ -1,0 +1,283 @@
+// The admin API against a live coordinator (JobQueue + gRPC with mutual TLS on 127.0.0.1) with
+// real site agents: authorization, submit/queue/status/metrics/download/abort, and the audit log.
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <set>
+#include <thread>
+
+#include "common/atomic_file.h"
+#include "common/model_file.h"
+#include "common/revocation_list.h"
+#include "common/sha256.h"
+#include "common/tls.h"
+#include "coordinator/admin_service.h"
+#include "coordinator/audit_log.h"
+#include "coordinator/checkpoint_store.h"
+#include "coordinator/coordinator_service.h"
+#include "coordinator/fedavg_strategy.h"
+#include "coordinator/job_queue.h"
+#include "coordinator/job_runner.h"
+#include "coordinator/sqlite_database.h"
+#include "coordinator/state_database.h"
+#include "fedxray/proto/admin.grpc.pb.h"
+#include "site-agent/site_agent.h"
+#include "tests/shift_trainer.h"
+#include "tests/test_support.h"
+
+using namespace fedxray;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string job_yaml(const std::string& name, int rounds) {
+  return "job:\n  name: " + name + "\n  model: test-model\n  classes: 2\n  image_size: 8\n"
+         "  rounds: " + std::to_string(rounds) +
+         "\n  sites_per_round: 2\n  min_sites: 2\n  round_deadline_s: 30\n";
+}
+
+// A coordinator serving the sites and the admin API, running queued jobs on a thread.
+struct LiveCoordinator {
+  LiveCoordinator() {
+    state = std::make_shared<StateDatabase>(dir.path);
+    audit = std::make_shared<AuditLog>(state->connection());
+    CoordinatorOptions options;
+    options.state_dir = dir.path;
+    options.state = state;
+    options.heartbeat_timeout_s = 20;
+    queue = std::make_unique<JobQueue>(state, audit, [options](const JobConfig& job) {
+      CheckpointStore store(options.state_dir, job.name);
+      return std::make_shared<JobRunner>(job, options, testing::make_model({64, 1000}, 1),
+                                         std::make_unique<FedAvgStrategy>(job.seed, store.journal_dir()));
+    });
+    AdminServiceOptions admin_options;
+    admin_options.state_dir = dir.path;
+    // The torch-free test build has no TorchScript exporter; the model file itself stands in.
+    admin_options.export_torchscript = [](const std::string& fxm, const std::string& pt) {
+      write_file_atomically(pt, read_file(fxm));
+    };
+    admin = std::make_unique<AdminService>(*queue, state, audit, admin_options);
+    server = std::make_unique<CoordinatorServer>([this] { return queue->current(); }, "127.0.0.1:0",
+                                                 make_server_credentials(testing::kit("coordinator")),
+                                                 std::vector<grpc::Service*>{admin.get()});
+    server->service().use_state(state, audit);
+    runner_thread = std::thread([this] { queue->run(); });
+  }
+  ~LiveCoordinator() {
+    queue->shutdown("test over");
+    runner_thread.join();
+    server->shutdown();
+  }
+  std::string target() const { return "127.0.0.1:" + std::to_string(server->port()); }
+  std::unique_ptr<admin::Admin::Stub> admin_stub(const std::string& who) const {
+    return admin::Admin::NewStub(dial(target(), testing::kit(who)));
+  }
+
+  testing::TempDir dir;
+  std::shared_ptr<StateDatabase> state;
+  std::shared_ptr<AuditLog> audit;
+  std::unique_ptr<JobQueue> queue;
+  std::unique_ptr<AdminService> admin;
+  std::unique_ptr<CoordinatorServer> server;
+  std::thread runner_thread;
+};
+
+// A real site agent (ShiftTrainer) that keeps serving jobs until destroyed.
+struct LiveSite {
+  LiveSite(const LiveCoordinator& c, const std::string& name)
+      : trainer(0.01f, 1, 100),
+        agent(dial(c.target(), testing::kit(name)), [&] {
+          SiteAgentOptions o;
+          o.site_name = name;
+          o.serve_after_job = true;
+          return o;
+        }(), trainer),
+        thread([this] {
+          try {
+            agent.run();
+          } catch (const std::exception&) {
+          }
+        }) {}
+  ~LiveSite() {
+    agent.stop();
+    thread.join();
+  }
+  testing::ShiftTrainer trainer;
+  SiteAgent agent;
+  std::thread thread;
+};
+
+template <typename Reply, typename Call>
+grpc::Status call(Call&& fn, Reply& reply) {
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + 20s);
+  return fn(&context, &reply);
+}
+
+std::string wait_for_status(admin::Admin::Stub& stub, const std::string& job,
+                            const std::set<std::string>& wanted) {
+  for (int i = 0; i < 300; ++i) {
+    admin::JobRequest request;
+    request.set_job(job);
+    admin::JobStatusReply reply;
+    grpc::ClientContext context;
+    if (stub.JobStatus(&context, request, &reply).ok() && wanted.count(reply.job().status())) {
+      return reply.job().status();
+    }
+    std::this_thread::sleep_for(100ms);
+  }
+  return "timeout";
+}
+
+}  // namespace
+
+TEST_CASE("only admin certificates may call the admin API; refusals are audited", "[admin]") {
+  LiveCoordinator c;
+  admin::ListJobsReply jobs;
+  auto as_site = c.admin_stub("site-a");
+  grpc::Status s = call([&](auto* ctx, auto* r) { return as_site->ListJobs(ctx, {}, r); }, jobs);
+  CHECK(s.error_code() == grpc::StatusCode::PERMISSION_DENIED);
+  CHECK_THAT(s.error_message(), Catch::Contains("OU=admin"));
+  auto as_admin = c.admin_stub("alice");
+  REQUIRE(call([&](auto* ctx, auto* r) { return as_admin->ListJobs(ctx, {}, r); }, jobs).ok());
+  const auto records = c.audit->records();
+  REQUIRE(records.size() == 2);
+  CHECK(records[0].actor == "CN=site-a,OU=site");
+  CHECK(records[0].outcome == "refused");
+  CHECK(records[1].actor == "CN=alice,OU=admin");
+  CHECK(records[1].outcome == "ok");
+  CHECK(c.audit->verify().intact);
+}
+
+TEST_CASE("a revoked admin is refused from its next call on", "[admin][revocation]") {
+  LiveCoordinator c;
+  const std::string ca = testing::kits_dir() + "/ca/";
+  const std::string crl = c.dir.path + "/crl.pem";
+  auto watcher = std::make_shared<RevocationWatcher>(crl, read_file(ca + "ca.crt"));
+  c.admin->use_revocation_list(watcher);
+  auto alice = c.admin_stub("alice");
+  admin::ListJobsReply jobs;
+  REQUIRE(call([&](auto* ctx, auto* r) { return alice->ListJobs(ctx, {}, r); }, jobs).ok());
+  write_file_atomically(crl, add_to_revocation_list(read_file(ca + "ca.crt"), read_file(ca + "ca.key"),
+                                                    "", read_file(testing::kit("alice").certificate)));
+  std::this_thread::sleep_for(1100ms);  // the watcher re-reads at most once a second
+  grpc::Status s = call([&](auto* ctx, auto* r) { return alice->ListJobs(ctx, {}, r); }, jobs);
+  CHECK(s.error_code() == grpc::StatusCode::PERMISSION_DENIED);
+  CHECK_THAT(s.error_message(), Catch::Contains("alice") && Catch::Contains("revoked"));
+}
+
+TEST_CASE("submit validates, queues behind the running job; status, metrics, download, abort",
+          "[admin]") {
+  LiveCoordinator c;
+  auto alice = c.admin_stub("alice");
+
+  admin::SubmitJobRequest bad;
+  bad.set_yaml("job:\n  name: broken\n  model: test-model\n  classes: 2\n  image_size: 8\n"
+               "  rounds: 0\n");
+  bad.set_source("broken.yaml");
+  admin::SubmitJobReply submitted;
+  grpc::Status s = call([&](auto* ctx, auto* r) { return alice->SubmitJob(ctx, bad, r); }, submitted);
+  CHECK(s.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK_THAT(s.error_message(), Catch::Contains("broken.yaml:6") && Catch::Contains("job.rounds"));
+
+  admin::SubmitJobRequest first;
+  first.set_yaml(job_yaml("first", 3));
+  first.set_source("first.yaml");
+  REQUIRE(call([&](auto* ctx, auto* r) { return alice->SubmitJob(ctx, first, r); }, submitted).ok());
+  CHECK(submitted.job() == "first");
+  admin::SubmitJobRequest second;
+  second.set_yaml(job_yaml("second", 1000));
+  second.set_source("second.yaml");
+  REQUIRE(call([&](auto* ctx, auto* r) { return alice->SubmitJob(ctx, second, r); }, submitted).ok());
+  CHECK(submitted.queued_behind() == 1);
+  s = call([&](auto* ctx, auto* r) { return alice->SubmitJob(ctx, first, r); }, submitted);
+  CHECK_THAT(s.error_message(), Catch::Contains("submitted before"));
+
+  LiveSite a(c, "site-a"), b(c, "site-b");
+  REQUIRE(wait_for_status(*alice, "first", {"completed", "failed"}) == "completed");
+
+  admin::JobRequest first_job;
+  first_job.set_job("first");
+  admin::JobStatusReply status;
+  REQUIRE(call([&](auto* ctx, auto* r) { return alice->JobStatus(ctx, first_job, r); }, status).ok());
+  CHECK(status.job().completed_rounds() == 3);
+  REQUIRE(status.rounds_size() == 3);
+  CHECK(status.rounds(2).reported() == 2);
+  REQUIRE(status.sites_size() == 2);
+  CHECK(status.sites(0).state() == "uploaded");
+
+  admin::MetricsReply metrics;
+  REQUIRE(call([&](auto* ctx, auto* r) { return alice->Metrics(ctx, first_job, r); }, metrics).ok());
+  REQUIRE(metrics.round_records_json_size() == 3);
+  const auto last = nlohmann::json::parse(metrics.round_records_json(2));
+  CHECK(last["sites"].size() == 2);
+  CHECK(last["previous_model_sha256"] ==
+        nlohmann::json::parse(metrics.round_records_json(1))["model_sha256"]);
+
+  // The second job runs once the first is done; abort it mid-way.
+  REQUIRE(wait_for_status(*alice, "second", {"running"}) == "running");
+  std::this_thread::sleep_for(300ms);
+  admin::JobRequest second_job;
+  second_job.set_job("second");
+  admin::JobStatusReply live;
+  for (int i = 0; i < 100 && live.sites_size() != 2; ++i) {  // until the sites are in a round
+    std::this_thread::sleep_for(100ms);
+    REQUIRE(call([&](auto* ctx, auto* r) { return alice->JobStatus(ctx, second_job, r); }, live).ok());
+  }
+  CHECK(live.current_round() >= 1);
+  CHECK(live.sites_size() == 2);
+  admin::AbortJobReply aborted;
+  REQUIRE(call([&](auto* ctx, auto* r) { return alice->AbortJob(ctx, second_job, r); }, aborted).ok());
+  CHECK(wait_for_status(*alice, "second", {"aborted", "completed", "failed"}) == "aborted");
+  s = call([&](auto* ctx, auto* r) { return alice->AbortJob(ctx, second_job, r); }, aborted);
+  CHECK_THAT(s.error_message(), Catch::Contains("already ended"));
+
+  // Download: the pooled (last completed) model, streamed with its SHA-256.
+  admin::DownloadModelRequest download;
+  download.set_job("first");
+  grpc::ClientContext context;
+  auto reader = alice->DownloadModel(&context, download);
+  admin::FileChunk chunk;
+  std::string bytes, announced;
+  uint32_t round = 0;
+  while (reader->Read(&chunk)) {
+    bytes += chunk.data();
+    if (chunk.round()) round = chunk.round();
+    if (!chunk.sha256().empty()) announced = chunk.sha256();
+  }
+  REQUIRE(reader->Finish().ok());
+  CHECK(round == 3);
+  CHECK(bytes == read_file(CheckpointStore(c.dir.path, "first").model_path(3)));
+  CHECK(announced == Sha256::of(bytes.data(), bytes.size()));
+  admin::DownloadModelRequest missing;
+  missing.set_job("first");
+  missing.set_round(7);
+  grpc::ClientContext context2;
+  auto refused = alice->DownloadModel(&context2, missing);
+  while (refused->Read(&chunk)) {
+  }
+  CHECK(refused->Finish().error_code() == grpc::StatusCode::NOT_FOUND);
+
+  // The audit log has the admin's actions and the sites' uploads, and verifies.
+  admin::AuditRequest audit_request;
+  audit_request.set_verify(true);
+  admin::AuditReply audit;
+  REQUIRE(call([&](auto* ctx, auto* r) { return alice->Audit(ctx, audit_request, r); }, audit).ok());
+  CHECK(audit.intact());
+  int uploads = 0, submits = 0, aborts = 0;
+  for (const auto& r : audit.records()) {
+    uploads += r.action() == "upload" && r.outcome() == "ok";
+    submits += r.action() == "submit" && r.actor() == "CN=alice,OU=admin";
+    aborts += r.action() == "abort" && r.outcome() == "ok";
+  }
+  CHECK(uploads >= 6);
+  CHECK(submits == 4);  // broken, first, second, first again
+  CHECK(aborts == 1);
+
+  // Editing a record is caught by the next verification.
+  c.state->connection()->exec("UPDATE audit SET outcome = 'ok' WHERE action = 'submit' AND "
+                              "outcome = 'refused'");
+  REQUIRE(call([&](auto* ctx, auto* r) { return alice->Audit(ctx, audit_request, r); }, audit).ok());
+  CHECK_FALSE(audit.intact());
+  CHECK_THAT(audit.problem(), Catch::Contains("edited"));
+}
