@@ -14,7 +14,7 @@ namespace fedxray {
 class RetryBackoff {
  public:
   explicit RetryBackoff(std::chrono::milliseconds base = std::chrono::milliseconds(200),
-                        std::chrono::milliseconds cap = std::chrono::milliseconds(30000))
+                        std::chrono::milliseconds cap = std::chrono::milliseconds(10000))
       : base_(base), cap_(cap), rng_(std::random_device{}()) {}
 
   std::chrono::milliseconds next() {

@@ -74,6 +74,10 @@ std::shared_ptr<grpc::Channel> dial(
   args.SetMaxReceiveMessageSize(4 << 20);
   args.SetInt(GRPC_ARG_HTTP2_MAX_FRAME_SIZE, 1 << 20);
   args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 30000);
+  // After a coordinator restart, reconnect within seconds rather than gRPC's default of up to
+  // two minutes; callers add their own backoff with jitter on top.
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 500);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 5000);
   if (interceptors.empty()) return grpc::CreateCustomChannel(target, grpc::SslCredentials(options), args);
   return grpc::experimental::CreateCustomChannelWithInterceptors(
       target, grpc::SslCredentials(options), args, std::move(interceptors));

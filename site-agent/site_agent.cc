@@ -154,7 +154,8 @@ std::string SiteAgent::run() {
         // A restarted coordinator does not know this site yet: join again, then carry on.
         spdlog::warn("site={} the coordinator asks it to join again ({})", options_.site_name,
                      s.error_message());
-        if (!pause(backoff.next())) break;
+        backoff.reset();  // it answered: it is back
+        if (!pause(std::chrono::milliseconds(200))) break;
         join();
         continue;
       }

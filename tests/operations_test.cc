@@ -1,0 +1,260 @@
+// Operations with real processes: the built `fedxray` coordinator, site agents and admin CLI on
+// 127.0.0.1 with mutual TLS, real training (cnn-small on synthetic radiographs) and a real
+// SQLite state file. kill -9 the coordinator during a round and a site agent too; the job must
+// complete with every round exactly once and an unbroken model hash chain.
+#include <catch2/catch.hpp>
+
+#include <signal.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "common/atomic_file.h"
+#include "common/model_file.h"
+#include "coordinator/audit_log.h"
+#include "coordinator/checkpoint_store.h"
+#include "coordinator/sqlite_database.h"
+#include "coordinator/state_database.h"
+#include "tests/process_support.h"
+#include "tests/test_support.h"
+
+using namespace fedxray;
+using namespace fedxray::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct Consortium {
+  Consortium() : port(free_loopback_port()) {
+    write_file_atomically(dir.path + "/consortium.yaml",
+                          "consortium:\n  name: ops-test\n  coordinator:\n    name: coordinator\n"
+                          "    hosts: [127.0.0.1, localhost]\n    port: " + std::to_string(port) +
+                          "\n  sites: [site-a, site-b]\n  admins: [alice]\n");
+    std::string out;
+    REQUIRE(run_fedxray({"provision", "--consortium", dir.path + "/consortium.yaml", "--out",
+                         kits()}, out) == 0);
+  }
+  std::string kits() const { return dir.path + "/kits"; }
+  std::string target() const { return "127.0.0.1:" + std::to_string(port); }
+  std::string state_dir() const { return kits() + "/coordinator/state"; }
+  std::vector<std::string> coordinator_args(const std::string& job) const {
+    std::vector<std::string> a{"coordinator", "--config", kits() + "/coordinator/coordinator.yaml",
+                               "--listen", target(), "--finish-grace", "10"};
+    if (!job.empty()) {
+      a.push_back("--job");
+      a.push_back(job);
+    }
+    return a;
+  }
+  std::vector<std::string> site_args(const std::string& site, bool serve = false) const {
+    std::vector<std::string> a{"site", "--config", kits() + "/" + site + "/site.yaml",
+                               "--coordinator", target(), "--give-up-after", "120"};
+    if (serve) a.push_back("--serve");
+    return a;
+  }
+  std::vector<std::string> admin(std::vector<std::string> args) const {
+    std::vector<std::string> a{"admin", "--kit", kits() + "/alice", "--coordinator", target()};
+    a.insert(a.end(), args.begin(), args.end());
+    return a;
+  }
+  std::string write_job(const std::string& name, int rounds) const {
+    const std::string path = dir.path + "/" + name + ".yaml";
+    write_file_atomically(path, "job:\n  name: " + name + "\n  model: cnn-small\n  classes: 3\n"
+                                "  image_size: 32\n  rounds: " + std::to_string(rounds) +
+                                "\n  sites_per_round: 2\n  min_sites: 2\n  round_deadline_s: 60\n"
+                                "  local_epochs: 2\n  optimizer: adam\n  learning_rate: 0.003\n"
+                                "  seed: 7\n");
+    return path;
+  }
+  TempDir dir;
+  int port;
+};
+
+// Waits until `done(rounds)` holds for the job's rows in the state database.
+template <typename Pred>
+bool wait_for_rounds(const std::string& state_dir, const std::string& job, Pred done,
+                     double seconds = 120) {
+  const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(int64_t(seconds * 1000));
+  while (std::chrono::steady_clock::now() < until) {
+    try {
+      StateDatabase db(state_dir);
+      if (done(db.rounds(job))) return true;
+    } catch (const std::exception&) {
+    }
+    std::this_thread::sleep_for(20ms);
+  }
+  return false;
+}
+
+int completed(const std::vector<RoundRow>& rows) {
+  int n = 0;
+  for (const auto& r : rows) n += r.status == "completed";
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("kill -9 of the coordinator mid-round and of a site: the job completes, every round "
+          "exactly once, with an unbroken model hash chain", "[operations]") {
+  Consortium c;
+  const int rounds = 8;
+  const std::string job = c.write_job("crash-test", rounds);
+  const std::string logs = c.dir.path;
+  auto coordinator = std::make_unique<Process>(c.coordinator_args(job), logs + "/coordinator-1.log");
+  std::this_thread::sleep_for(300ms);
+  auto site_a = std::make_unique<Process>(c.site_args("site-a"), logs + "/site-a-1.log");
+  Process site_b(c.site_args("site-b"), logs + "/site-b.log");
+
+  // Kill the coordinator while round 3 or later is being run.
+  bool mid_round = wait_for_rounds(c.state_dir(), "crash-test", [](const std::vector<RoundRow>& r) {
+    return completed(r) >= 2 && !r.empty() && r.back().status == "running";
+  });
+  INFO(read_file(logs + "/coordinator-1.log"));
+  REQUIRE(mid_round);
+  coordinator->kill(SIGKILL);
+  REQUIRE(coordinator->wait(10) == 128 + SIGKILL);
+  const int before = completed(StateDatabase(c.state_dir()).rounds("crash-test"));
+  std::this_thread::sleep_for(1500ms);  // the sites notice and back off
+  coordinator = std::make_unique<Process>(c.coordinator_args(job), logs + "/coordinator-2.log");
+
+  // Then kill a site agent mid-round and start it again.
+  REQUIRE(wait_for_rounds(c.state_dir(), "crash-test", [&](const std::vector<RoundRow>& r) {
+    return completed(r) >= before + 1 && r.back().status == "running";
+  }));
+  site_a->kill(SIGKILL);
+  site_a->wait(10);
+  std::this_thread::sleep_for(500ms);
+  site_a = std::make_unique<Process>(c.site_args("site-a"), logs + "/site-a-2.log");
+
+  const int rc = coordinator->wait(240);
+  INFO("coordinator after restart:\n" << read_file(logs + "/coordinator-2.log"));
+  REQUIRE(rc == 0);
+  CHECK(site_a->wait(30) == 0);
+  CHECK(site_b.wait(30) == 0);
+  CHECK_THAT(read_file(logs + "/coordinator-2.log"),
+             Catch::Contains("resumes after round " + std::to_string(before)));
+
+  // Every round completed exactly once, in the database and in metrics.jsonl.
+  StateDatabase db(c.state_dir());
+  const auto rows = db.rounds("crash-test");
+  REQUIRE(rows.size() == std::size_t(rounds));
+  for (int r = 1; r <= rounds; ++r) {
+    CHECK(rows[r - 1].round == r);
+    CHECK(rows[r - 1].status == "completed");
+  }
+  CHECK(db.job("crash-test")->status == "completed");
+  const CheckpointStore store(c.state_dir(), "crash-test");
+  std::ifstream metrics(store.metrics_path());
+  std::vector<nlohmann::json> records;
+  for (std::string line; std::getline(metrics, line);) records.push_back(nlohmann::json::parse(line));
+  REQUIRE(records.size() == std::size_t(rounds));
+
+  // The hash chain: each round's model file matches its record, and links to the round before.
+  std::string previous = ModelFileReader(store.model_path(0)).manifest().sha256();
+  for (int r = 1; r <= rounds; ++r) {
+    const auto& record = records[std::size_t(r - 1)];
+    CHECK(record["round"] == r);
+    CHECK(record["status"] == "completed");
+    CHECK(record["previous_model_sha256"] == previous);
+    CHECK(rows[r - 1].previous_sha256 == previous);
+    const std::string sha = ModelFileReader(store.model_path(r)).read_all().manifest.sha256();
+    CHECK(record["model_sha256"] == sha);
+    CHECK(rows[r - 1].model_sha256 == sha);
+    previous = sha;
+  }
+  CHECK(ModelFileReader(store.pooled_path()).manifest().sha256() == previous);
+
+  // The audit log saw the resume and is intact.
+  AuditLog audit(db.connection());
+  CHECK(audit.verify().intact);
+  bool resumed = false;
+  for (const auto& r : audit.records()) resumed |= r.action == "resume";
+  CHECK(resumed);
+}
+
+TEST_CASE("fedxray admin against a live coordinator: submit, jobs, status, sites, metrics, "
+          "download, abort, audit --verify", "[operations]") {
+  Consortium c;
+  Process coordinator(c.coordinator_args(""), c.dir.path + "/coordinator.log");
+  Process site_a(c.site_args("site-a", true), c.dir.path + "/site-a.log");
+  Process site_b(c.site_args("site-b", true), c.dir.path + "/site-b.log");
+  std::string out;
+  for (int i = 0; i < 150 && run_fedxray(c.admin({"jobs"}), out) != 0; ++i) {
+    std::this_thread::sleep_for(200ms);  // until the coordinator listens
+  }
+
+  // A job file with an error is refused with file, line and key.
+  const std::string bad = c.dir.path + "/bad.yaml";
+  write_file_atomically(bad, "job:\n  name: bad\n  model: cnn-small\n  classes: 3\n"
+                             "  image_size: 32\n  rounds: 0\n  sites_per_round: 2\n");
+  CHECK(run_fedxray(c.admin({"submit", bad}), out) == 1);
+  CHECK_THAT(out, Catch::Contains("bad.yaml:6") && Catch::Contains("job.rounds"));
+
+  REQUIRE(run_fedxray(c.admin({"submit", c.write_job("short", 3)}), out) == 0);
+  CHECK_THAT(out, Catch::Contains("job short queued"));
+  REQUIRE(run_fedxray(c.admin({"submit", c.write_job("long", 10000)}), out) == 0);
+  CHECK_THAT(out, Catch::Contains("behind 1"));
+
+  REQUIRE(wait_for_rounds(c.state_dir(), "long", [](const std::vector<RoundRow>& r) {
+    return completed(r) >= 1;
+  }));
+  REQUIRE(run_fedxray(c.admin({"--json", "jobs"}), out) == 0);
+  const auto jobs = nlohmann::json::parse(out)["jobs"];
+  REQUIRE(jobs.size() == 2);
+  CHECK(jobs[0]["status"] == "completed");
+  CHECK(jobs[1]["status"] == "running");
+
+  REQUIRE(run_fedxray(c.admin({"status", "long"}), out) == 0);
+  CHECK_THAT(out, Catch::Contains("job long: running") && Catch::Contains("estimated time left"));
+  REQUIRE(run_fedxray(c.admin({"sites"}), out) == 0);
+  CHECK_THAT(out, Catch::Contains("site-a") && Catch::Contains("yes") && Catch::Contains("0.1.0"));
+
+  REQUIRE(run_fedxray(c.admin({"metrics", "short", "--csv"}), out) == 0);
+  CHECK_THAT(out, Catch::StartsWith("round,status,site,site_status,samples"));
+  CHECK(std::count(out.begin(), out.end(), '\n') == 1 + 3 * 2);
+  REQUIRE(run_fedxray(c.admin({"--json", "metrics", "short"}), out) == 0);
+  CHECK(nlohmann::json::parse(out).size() == 3);
+
+  const std::string pt = c.dir.path + "/short.pt";
+  REQUIRE(run_fedxray(c.admin({"download", "short", "--round", "2", "--out", pt}), out) == 0);
+  CHECK_THAT(out, Catch::Contains("round 2 model (TorchScript"));
+  std::string evaluated;
+  CHECK(run_fedxray({"evaluate", "--model", pt, "--data", c.kits() + "/site-a/site.yaml"},
+                    evaluated) == 0);
+  CHECK(run_fedxray(c.admin({"download", "short", "--round", "9", "--out", pt}), out) == 1);
+  CHECK_THAT(out, Catch::Contains("has not completed"));
+
+  REQUIRE(run_fedxray(c.admin({"abort", "long"}), out) == 0);
+  REQUIRE(wait_for_rounds(c.state_dir(), "long", [&](const std::vector<RoundRow>&) {
+    return StateDatabase(c.state_dir()).job("long")->status == "aborted";
+  }));
+
+  REQUIRE(run_fedxray(c.admin({"audit", "--verify", "--limit", "0"}), out) == 0);
+  CHECK_THAT(out, Catch::Contains("audit log intact"));
+  CHECK_THAT(out, Catch::Contains("CN=alice,OU=admin") && Catch::Contains("abort"));
+
+  // An edited record is caught.
+  StateDatabase(c.state_dir()).connection()->exec(
+      "UPDATE audit SET actor = 'CN=mallory,OU=admin' WHERE action = 'abort'");
+  CHECK(run_fedxray(c.admin({"audit", "--verify"}), out) == 1);
+  CHECK_THAT(out, Catch::Contains("TAMPERED") && Catch::Contains("edited"));
+
+  // A site certificate cannot use the admin API.
+  const std::string site_kit = c.dir.path + "/site-as-admin";
+  std::filesystem::create_directories(site_kit);
+  write_file_atomically(site_kit + "/admin.yaml",
+                        "admin:\n  name: site-a\n  coordinator: \"" + c.target() + "\"\n"
+                        "  certificate: " + c.kits() + "/site-a/site-a.crt\n  private_key: " +
+                        c.kits() + "/site-a/site-a.key\n  ca_certificate: " + c.kits() +
+                        "/site-a/ca.crt\n");
+  CHECK(run_fedxray({"admin", "--kit", site_kit, "jobs"}, out) == 1);
+  CHECK_THAT(out, Catch::Contains("only admin certificates"));
+  coordinator.kill(SIGTERM);
+  CHECK(coordinator.wait(30) == 0);
+}
