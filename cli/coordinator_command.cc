@@ -13,11 +13,13 @@
 #include "common/atomic_file.h"
 #include "common/coordinator_config.h"
 #include "common/job_config.h"
+#include "common/metrics_endpoint.h"
 #include "common/model_file.h"
 #include "common/revocation_list.h"
 #include "common/tls.h"
 #include "coordinator/admin_service.h"
 #include "coordinator/audit_log.h"
+#include "coordinator/coordinator_metrics.h"
 #include "coordinator/coordinator_service.h"
 #include "coordinator/fedavg_strategy.h"
 #include "coordinator/job_queue.h"
@@ -106,6 +108,13 @@ void add_coordinator_command(CLI::App& app) {
         make_server_credentials({config.certificate, config.private_key, config.ca_certificate}),
         {&admin});
     server.service().use_state(state, audit);
+    std::unique_ptr<MetricsEndpoint> metrics;
+    if (!config.metrics_listen.empty()) {
+      metrics = std::make_unique<MetricsEndpoint>(
+          config.metrics_listen, "coordinator.metrics_listen", [&, timeout = config.heartbeat_timeout_s] {
+            return render_coordinator_metrics(*state, queue, server.service(), timeout);
+          });
+    }
     if (!config.revocation_list.empty()) {
       auto watcher = std::make_shared<RevocationWatcher>(config.revocation_list, options.ca_pem);
       server.service().use_revocation_list(watcher);

@@ -6,6 +6,7 @@
 
 #include "cli/commands.h"
 #include "cli/signal_stop.h"
+#include "common/metrics_endpoint.h"
 #include "common/site_config.h"
 #include "common/tls.h"
 #include "site-agent/data_source.h"
@@ -48,6 +49,26 @@ void add_site_command(CLI::App& app) {
     options.serve_after_job = *serve;
     SiteAgent agent(dial(config.coordinator, kit), options, trainer);
     stop_on_signal([&agent] { agent.stop(); });
+    std::unique_ptr<MetricsEndpoint> metrics;
+    if (!config.metrics_listen.empty()) {
+      metrics = std::make_unique<MetricsEndpoint>(config.metrics_listen, "site.metrics_listen", [&] {
+        const SiteAgent::Counters c = agent.counters();
+        std::string out;
+        append_metric(out, "fedxray_site_up", "gauge", "1 while the site agent runs", {{"", 1}});
+        append_metric(out, "fedxray_site_coordinator_reachable", "gauge",
+                      "1 if the last call reached the coordinator", {{"", c.coordinator_reachable}});
+        append_metric(out, "fedxray_site_training", "gauge", "1 while a round is being served",
+                      {{"", c.training}});
+        append_metric(out, "fedxray_site_rounds_total", "counter", "Rounds served, by outcome",
+                      {{"outcome=\"uploaded\"", double(c.rounds_uploaded)},
+                       {"outcome=\"failed\"", double(c.rounds_failed)}});
+        append_metric(out, "fedxray_site_model_bytes_downloaded_total", "counter",
+                      "Global model bytes downloaded", {{"", double(c.model_bytes_downloaded)}});
+        append_metric(out, "fedxray_site_update_bytes_uploaded_total", "counter",
+                      "Update bytes uploaded", {{"", double(c.update_bytes_uploaded)}});
+        return out;
+      });
+    }
     const std::string outcome = agent.run();
     std::cout << "site " << config.name << ": " << outcome << "\n";
   });

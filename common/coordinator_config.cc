@@ -26,6 +26,11 @@ CoordinatorConfig load_coordinator_config(const std::string& file) {
   }
   c.heartbeat_timeout_s = r.number("heartbeat_timeout_s", 1, 86400, c.heartbeat_timeout_s);
   c.revocation_list = r.path("revocation_list", std::string());
+  c.metrics_listen = r.string("metrics_listen", std::string());
+  if (!c.metrics_listen.empty() && c.metrics_listen.find(':') == std::string::npos) {
+    r.fail("metrics_listen", "must be address:port, e.g. 127.0.0.1:9464 (got \"" +
+                                 c.metrics_listen + "\")");
+  }
   r.finish();
   root.finish();
   return c;

@@ -43,6 +43,7 @@ struct SiteConfig {
   DataSourceConfig data;
   int threads = 0;                  // LibTorch intra-op threads; 0 = library default
   SitePolicy policy;                // the site's veto over jobs
+  std::string metrics_listen;       // Prometheus /metrics and /healthz; empty = off
 };
 
 DataSourceConfig read_data_source_config(ConfigReader data_section);

@@ -74,6 +74,10 @@ void CoordinatorService::use_state(std::shared_ptr<StateDatabase> state,
   audit_ = std::move(audit);
 }
 
+CoordinatorService::Counters CoordinatorService::counters() const {
+  return {bytes_received_.load(), bytes_sent_.load(), refused_.load()};
+}
+
 std::shared_ptr<JobRunner> CoordinatorService::runner_for(const std::string& site) {
   std::shared_ptr<JobRunner> runner = source_();
   if (!runner) {
@@ -97,6 +101,7 @@ std::shared_ptr<JobRunner> CoordinatorService::runner_for(const std::string& sit
 
 void CoordinatorService::audit(const std::string& site, const std::string& action,
                                const std::string& target, const grpc::Status& outcome) {
+  if (!outcome.ok()) ++refused_;
   std::shared_ptr<AuditLog> audit;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -113,7 +118,10 @@ void CoordinatorService::audit(const std::string& site, const std::string& actio
 
 grpc::Status CoordinatorService::site_of(grpc::ServerContext* context, const char* rpc,
                                          std::string& site) {
-  if (auto s = certificate_site(context, rpc, site); !s.ok()) return s;
+  if (auto s = certificate_site(context, rpc, site); !s.ok()) {
+    ++refused_;
+    return s;
+  }
   std::shared_ptr<RevocationWatcher> revocation;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -121,6 +129,7 @@ grpc::Status CoordinatorService::site_of(grpc::ServerContext* context, const cha
   }
   if (revocation && revocation->is_revoked(peer_identity(*context).certificate_pem)) {
     spdlog::warn("refused {} from site={}: its certificate has been revoked", rpc, site);
+    ++refused_;
     return {grpc::StatusCode::PERMISSION_DENIED,
             "the certificate of site '" + site + "' has been revoked by the consortium"};
   }
@@ -207,6 +216,7 @@ grpc::Status CoordinatorService::DownloadModel(grpc::ServerContext* context,
       chunk.set_offset(offset);
       model->read(offset, size, *chunk.mutable_data());
       ok = writer->Write(chunk);
+      bytes_sent_ += size;
       chunk.clear_manifest();
     });
     if (!ok) return grpc::Status(grpc::StatusCode::CANCELLED, "site went away during download");
@@ -241,6 +251,7 @@ grpc::Status CoordinatorService::UploadUpdate(grpc::ServerContext* context,
         hash.update(chunk.data().data(), chunk.data().size());
         session->sink->fold(chunk.offset(), chunk.data().data(), chunk.data().size());
         received += chunk.data().size();
+        bytes_received_ += chunk.data().size();
       } while (reader->Read(&chunk));
     } catch (const Error& e) {
       problem = e.what();

@@ -7,6 +7,7 @@
 // recorded as failed for the round; the coordinator carries on.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
@@ -39,6 +40,14 @@ class CoordinatorService final : public wire::Coordinator::Service {
   // Records joins in the site registry and every upload in the audit log.
   void use_state(std::shared_ptr<StateDatabase> state, std::shared_ptr<AuditLog> audit);
 
+  // Running totals since start, for monitoring.
+  struct Counters {
+    uint64_t update_bytes_received = 0;
+    uint64_t model_bytes_sent = 0;
+    uint64_t refused_calls = 0;
+  };
+  Counters counters() const;
+
   grpc::Status Join(grpc::ServerContext* context, const wire::JoinRequest* request,
                     wire::JoinReply* reply) override;
   grpc::Status GetWork(grpc::ServerContext* context, const wire::WorkRequest* request,
@@ -64,6 +73,9 @@ class CoordinatorService final : public wire::Coordinator::Service {
   std::shared_ptr<StateDatabase> state_;
   std::shared_ptr<AuditLog> audit_;
   std::map<std::string, wire::JoinRequest> joins_;  // each site's last accepted Join
+  std::atomic<uint64_t> bytes_received_{0};
+  std::atomic<uint64_t> bytes_sent_{0};
+  std::atomic<uint64_t> refused_{0};
   RunnerSource source_;
 };
 

@@ -292,6 +292,20 @@ void StateDatabase::site_seen(const std::string& name) {
       .bind(1, utc_now()).bind(2, name).run();
 }
 
+std::map<std::string, int64_t> StateDatabase::count_by(const std::string& table) const {
+  const char* sql = table == "jobs"     ? "SELECT status, COUNT(*) FROM jobs GROUP BY status"
+                    : table == "rounds" ? "SELECT status, COUNT(*) FROM rounds GROUP BY status"
+                    : table == "site_rounds"
+                        ? "SELECT state, COUNT(*) FROM site_rounds GROUP BY state"
+                        : nullptr;
+  if (!sql) throw Error("count_by: no table '" + table + "'");
+  std::lock_guard<std::recursive_mutex> lock(db_->mutex());
+  SqliteDatabase::Statement q(*db_, sql);
+  std::map<std::string, int64_t> out;
+  while (q.step()) out[q.text(0)] = q.integer(1);
+  return out;
+}
+
 std::vector<SiteRow> StateDatabase::sites() const {
   std::lock_guard<std::recursive_mutex> lock(db_->mutex());
   SqliteDatabase::Statement q(*db_,

@@ -15,6 +15,7 @@
 // one transaction. Thread-safe.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -110,6 +111,10 @@ class StateDatabase {
                    const std::string& version);
   void site_seen(const std::string& name);
   std::vector<SiteRow> sites() const;
+
+  // --- monitoring ----------------------------------------------------------------------------
+  // How many rows of `jobs` (by status), `rounds` (by status) or `site_rounds` (by state).
+  std::map<std::string, int64_t> count_by(const std::string& table) const;
 
  private:
   std::shared_ptr<SqliteDatabase> db_;

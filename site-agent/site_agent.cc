@@ -95,6 +95,11 @@ SiteAgent::SiteAgent(std::shared_ptr<grpc::Channel> channel, SiteAgentOptions op
 
 void SiteAgent::stop() { stopping_ = true; }
 
+SiteAgent::Counters SiteAgent::counters() const {
+  return {rounds_uploaded_.load(), rounds_failed_.load(), bytes_down_.load(), bytes_up_.load(),
+          reachable_.load(), training_.load()};
+}
+
 void SiteAgent::join() {
   wire::JoinRequest request;
   request.set_site_name(options_.site_name);
@@ -166,6 +171,7 @@ std::string SiteAgent::run() {
           options_.unreachable_give_up_s) {
         throw Error("lost the coordinator for too long: " + s.error_message());
       }
+      reachable_ = false;
       const auto wait = backoff.next();
       spdlog::warn("site={} coordinator unreachable ({}); retrying in {} ms", options_.site_name,
                    s.error_message(), wait.count());
@@ -173,6 +179,7 @@ std::string SiteAgent::run() {
       continue;
     }
     unreachable_since = Clock::now();
+    reachable_ = true;
     backoff.reset();
     switch (work.kind()) {
       case wire::WorkReply::JOB_FINISHED:
@@ -206,7 +213,13 @@ void SiteAgent::serve_round(const wire::WorkReply& work) {
     if (!refused.empty()) throw ShareableError(refused);
     HeartbeatThread heartbeat(*stub_, beat, std::chrono::milliseconds(heartbeat_interval_ms_));
     const auto t0 = Clock::now();
+    training_ = true;
+    struct Idle {
+      std::atomic<bool>& training;
+      ~Idle() { training = false; }
+    } idle{training_};
     ModelBlob global = download(job, round);
+    bytes_down_ += global.bytes.size();
     const auto t1 = Clock::now();
     TrainingResult result = trainer_.train(job, global, [&](const std::string& phase, double f) {
       heartbeat.set_phase(phase, f);
@@ -238,6 +251,8 @@ void SiteAgent::serve_round(const wire::WorkReply& work) {
                  "download {:.2f} s, train {:.2f} s, upload {:.2f} s)",
                  options_.site_name, job.job_id(), round, result.samples,
                  result.metrics.held_out_accuracy(), secs(t0, t1), secs(t1, t2), secs(t2, t3));
+    ++rounds_uploaded_;
+    bytes_up_ += result.model.bytes.size();
     if (on_uploaded_) on_uploaded_(round, result);
   } catch (const TrainingCancelled&) {
     spdlog::warn("site={} job={} round={}: round over for this site, nothing uploaded",
@@ -245,6 +260,7 @@ void SiteAgent::serve_round(const wire::WorkReply& work) {
   } catch (const Error& e) {
     // Tell the coordinator why at once, so it need not wait for the heartbeat timeout; then
     // wait for the next assignment.
+    ++rounds_failed_;
     spdlog::error("site={} job={} round={} failed: {}", options_.site_name, job.job_id(), round,
                   e.what());
     wire::HeartbeatRequest failure = beat;

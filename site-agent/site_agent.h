@@ -57,6 +57,17 @@ class SiteAgent {
   // Observer of each secure-aggregation step (see secure_upload.h); throwing abandons the round.
   void on_secure_step(SecureStepObserver observer) { on_secure_step_ = std::move(observer); }
 
+  // Running totals since start, for monitoring.
+  struct Counters {
+    uint64_t rounds_uploaded = 0;
+    uint64_t rounds_failed = 0;
+    uint64_t model_bytes_downloaded = 0;
+    uint64_t update_bytes_uploaded = 0;
+    bool coordinator_reachable = false;
+    bool training = false;
+  };
+  Counters counters() const;
+
  private:
   void join();
   // Sleeps up to `d` in small steps; false if stop() was called meanwhile.
@@ -71,6 +82,8 @@ class SiteAgent {
   PrivacyBudget budget_;  // options_.policy.budget_file
   uint32_t heartbeat_interval_ms_ = 2000;
   std::atomic<bool> stopping_{false};
+  std::atomic<uint64_t> rounds_uploaded_{0}, rounds_failed_{0}, bytes_down_{0}, bytes_up_{0};
+  std::atomic<bool> reachable_{false}, training_{false};
   std::function<void(int, const TrainingResult&)> on_uploaded_;
   SecureStepObserver on_secure_step_;
 };

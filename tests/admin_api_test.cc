@@ -6,7 +6,10 @@
 #include <set>
 #include <thread>
 
+#include <httplib.h>
+
 #include "common/atomic_file.h"
+#include "common/metrics_endpoint.h"
 #include "common/model_file.h"
 #include "common/revocation_list.h"
 #include "common/sha256.h"
@@ -14,6 +17,7 @@
 #include "coordinator/admin_service.h"
 #include "coordinator/audit_log.h"
 #include "coordinator/checkpoint_store.h"
+#include "coordinator/coordinator_metrics.h"
 #include "coordinator/coordinator_service.h"
 #include "coordinator/fedavg_strategy.h"
 #include "coordinator/job_queue.h"
@@ -280,4 +284,43 @@ TEST_CASE("submit validates, queues behind the running job; status, metrics, dow
   REQUIRE(call([&](auto* ctx, auto* r) { return alice->Audit(ctx, audit_request, r); }, audit).ok());
   CHECK_FALSE(audit.intact());
   CHECK_THAT(audit.problem(), Catch::Contains("edited"));
+}
+
+TEST_CASE("the coordinator's Prometheus endpoint reports rounds, sites and bytes", "[admin][metrics]") {
+  LiveCoordinator c;
+  MetricsEndpoint endpoint("127.0.0.1:0", "coordinator.metrics_listen", [&] {
+    return render_coordinator_metrics(*c.state, *c.queue, c.server->service(), 20);
+  });
+  REQUIRE(endpoint.port() > 0);
+  c.queue->submit(job_yaml("watched", 2), "watched.yaml", "test");
+  {
+    LiveSite a(c, "site-a"), b(c, "site-b");
+    auto alice = c.admin_stub("alice");
+    REQUIRE(wait_for_status(*alice, "watched", {"completed", "failed"}) == "completed");
+  }
+  httplib::Client client("127.0.0.1", endpoint.port());
+  auto health = client.Get("/healthz");
+  REQUIRE(health);
+  CHECK(health->status == 200);
+  auto res = client.Get("/metrics");
+  REQUIRE(res);
+  CHECK(res->status == 200);
+  CHECK_THAT(res->get_header_value("Content-Type"), Catch::Contains("text/plain"));
+  const std::string& text = res->body;
+  CHECK_THAT(text, Catch::Contains("# TYPE fedxray_rounds_total counter"));
+  CHECK_THAT(text, Catch::Contains("fedxray_rounds_total{status=\"completed\"} 2\n"));
+  CHECK_THAT(text, Catch::Contains("fedxray_jobs{status=\"completed\"} 1\n"));
+  CHECK_THAT(text, Catch::Contains("fedxray_site_rounds_total{state=\"uploaded\"} 4\n"));
+  CHECK_THAT(text, Catch::Contains("fedxray_sites_known 2\n"));
+  CHECK_THAT(text, Catch::Contains("fedxray_update_bytes_received_total"));
+  CHECK(text.find("fedxray_update_bytes_received_total 0\n") == std::string::npos);
+}
+
+TEST_CASE("a metrics port that cannot be bound names the config key") {
+  MetricsEndpoint first("127.0.0.1:0", "coordinator.metrics_listen", [] { return std::string(); });
+  CHECK_THROWS_WITH(MetricsEndpoint("127.0.0.1:" + std::to_string(first.port()),
+                                    "coordinator.metrics_listen", [] { return std::string(); }),
+                    Catch::Contains("coordinator.metrics_listen"));
+  CHECK_THROWS_WITH(MetricsEndpoint("no-port", "site.metrics_listen", [] { return std::string(); }),
+                    Catch::Contains("site.metrics_listen must be address:port"));
 }

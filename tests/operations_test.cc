@@ -13,6 +13,7 @@
 #include <sstream>
 #include <thread>
 
+#include <httplib.h>
 #include <nlohmann/json.hpp>
 
 #include "common/atomic_file.h"
@@ -181,6 +182,13 @@ TEST_CASE("kill -9 of the coordinator mid-round and of a site: the job completes
 TEST_CASE("fedxray admin against a live coordinator: submit, jobs, status, sites, metrics, "
           "download, abort, audit --verify", "[operations]") {
   Consortium c;
+  const int coordinator_metrics = free_loopback_port(), site_metrics = free_loopback_port();
+  {
+    std::ofstream(c.kits() + "/coordinator/coordinator.yaml", std::ios::app)
+        << "\n  metrics_listen: \"127.0.0.1:" << coordinator_metrics << "\"\n";
+    std::ofstream(c.kits() + "/site-a/site.yaml", std::ios::app)
+        << "\n  metrics_listen: \"127.0.0.1:" << site_metrics << "\"\n";
+  }
   Process coordinator(c.coordinator_args(""), c.dir.path + "/coordinator.log");
   Process site_a(c.site_args("site-a", true), c.dir.path + "/site-a.log");
   Process site_b(c.site_args("site-b", true), c.dir.path + "/site-b.log");
@@ -229,6 +237,23 @@ TEST_CASE("fedxray admin against a live coordinator: submit, jobs, status, sites
                     evaluated) == 0);
   CHECK(run_fedxray(c.admin({"download", "short", "--round", "9", "--out", pt}), out) == 1);
   CHECK_THAT(out, Catch::Contains("has not completed"));
+
+  // Monitoring: both expose Prometheus text on their loopback metrics port.
+  {
+    httplib::Client coordinator_http("127.0.0.1", coordinator_metrics);
+    auto res = coordinator_http.Get("/metrics");
+    REQUIRE(res);
+    CHECK_THAT(res->body, Catch::Contains("fedxray_rounds_total{status=\"completed\"}") &&
+                              Catch::Contains("fedxray_current_round{job=\"long\"}") &&
+                              Catch::Contains("fedxray_sites_connected 2"));
+    httplib::Client site_http("127.0.0.1", site_metrics);
+    res = site_http.Get("/metrics");
+    REQUIRE(res);
+    CHECK_THAT(res->body, Catch::Contains("fedxray_site_coordinator_reachable 1") &&
+                              Catch::Contains("fedxray_site_rounds_total{outcome=\"uploaded\"}"));
+    CHECK(res->body.find("fedxray_site_rounds_total{outcome=\"uploaded\"} 0\n") == std::string::npos);
+    CHECK(site_http.Get("/healthz")->status == 200);
+  }
 
   REQUIRE(run_fedxray(c.admin({"abort", "long"}), out) == 0);
   REQUIRE(wait_for_rounds(c.state_dir(), "long", [&](const std::vector<RoundRow>&) {
