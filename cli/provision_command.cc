@@ -25,6 +25,10 @@ void add_provision_command(CLI::App& app) {
                   "revoke this participant's certificate: adds it to <out>/ca/crl.pem; copy that "
                   "file to the coordinator's coordinator.revocation_list (re-read while running)");
   cmd->add_flag("--force", *force, "regenerate every key and certificate, replacing existing ones");
+  // `fedxray provision revoke NAME --out kits`: the same as --revoke NAME.
+  cmd->fallthrough();
+  auto* revoke_cmd = cmd->add_subcommand("revoke", "Revoke a site's or admin's certificate");
+  revoke_cmd->add_option("name", *revoke, "participant to revoke")->required();
   cmd->callback([=] {
     if (!revoke->empty()) {
       const std::string ca = *out + "/ca/";

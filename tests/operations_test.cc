@@ -185,7 +185,8 @@ TEST_CASE("fedxray admin against a live coordinator: submit, jobs, status, sites
   const int coordinator_metrics = free_loopback_port(), site_metrics = free_loopback_port();
   {
     std::ofstream(c.kits() + "/coordinator/coordinator.yaml", std::ios::app)
-        << "\n  metrics_listen: \"127.0.0.1:" << coordinator_metrics << "\"\n";
+        << "\n  metrics_listen: \"127.0.0.1:" << coordinator_metrics << "\"\n"
+        << "  revocation_list: " << c.kits() << "/ca/crl.pem\n";
     std::ofstream(c.kits() + "/site-a/site.yaml", std::ios::app)
         << "\n  metrics_listen: \"127.0.0.1:" << site_metrics << "\"\n";
   }
@@ -280,6 +281,12 @@ TEST_CASE("fedxray admin against a live coordinator: submit, jobs, status, sites
                         "/site-a/ca.crt\n");
   CHECK(run_fedxray({"admin", "--kit", site_kit, "jobs"}, out) == 1);
   CHECK_THAT(out, Catch::Contains("only admin certificates"));
+
+  // `fedxray provision revoke alice` locks her out from her next call, without a restart.
+  REQUIRE(run_fedxray({"provision", "revoke", "alice", "--out", c.kits()}, out) == 0);
+  std::this_thread::sleep_for(1200ms);  // the coordinator re-reads the list at most once a second
+  CHECK(run_fedxray(c.admin({"jobs"}), out) == 1);
+  CHECK_THAT(out, Catch::Contains("alice") && Catch::Contains("revoked"));
   coordinator.kill(SIGTERM);
   CHECK(coordinator.wait(30) == 0);
 }
