@@ -31,9 +31,11 @@
 #include "common/model_file.h"
 #include "common/provisioning.h"
 #include "common/tls.h"
+#include "coordinator/audit_log.h"
 #include "coordinator/coordinator_service.h"
 #include "coordinator/fedavg_strategy.h"
 #include "coordinator/job_runner.h"
+#include "coordinator/state_database.h"
 #include "site-agent/secure_upload.h"
 #include "site-agent/site_agent.h"
 
@@ -47,7 +49,8 @@ TlsFiles kit(const std::string& dir, const std::string& name) {
   return {d + name + ".crt", d + name + ".key", d + "ca.crt"};
 }
 
-int run_coordinator(const std::string& dir, int sites, int rounds, bool secure, int neighbours) {
+int run_coordinator(const std::string& dir, int sites, int rounds, bool secure, int neighbours,
+                    bool state_db) {
   JobConfig job;
   job.name = "bench";
   job.model = "resnet18-layout";
@@ -61,10 +64,16 @@ int run_coordinator(const std::string& dir, int sites, int rounds, bool secure, 
   options.state_dir = dir + (secure ? "/state-secure" : "/state");
   options.heartbeat_timeout_s = 120;
   options.ca_pem = read_file(kit(dir, "coordinator").ca_certificate);
+  std::shared_ptr<AuditLog> audit;
+  if (state_db) {  // as `fedxray coordinator` runs: every round and upload recorded in SQLite
+    options.state = std::make_shared<StateDatabase>(options.state_dir);
+    audit = std::make_shared<AuditLog>(options.state->connection());
+  }
   CheckpointStore store(options.state_dir, job.name);
   JobRunner runner(job, options, read_model_file(dir + "/initial.fxm"),
                    std::make_unique<FedAvgStrategy>(1, store.journal_dir()));
   CoordinatorServer server(runner, "127.0.0.1:0", make_server_credentials(kit(dir, "coordinator")));
+  if (state_db) server.service().use_state(options.state, audit);
   write_file_atomically(dir + "/port", std::to_string(server.port()));
   const bool ok = runner.run();
   const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
@@ -106,6 +115,7 @@ int main(int argc, char** argv) {
   std::string role = "driver", workdir;
   bool secure_aggregation = false;
   int neighbours = 0;
+  bool state_db = false;
   app.add_option("--sites", sites, "site processes")->capture_default_str();
   app.add_option("--params", params, "model parameters (ResNet-18 layout)")->capture_default_str();
   app.add_option("--rounds", rounds, "rounds (the median uses rounds 2..R)")->capture_default_str();
@@ -114,6 +124,9 @@ int main(int argc, char** argv) {
                "also run the job with secure aggregation and compare (coordinator role: use it)");
   app.add_option("--neighbours", neighbours,
                  "secure aggregation graph degree (0 = the job default, 2 ceil(log2 n) + 2)");
+  app.add_flag("--state-db", state_db,
+               "record rounds, site states and uploads in the SQLite state database and audit log, "
+               "as `fedxray coordinator` does");
   app.add_option("--role", role)->group("");  // internal: driver, coordinator, site
   app.add_option("--index", index)->group("");
   app.add_option("--port", port)->group("");
@@ -121,7 +134,7 @@ int main(int argc, char** argv) {
   init_logging(role == "site" && getenv("FEDXRAY_BENCH_LOG") ? "info" : "warn");
 
   if (role == "coordinator") {
-    return run_coordinator(workdir, sites, rounds, secure_aggregation, neighbours);
+    return run_coordinator(workdir, sites, rounds, secure_aggregation, neighbours, state_db);
   }
   if (role == "site") return run_site(workdir, index, port);
 
@@ -150,6 +163,7 @@ int main(int argc, char** argv) {
     const std::string self = "round_overhead";
     std::vector<std::string> args = {self, "--role", "coordinator", "--workdir", workdir, "--sites",
                                      std::to_string(sites), "--rounds", std::to_string(rounds)};
+    if (state_db) args.push_back("--state-db");
     if (secure) {
       args.push_back("--secure-aggregation");
       args.push_back("--neighbours");

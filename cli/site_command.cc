@@ -47,6 +47,7 @@ void add_site_command(CLI::App& app) {
     SiteAgentOptions options{config.name, *give_up, read_site_credentials(config.name, kit),
                              config.policy};
     options.serve_after_job = *serve;
+    options.redial = [target = config.coordinator, kit] { return dial(target, kit); };
     SiteAgent agent(dial(config.coordinator, kit), options, trainer);
     stop_on_signal([&agent] { agent.stop(); });
     std::unique_ptr<MetricsEndpoint> metrics;

@@ -78,6 +78,8 @@ std::shared_ptr<grpc::Channel> dial(
   // two minutes; callers add their own backoff with jitter on top.
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 500);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 5000);
+  // Each channel its own connections: a channel dialled afresh really reconnects.
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
   if (interceptors.empty()) return grpc::CreateCustomChannel(target, grpc::SslCredentials(options), args);
   return grpc::experimental::CreateCustomChannelWithInterceptors(
       target, grpc::SslCredentials(options), args, std::move(interceptors));

@@ -86,6 +86,11 @@ JobRunner::JobRunner(JobConfig job, CoordinatorOptions options, ModelBlob initia
 
 void JobRunner::resume(const ModelBlob& initial_model) {
   bool resuming = false;
+  if (options_.state && !options_.state->job(job_.name)) {
+    // Started directly rather than through the JobQueue (benchmarks, embedding): register it.
+    options_.state->add_job(job_.name, "", job_.rounds, "coordinator");
+    options_.state->set_job_status(job_.name, "running", "");
+  }
   if (options_.state && !options_.state->rounds(job_.name).empty()) {
     ResumePoint p = find_resume_point(*options_.state, store_, job_.name);
     for (const auto& note : p.notes) spdlog::warn("job={} {}", job_.name, note);

@@ -38,6 +38,10 @@ struct SiteAgentOptions {
   // false: run() returns when the job ends. true: the agent keeps serving the coordinator's
   // next jobs until stop() (a hospital's long-running service).
   bool serve_after_job = false;
+  // Makes a new channel to the coordinator. When set, a coordinator that stays unreachable for
+  // a few attempts is dialled afresh, so a restarted coordinator is found at the next attempt
+  // rather than after gRPC's own reconnect backoff.
+  std::function<std::shared_ptr<grpc::Channel>()> redial;
 };
 
 class SiteAgent {

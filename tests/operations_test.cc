@@ -10,6 +10,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -163,6 +164,15 @@ TEST_CASE("kill -9 of the coordinator mid-round and of a site: the job completes
     CHECK(record["round"] == r);
     CHECK(record["status"] == "completed");
     CHECK(record["previous_model_sha256"] == previous);
+    // No site counted twice: each listed once, and the pooled weight is the reporters' samples.
+    std::set<std::string> names;
+    uint64_t samples = 0;
+    for (const auto& s : record["sites"]) {
+      names.insert(s["site"].get<std::string>());
+      if (s["status"] == "reported") samples += s["samples"].get<uint64_t>();
+    }
+    CHECK(names.size() == record["sites"].size());
+    CHECK(record["total_samples"].get<double>() == double(samples));
     CHECK(rows[r - 1].previous_sha256 == previous);
     const std::string sha = ModelFileReader(store.model_path(r)).read_all().manifest.sha256();
     CHECK(record["model_sha256"] == sha);

@@ -69,3 +69,31 @@ TEST_CASE("server momentum: m = beta m + (avg - prev), next = prev + lr m", "[fe
   const ModelBlob p = read_model_file(dir.path + "/p.fxm");
   for (std::size_t k = 0; k < 10; ++k) CHECK(element(p, k) == Approx(element(g0, k) + 0.3f).margin(1e-6));
 }
+
+TEST_CASE("server momentum resumed from the last two checkpoints continues as if never stopped",
+          "[fedavgm]") {
+  testing::TempDir dir;
+  const ModelBlob g0 = testing::make_model({10}, 1);
+  write_model_file(dir.path + "/g0.fxm", g0);
+  auto step = [&](ServerMomentum& opt, const std::string& from, const std::string& to, float d) {
+    ModelFileReader prev(dir.path + "/" + from);
+    ModelFileWriter out(dir.path + "/" + to, g0.manifest);
+    opt.apply(prev, shifted(read_model_file(dir.path + "/" + from), d), out);
+    out.commit();
+  };
+  ServerMomentum running(0.9, 0.5);
+  step(running, "g0.fxm", "g1.fxm", 0.1f);
+  step(running, "g1.fxm", "g2.fxm", 0.05f);
+  // A coordinator restarted after round 2 rebuilds its buffer from rounds 1 and 2.
+  ServerMomentum resumed(0.9, 0.5);
+  resumed.resume(ModelFileReader(dir.path + "/g1.fxm"), ModelFileReader(dir.path + "/g2.fxm"));
+  step(running, "g2.fxm", "g3-running.fxm", -0.02f);
+  step(resumed, "g2.fxm", "g3-resumed.fxm", -0.02f);
+  const ModelBlob a = read_model_file(dir.path + "/g3-running.fxm");
+  const ModelBlob b = read_model_file(dir.path + "/g3-resumed.fxm");
+  const ModelBlob g2 = read_model_file(dir.path + "/g2.fxm");
+  for (std::size_t k = 0; k < 10; ++k) {
+    CHECK(element(b, k) == Approx(element(a, k)).margin(1e-6));
+    CHECK(element(b, k) != Approx(element(g2, k) - 0.01f).margin(1e-6));  // not a momentum-free step
+  }
+}
