@@ -74,6 +74,19 @@ void CoordinatorService::use_state(std::shared_ptr<StateDatabase> state,
   audit_ = std::move(audit);
 }
 
+void CoordinatorService::seen(const std::string& site) {
+  std::shared_ptr<StateDatabase> state;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    state = state_;
+    auto& last = last_recorded_[site];
+    const auto now = std::chrono::steady_clock::now();
+    if (!state || now - last < std::chrono::seconds(2)) return;  // at most one write per 2 s
+    last = now;
+  }
+  state->site_seen(site);
+}
+
 CoordinatorService::Counters CoordinatorService::counters() const {
   return {bytes_received_.load(), bytes_sent_.load(), refused_.load()};
 }
@@ -189,12 +202,7 @@ grpc::Status CoordinatorService::GetWork(grpc::ServerContext* context, const wir
       return grpc::Status::OK;
     }
     *reply = runner_for(site)->get_work(site, kLongPoll);
-    std::shared_ptr<StateDatabase> state;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      state = state_;
-    }
-    if (state) state->site_seen(site);
+    seen(site);
     return grpc::Status::OK;
   });
 }
@@ -285,6 +293,7 @@ grpc::Status CoordinatorService::Heartbeat(grpc::ServerContext* context,
   if (auto s = site_of(context, "Heartbeat", site); !s.ok()) return s;
   return guarded("Heartbeat", site, [&] {
     *reply = runner_for(site)->heartbeat(site, *request);
+    seen(site);  // a site busy training only sends heartbeats
     return grpc::Status::OK;
   });
 }

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -66,6 +67,8 @@ class CoordinatorService final : public wire::Coordinator::Service {
   grpc::Status site_of(grpc::ServerContext* context, const char* rpc, std::string& site);
   // The current job's runner, with `site` joined to it; throws Refusal when no job runs.
   std::shared_ptr<JobRunner> runner_for(const std::string& site);
+  // Updates the site's last-seen time in the registry (throttled).
+  void seen(const std::string& site);
   void audit(const std::string& site, const std::string& action, const std::string& target,
              const grpc::Status& outcome);
   std::mutex mu_;
@@ -73,6 +76,7 @@ class CoordinatorService final : public wire::Coordinator::Service {
   std::shared_ptr<StateDatabase> state_;
   std::shared_ptr<AuditLog> audit_;
   std::map<std::string, wire::JoinRequest> joins_;  // each site's last accepted Join
+  std::map<std::string, std::chrono::steady_clock::time_point> last_recorded_;
   std::atomic<uint64_t> bytes_received_{0};
   std::atomic<uint64_t> bytes_sent_{0};
   std::atomic<uint64_t> refused_{0};
