@@ -51,6 +51,19 @@ void deadline(grpc::ClientContext& context, int seconds = 30) {
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(seconds));
 }
 
+// One unary admin call with a 30 s deadline; a refusal ends the command with the coordinator's
+// reason (see check()).
+template <typename Request, typename Reply>
+Reply ask(const AdminFlags& flags,
+          grpc::Status (admin::Admin::Stub::*method)(grpc::ClientContext*, const Request&, Reply*),
+          const Request& request, const std::string& what) {
+  Reply reply;
+  grpc::ClientContext context;
+  deadline(context);
+  check((connect(flags).get()->*method)(&context, request, &reply), what);
+  return reply;
+}
+
 void print_json(const google::protobuf::Message& m) {
   std::string text;
   google::protobuf::util::JsonPrintOptions options;
@@ -102,10 +115,7 @@ void add_admin_command(CLI::App& app) {
     admin::SubmitJobRequest request;
     request.set_yaml(read_file(*job_file));
     request.set_source(*job_file);
-    admin::SubmitJobReply reply;
-    grpc::ClientContext context;
-    deadline(context);
-    check(connect(*flags)->SubmitJob(&context, request, &reply), "submit refused");
+    const auto reply = ask(*flags, &admin::Admin::Stub::SubmitJob, request, "submit refused");
     if (flags->json) return print_json(reply);
     std::cout << "job " << reply.job() << " queued"
               << (reply.queued_behind() ? " behind " + std::to_string(reply.queued_behind()) +
@@ -115,10 +125,8 @@ void add_admin_command(CLI::App& app) {
   });
 
   cmd->add_subcommand("jobs", "List jobs, oldest first")->callback([=] {
-    admin::ListJobsReply reply;
-    grpc::ClientContext context;
-    deadline(context);
-    check(connect(*flags)->ListJobs(&context, admin::ListJobsRequest(), &reply), "jobs");
+    const auto reply =
+        ask(*flags, &admin::Admin::Stub::ListJobs, admin::ListJobsRequest(), "jobs");
     if (flags->json) return print_json(reply);
     TextTable t({"JOB", "STATUS", "ROUNDS", "SUBMITTED", "BY", "MESSAGE"});
     for (const auto& j : reply.jobs()) {
@@ -136,10 +144,7 @@ void add_admin_command(CLI::App& app) {
   status->callback([=] {
     admin::JobRequest request;
     request.set_job(*status_job);
-    admin::JobStatusReply reply;
-    grpc::ClientContext context;
-    deadline(context);
-    check(connect(*flags)->JobStatus(&context, request, &reply), "status");
+    const auto reply = ask(*flags, &admin::Admin::Stub::JobStatus, request, "status");
     if (flags->json) return print_json(reply);
     const auto& j = reply.job();
     std::cout << "job " << j.name() << ": " << j.status()
@@ -168,20 +173,15 @@ void add_admin_command(CLI::App& app) {
   abort->callback([=] {
     admin::JobRequest request;
     request.set_job(*abort_job);
-    admin::AbortJobReply reply;
-    grpc::ClientContext context;
-    deadline(context);
-    check(connect(*flags)->AbortJob(&context, request, &reply), "abort refused");
+    const auto reply = ask(*flags, &admin::Admin::Stub::AbortJob, request, "abort refused");
     if (flags->json) return print_json(reply);
     std::cout << reply.message() << "\n";
   });
 
   cmd->add_subcommand("sites", "Sites: connected or not, last seen, software version")
       ->callback([=] {
-        admin::ListSitesReply reply;
-        grpc::ClientContext context;
-        deadline(context);
-        check(connect(*flags)->ListSites(&context, admin::ListSitesRequest(), &reply), "sites");
+        const auto reply =
+            ask(*flags, &admin::Admin::Stub::ListSites, admin::ListSitesRequest(), "sites");
         if (flags->json) return print_json(reply);
         TextTable t({"SITE", "CONNECTED", "LAST SEEN", "FIRST SEEN", "VERSION", "CERTIFICATE"});
         for (const auto& s : reply.sites()) {
@@ -248,10 +248,7 @@ void add_admin_command(CLI::App& app) {
   metrics->callback([=] {
     admin::JobRequest request;
     request.set_job(*metrics_job);
-    admin::MetricsReply reply;
-    grpc::ClientContext context;
-    deadline(context);
-    check(connect(*flags)->Metrics(&context, request, &reply), "metrics");
+    const auto reply = ask(*flags, &admin::Admin::Stub::Metrics, request, "metrics");
     nlohmann::json records = nlohmann::json::array();
     for (const auto& r : reply.round_records_json()) records.push_back(nlohmann::json::parse(r));
     if (flags->json) {
@@ -292,10 +289,7 @@ void add_admin_command(CLI::App& app) {
     admin::AuditRequest request;
     request.set_limit(*limit);
     request.set_verify(*verify);
-    admin::AuditReply reply;
-    grpc::ClientContext context;
-    deadline(context);
-    check(connect(*flags)->Audit(&context, request, &reply), "audit");
+    const auto reply = ask(*flags, &admin::Admin::Stub::Audit, request, "audit");
     if (flags->json) {
       print_json(reply);
     } else {

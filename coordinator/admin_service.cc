@@ -10,9 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/error.h"
-#include "common/revocation_list.h"
 #include "common/sha256.h"
-#include "common/tls.h"
 #include "coordinator/audit_log.h"
 #include "coordinator/checkpoint_store.h"
 #include "coordinator/job_queue.h"
@@ -51,18 +49,6 @@ JobRow require_job(StateDatabase& state, const std::string& name) {
   return *row;
 }
 
-std::string utc_seconds_ago(double seconds) {
-  const auto t = std::chrono::system_clock::now() -
-                 std::chrono::milliseconds(int64_t(seconds * 1000));
-  const std::time_t tt = std::chrono::system_clock::to_time_t(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-  return buf;
-}
-
 }  // namespace
 
 AdminService::AdminService(JobQueue& queue, std::shared_ptr<StateDatabase> state,
@@ -70,29 +56,17 @@ AdminService::AdminService(JobQueue& queue, std::shared_ptr<StateDatabase> state
     : queue_(queue), state_(std::move(state)), audit_(std::move(audit)), options_(std::move(options)) {}
 
 void AdminService::use_revocation_list(std::shared_ptr<RevocationWatcher> watcher) {
-  std::lock_guard<std::mutex> lock(mu_);
-  revocation_ = std::move(watcher);
+  gate_.use_revocation_list(std::move(watcher));
 }
 
 template <typename Fn>
 grpc::Status AdminService::serve(grpc::ServerContext* context, const char* action,
                                  const std::string& target, Fn&& fn) {
-  const PeerIdentity id = peer_identity(*context);
+  PeerIdentity id;
+  grpc::Status status = gate_.admit(*context, "admin " + std::string(action), id);
   const std::string actor = id.common_name.empty() ? "unauthenticated " + context->peer()
                                                    : id.subject();
-  grpc::Status status;
-  std::shared_ptr<RevocationWatcher> revocation;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    revocation = revocation_;
-  }
-  if (id.common_name.empty() || id.role != "admin") {
-    status = {grpc::StatusCode::PERMISSION_DENIED,
-              "only admin certificates (OU=admin) may use the admin API; " + actor + " may not"};
-  } else if (revocation && revocation->is_revoked(id.certificate_pem)) {
-    status = {grpc::StatusCode::PERMISSION_DENIED,
-              "the certificate of admin '" + id.common_name + "' has been revoked by the consortium"};
-  } else {
+  if (status.ok()) {
     try {
       status = fn(actor);
     } catch (const StatusError& e) {
@@ -104,11 +78,7 @@ grpc::Status AdminService::serve(grpc::ServerContext* context, const char* actio
     }
   }
   if (!status.ok()) spdlog::warn("admin {} {} by {} refused: {}", action, target, actor, status.error_message());
-  try {
-    audit_->append(actor, action, target, status.ok() ? "ok" : "refused", status.error_message());
-  } catch (const Error& e) {
-    spdlog::error("could not write the audit record of admin {} by {}: {}", action, actor, e.what());
-  }
+  audit_->record(actor, action, target, status.ok() ? "ok" : "refused", status.error_message());
   return status;
 }
 
@@ -157,23 +127,21 @@ grpc::Status AdminService::JobStatus(grpc::ServerContext* context, const admin::
         ++completed;
       }
     }
+    auto add_sites = [&](const auto& sites) {  // live from the runner, or as recorded
+      for (const auto& s : sites) {
+        auto* w = reply->add_sites();
+        w->set_site(s.site);
+        w->set_state(s.state);
+        w->set_reason(s.reason);
+      }
+    };
     std::shared_ptr<JobRunner> runner = queue_.current();
     if (job.status == "running" && runner && runner->job().name == job.name) {
       const JobProgress p = runner->progress();
       if (!p.finished) reply->set_current_round(uint32_t(p.round));
-      for (const auto& s : runner->round_sites()) {
-        auto* w = reply->add_sites();
-        w->set_site(s.site);
-        w->set_state(s.state);
-        w->set_reason(s.reason);
-      }
+      add_sites(runner->round_sites());
     } else if (!rounds.empty()) {
-      for (const auto& s : state_->site_rounds(job.name, rounds.back().round)) {
-        auto* w = reply->add_sites();
-        w->set_site(s.site);
-        w->set_state(s.state);
-        w->set_reason(s.reason);
-      }
+      add_sites(state_->site_rounds(job.name, rounds.back().round));
     }
     reply->set_seconds_per_round(completed ? total / completed : 0);
     const bool live = job.status == "running" || job.status == "queued";
@@ -196,11 +164,10 @@ grpc::Status AdminService::AbortJob(grpc::ServerContext* context, const admin::J
 grpc::Status AdminService::ListSites(grpc::ServerContext* context, const admin::ListSitesRequest*,
                                      admin::ListSitesReply* reply) {
   return serve(context, "sites", "coordinator", [&](const std::string&) {
-    const std::string connected_after = utc_seconds_ago(options_.heartbeat_timeout_s);
     for (const auto& s : state_->sites()) {
       auto* w = reply->add_sites();
       w->set_name(s.name);
-      w->set_connected(s.last_seen >= connected_after);
+      w->set_connected(seen_within(s, options_.heartbeat_timeout_s));
       w->set_first_seen(s.first_seen);
       w->set_last_seen(s.last_seen);
       w->set_version(s.version);

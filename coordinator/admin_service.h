@@ -9,11 +9,11 @@
 
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 
 #include <grpcpp/grpcpp.h>
 
+#include "coordinator/caller_gate.h"
 #include "fedxray/proto/admin.grpc.pb.h"
 
 namespace fedxray {
@@ -64,8 +64,7 @@ class AdminService final : public admin::Admin::Service {
   std::shared_ptr<StateDatabase> state_;
   std::shared_ptr<AuditLog> audit_;
   AdminServiceOptions options_;
-  std::mutex mu_;
-  std::shared_ptr<RevocationWatcher> revocation_;
+  CallerGate gate_{"admin"};
 };
 
 }  // namespace fedxray

@@ -3,6 +3,8 @@
 #include <filesystem>
 #include <sstream>
 
+#include <spdlog/spdlog.h>
+
 #include "common/atomic_file.h"
 #include "common/error.h"
 #include "common/sha256.h"
@@ -102,6 +104,17 @@ void AuditLog::append(const std::string& actor, const std::string& action,
   // table, which verify() reports as "the newest record is missing" (never silently passes).
   write_file_atomically(head_path(), std::to_string(r.seq) + " " + r.hash + "\n", 0600);
   t.commit();
+}
+
+void AuditLog::record(const std::string& actor, const std::string& action,
+                      const std::string& target, const std::string& outcome,
+                      const std::string& detail) noexcept {
+  try {
+    append(actor, action, target, outcome, detail);
+  } catch (const std::exception& e) {
+    spdlog::error("could not write the audit record of {} {} by {}: {}", action, target, actor,
+                  e.what());
+  }
 }
 
 std::vector<AuditRecord> AuditLog::records(int64_t limit) const {

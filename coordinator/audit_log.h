@@ -43,6 +43,9 @@ class AuditLog {
 
   void append(const std::string& actor, const std::string& action, const std::string& target,
               const std::string& outcome, const std::string& detail = "");
+  // The same, for an action that has already happened: a failure to write is logged, not thrown.
+  void record(const std::string& actor, const std::string& action, const std::string& target,
+              const std::string& outcome, const std::string& detail = "") noexcept;
   // The newest `limit` records (all when 0), oldest first.
   std::vector<AuditRecord> records(int64_t limit = 0) const;
   AuditVerdict verify() const;

@@ -1,8 +1,5 @@
 #include "coordinator/coordinator_metrics.h"
 
-#include <chrono>
-#include <ctime>
-
 #include "common/metrics_endpoint.h"
 #include "coordinator/coordinator_service.h"
 #include "coordinator/job_queue.h"
@@ -17,16 +14,6 @@ std::vector<std::pair<std::string, double>> by_label(const std::map<std::string,
   std::vector<std::pair<std::string, double>> out;
   for (const auto& [value, n] : counts) out.push_back({label + "=\"" + value + "\"", double(n)});
   return out;
-}
-
-std::string utc_seconds_ago(double seconds) {
-  const std::time_t t = std::chrono::system_clock::to_time_t(
-      std::chrono::system_clock::now() - std::chrono::milliseconds(int64_t(seconds * 1000)));
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[64];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
-  return buf;
 }
 
 }  // namespace
@@ -53,11 +40,10 @@ std::string render_coordinator_metrics(const StateDatabase& state, const JobQueu
   }
   append_metric(out, "fedxray_current_round", "gauge", "Round being run now (0: none)",
                 {{job.empty() ? "" : "job=\"" + job + "\"", round}});
-  const std::string connected_after = utc_seconds_ago(heartbeat_timeout_s);
   double connected = 0, known = 0;
   for (const auto& s : state.sites()) {
     ++known;
-    connected += s.last_seen >= connected_after;
+    connected += seen_within(s, heartbeat_timeout_s);
   }
   append_metric(out, "fedxray_sites_connected", "gauge", "Sites heard from within the heartbeat timeout",
                 {{"", connected}});

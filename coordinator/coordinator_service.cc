@@ -1,23 +1,21 @@
 #include "coordinator/coordinator_service.h"
 
-#include "common/revocation_list.h"
-
-#include <spdlog/spdlog.h>
-
 #include <thread>
 
-#include "common/version.h"
+#include <spdlog/spdlog.h>
 
 #include "common/error.h"
 #include "common/model_file.h"
 #include "common/model_stream.h"
+#include "common/revocation_list.h"
+#include "common/sha256.h"
 #include "common/tls.h"
+#include "common/version.h"
 #include "coordinator/aggregator.h"
 #include "coordinator/audit_log.h"
 #include "coordinator/job_runner.h"
 #include "coordinator/refusal.h"
 #include "coordinator/state_database.h"
-#include "common/sha256.h"
 
 namespace fedxray {
 namespace {
@@ -32,19 +30,6 @@ grpc::Status to_status(const Refusal& r) {
     case RefusalCode::kFailedPrecondition:
     default: return {grpc::StatusCode::FAILED_PRECONDITION, r.what()};
   }
-}
-
-// Resolves the caller to a site name from its certificate, or explains the refusal.
-grpc::Status certificate_site(grpc::ServerContext* context, const char* rpc, std::string& site) {
-  PeerIdentity id = peer_identity(*context);
-  if (id.common_name.empty() || id.role != "site") {
-    spdlog::warn("refused {} from {}: certificate CN='{}' OU='{}' is not a site certificate", rpc,
-                 context->peer(), id.common_name, id.role);
-    return {grpc::StatusCode::PERMISSION_DENIED,
-            "only site certificates (OU=site) may call " + std::string(rpc)};
-  }
-  site = id.common_name;
-  return grpc::Status::OK;
 }
 
 template <typename Fn>
@@ -63,8 +48,7 @@ grpc::Status guarded(const char* rpc, const std::string& site, Fn&& fn) {
 }  // namespace
 
 void CoordinatorService::use_revocation_list(std::shared_ptr<RevocationWatcher> watcher) {
-  std::lock_guard<std::mutex> lock(mu_);
-  revocation_ = std::move(watcher);
+  gate_.use_revocation_list(std::move(watcher));
 }
 
 void CoordinatorService::use_state(std::shared_ptr<StateDatabase> state,
@@ -96,6 +80,11 @@ std::shared_ptr<JobRunner> CoordinatorService::runner_for(const std::string& sit
   if (!runner) {
     throw Refusal(RefusalCode::kFailedPrecondition, "no job is running on this coordinator");
   }
+  return joined(std::move(runner), site);
+}
+
+std::shared_ptr<JobRunner> CoordinatorService::joined(std::shared_ptr<JobRunner> runner,
+                                                      const std::string& site) {
   if (!runner->has_joined(site)) {
     wire::JoinRequest join;
     {
@@ -120,32 +109,22 @@ void CoordinatorService::audit(const std::string& site, const std::string& actio
     std::lock_guard<std::mutex> lock(mu_);
     audit = audit_;
   }
-  if (!audit) return;
-  try {
-    audit->append("CN=" + site + ",OU=site", action, target, outcome.ok() ? "ok" : "refused",
+  if (audit) {
+    audit->record("CN=" + site + ",OU=site", action, target, outcome.ok() ? "ok" : "refused",
                   outcome.error_message());
-  } catch (const Error& e) {
-    spdlog::error("could not write the audit record of {} by site={}: {}", action, site, e.what());
   }
 }
 
 grpc::Status CoordinatorService::site_of(grpc::ServerContext* context, const char* rpc,
-                                         std::string& site) {
-  if (auto s = certificate_site(context, rpc, site); !s.ok()) {
+                                         std::string& site, PeerIdentity* identity) {
+  PeerIdentity id;
+  grpc::Status status = gate_.admit(*context, rpc, id);
+  if (!status.ok()) {
     ++refused_;
-    return s;
+    return status;
   }
-  std::shared_ptr<RevocationWatcher> revocation;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    revocation = revocation_;
-  }
-  if (revocation && revocation->is_revoked(peer_identity(*context).certificate_pem)) {
-    spdlog::warn("refused {} from site={}: its certificate has been revoked", rpc, site);
-    ++refused_;
-    return {grpc::StatusCode::PERMISSION_DENIED,
-            "the certificate of site '" + site + "' has been revoked by the consortium"};
-  }
+  site = id.common_name;
+  if (identity) *identity = std::move(id);
   return grpc::Status::OK;
 }
 
@@ -157,7 +136,8 @@ CoordinatorService::CoordinatorService(RunnerSource source) : source_(std::move(
 grpc::Status CoordinatorService::Join(grpc::ServerContext* context,
                                       const wire::JoinRequest* request, wire::JoinReply* reply) {
   std::string site;
-  if (auto s = site_of(context, "Join", site); !s.ok()) return s;
+  PeerIdentity caller;
+  if (auto s = site_of(context, "Join", site, &caller); !s.ok()) return s;
   if (request->site_name() != site) {
     spdlog::warn("refused Join: certificate belongs to site={} but the request claims to be '{}' "
                  "(impersonation attempt or a wrong site.name in its config)",
@@ -182,7 +162,7 @@ grpc::Status CoordinatorService::Join(grpc::ServerContext* context,
       state = state_;
     }
     if (state) {
-      const std::string pem = peer_identity(*context).certificate_pem;
+      const std::string& pem = caller.certificate_pem;
       state->site_joined(site, Sha256::of(pem.data(), pem.size()), request->software_version());
     }
     return grpc::Status::OK;
@@ -196,12 +176,13 @@ grpc::Status CoordinatorService::GetWork(grpc::ServerContext* context, const wir
   std::string site;
   if (auto s = site_of(context, "GetWork", site); !s.ok()) return s;
   return guarded("GetWork", site, [&] {
-    if (!source_()) {  // between jobs
+    std::shared_ptr<JobRunner> runner = source_();
+    if (!runner) {  // between jobs
       std::this_thread::sleep_for(std::chrono::milliseconds(1000));
       reply->set_kind(wire::WorkReply::WAIT);
       return grpc::Status::OK;
     }
-    *reply = runner_for(site)->get_work(site, kLongPoll);
+    *reply = joined(std::move(runner), site)->get_work(site, kLongPoll);
     seen(site);
     return grpc::Status::OK;
   });

@@ -18,6 +18,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include "coordinator/caller_gate.h"
 #include "fedxray/proto/fedxray.grpc.pb.h"
 
 namespace fedxray {
@@ -64,15 +65,19 @@ class CoordinatorService final : public wire::Coordinator::Service {
                                  wire::SecAggReply* reply) override;
 
  private:
-  grpc::Status site_of(grpc::ServerContext* context, const char* rpc, std::string& site);
+  // Admits a site certificate (CallerGate) and counts refusals; `identity` gets the caller's.
+  grpc::Status site_of(grpc::ServerContext* context, const char* rpc, std::string& site,
+                       PeerIdentity* identity = nullptr);
   // The current job's runner, with `site` joined to it; throws Refusal when no job runs.
   std::shared_ptr<JobRunner> runner_for(const std::string& site);
+  // `runner`, after joining `site` to it with the site's last Join if it has not joined yet.
+  std::shared_ptr<JobRunner> joined(std::shared_ptr<JobRunner> runner, const std::string& site);
   // Updates the site's last-seen time in the registry (throttled).
   void seen(const std::string& site);
   void audit(const std::string& site, const std::string& action, const std::string& target,
              const grpc::Status& outcome);
+  CallerGate gate_{"site"};
   std::mutex mu_;
-  std::shared_ptr<RevocationWatcher> revocation_;
   std::shared_ptr<StateDatabase> state_;
   std::shared_ptr<AuditLog> audit_;
   std::map<std::string, wire::JoinRequest> joins_;  // each site's last accepted Join

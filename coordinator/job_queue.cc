@@ -15,16 +15,6 @@ JobQueue::JobQueue(std::shared_ptr<StateDatabase> state, std::shared_ptr<AuditLo
                    RunnerFactory make_runner)
     : state_(std::move(state)), audit_(std::move(audit)), make_runner_(std::move(make_runner)) {}
 
-void JobQueue::record(const std::string& actor, const std::string& action,
-                      const std::string& target, const std::string& outcome,
-                      const std::string& detail) {
-  try {
-    if (audit_) audit_->append(actor, action, target, outcome, detail);
-  } catch (const Error& e) {
-    spdlog::error("could not write the audit record of {} {}: {}", action, target, e.what());
-  }
-}
-
 std::string JobQueue::submit(const std::string& yaml, const std::string& source,
                              const std::string& actor) {
   const JobConfig job = parse_job_config(yaml, source);
@@ -105,11 +95,11 @@ bool JobQueue::run(const std::string& until_job) {
       runner = make_runner_(job);
     } catch (const std::exception& e) {
       state_->set_job_status(next->name, "failed", std::string("could not start: ") + e.what());
-      record("coordinator", "start", "job " + next->name, "failed", e.what());
+      audit_->record("coordinator", "start", "job " + next->name, "failed", e.what());
       spdlog::error("job={} could not start: {}", next->name, e.what());
       continue;
     }
-    record("coordinator", resuming ? "resume" : "start", "job " + next->name, "ok",
+    audit_->record("coordinator", resuming ? "resume" : "start", "job " + next->name, "ok",
            resuming ? "after round " + std::to_string(runner->resumed_from()) : "");
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -121,7 +111,8 @@ bool JobQueue::run(const std::string& until_job) {
     changed_.notify_all();
     const bool ok = runner->run();
     if (runner->interrupted()) {
-      record("coordinator", "interrupt", "job " + next->name, "ok", runner->progress().message);
+      audit_->record("coordinator", "interrupt", "job " + next->name, "ok",
+                     runner->progress().message);
       return false;
     }
     bool aborted;
@@ -132,7 +123,7 @@ bool JobQueue::run(const std::string& until_job) {
     const std::string status = ok ? "completed" : aborted ? "aborted" : "failed";
     const std::string message = runner->progress().message;
     state_->set_job_status(next->name, status, message);
-    record("coordinator", "finish", "job " + next->name, status, message);
+    audit_->record("coordinator", "finish", "job " + next->name, status, message);
     if (finished_) {
       try {
         finished_(*runner, ok);

@@ -27,6 +27,7 @@ class JobQueue {
   using RunnerFactory = std::function<std::shared_ptr<JobRunner>(const JobConfig&)>;
   using FinishedCallback = std::function<void(JobRunner&, bool completed)>;
 
+  // `audit` (required) records each job's start, resume, interruption and end.
   JobQueue(std::shared_ptr<StateDatabase> state, std::shared_ptr<AuditLog> audit,
            RunnerFactory make_runner);
 
@@ -46,9 +47,6 @@ class JobQueue {
   void on_job_finished(FinishedCallback callback) { finished_ = std::move(callback); }
 
  private:
-  void record(const std::string& actor, const std::string& action, const std::string& target,
-              const std::string& outcome, const std::string& detail);
-
   std::shared_ptr<StateDatabase> state_;
   std::shared_ptr<AuditLog> audit_;
   RunnerFactory make_runner_;

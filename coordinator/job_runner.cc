@@ -49,14 +49,22 @@ nlohmann::json metrics_json(const wire::LocalMetrics& m) {
           {"train_seconds", m.train_seconds()}};
 }
 
-// How a selected site's part in a round is named in the state database and by `admin status`.
-const char* failure_kind(const std::string& reason) {
-  if (reason.rfind("late", 0) == 0) return "late";
-  if (reason.rfind("site refused", 0) == 0) return "refused";
+}  // namespace
+
+// How a selected site's part in a round is named in the state database, the metrics record and
+// `admin status`.
+const char* JobRunner::state_name(const SiteRound& s) {
+  switch (s.state) {
+    case SiteState::kSelected: return "selected";
+    case SiteState::kTraining: return "training";
+    case SiteState::kUploading: return "uploading";
+    case SiteState::kReported: return "uploaded";
+    case SiteState::kFailed: break;
+  }
+  if (s.reason.rfind("late", 0) == 0) return "late";
+  if (s.reason.rfind("site refused", 0) == 0) return "refused";
   return "failed";
 }
-
-}  // namespace
 
 UploadSession::~UploadSession() = default;
 
@@ -199,25 +207,14 @@ bool JobRunner::has_joined(const std::string& site) const {
 std::vector<SiteRoundStatus> JobRunner::round_sites() const {
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<SiteRoundStatus> out;
-  for (const auto& [name, s] : round_.sites) {
-    const char* state = s.state == SiteState::kSelected    ? "selected"
-                        : s.state == SiteState::kTraining  ? "training"
-                        : s.state == SiteState::kUploading ? "uploading"
-                        : s.state == SiteState::kReported  ? "uploaded"
-                                                           : failure_kind(s.reason);
-    out.push_back({name, state, s.reason});
-  }
+  for (const auto& [name, s] : round_.sites) out.push_back({name, state_name(s), s.reason});
   return out;
 }
 
 void JobRunner::record_site(const std::string& site, const SiteRound& s) {
   if (!options_.state) return;
-  const char* state = s.state == SiteState::kTraining   ? "training"
-                      : s.state == SiteState::kReported ? "uploaded"
-                      : s.state == SiteState::kFailed   ? failure_kind(s.reason)
-                                                        : "selected";
   try {
-    options_.state->site_round_state(job_.name, round_.number, site, state, s.reason);
+    options_.state->site_round_state(job_.name, round_.number, site, state_name(s), s.reason);
   } catch (const Error& e) {
     spdlog::error("job={} round={} site={}: could not record its state: {}", job_.name,
                   round_.number, site, e.what());
@@ -382,8 +379,7 @@ nlohmann::json JobRunner::run_round(int number) {
   for (const auto& [name, s] : round_.sites) {
     nlohmann::json entry = {{"site", name},
                             {"status", s.state == SiteState::kReported ? "reported" : "failed"},
-                            {"state", s.state == SiteState::kReported ? "uploaded"
-                                                                      : failure_kind(s.reason)}};
+                            {"state", state_name(s)}};
     if (s.state == SiteState::kReported) {
       ++reported;
       entry["samples"] = s.samples;

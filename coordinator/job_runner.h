@@ -158,6 +158,7 @@ class JobRunner {
   bool round_settled() const;                                  // mu_ held
   nlohmann::json run_round(int number);
   void fail_site(SiteRound& s, const std::string& site, const std::string& reason);
+  static const char* state_name(const SiteRound& s);
   void record_site(const std::string& site, const SiteRound& s);  // into the state database
   void resume(const ModelBlob& initial_model);
   std::shared_ptr<SecureRound> make_secure_round(const std::vector<std::string>& chosen);  // mu_ held

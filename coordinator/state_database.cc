@@ -72,10 +72,9 @@ JobRow read_job(const SqliteDatabase::Statement& q) {
 
 }  // namespace
 
-std::string utc_now() {
-  const auto now = std::chrono::system_clock::now();
-  const std::time_t t = std::chrono::system_clock::to_time_t(now);
-  const int ms = int(std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch())
+std::string utc_time(std::chrono::system_clock::time_point when) {
+  const std::time_t t = std::chrono::system_clock::to_time_t(when);
+  const int ms = int(std::chrono::duration_cast<std::chrono::milliseconds>(when.time_since_epoch())
                          .count() % 1000);
   std::tm tm{};
   gmtime_r(&t, &tm);
@@ -83,6 +82,13 @@ std::string utc_now() {
   std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
   return buf;
+}
+
+std::string utc_now() { return utc_time(std::chrono::system_clock::now()); }
+
+bool seen_within(const SiteRow& site, double seconds) {
+  return site.last_seen >= utc_time(std::chrono::system_clock::now() -
+                                    std::chrono::milliseconds(int64_t(seconds * 1000)));
 }
 
 StateDatabase::StateDatabase(const std::string& state_dir) {

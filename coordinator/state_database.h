@@ -15,6 +15,7 @@
 // one transaction. Thread-safe.
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <optional>
@@ -68,8 +69,13 @@ struct SiteRow {
   std::string last_seen;
 };
 
-// Now, as ISO 8601 UTC with milliseconds ("2026-11-23T10:15:00.123Z").
+// A time as ISO 8601 UTC with milliseconds ("2026-11-23T10:15:00.123Z"); such strings sort
+// in time order.
+std::string utc_time(std::chrono::system_clock::time_point t);
 std::string utc_now();
+
+// Whether the site was heard from within the last `seconds` ("connected").
+bool seen_within(const SiteRow& site, double seconds);
 
 class StateDatabase {
  public:

@@ -172,7 +172,9 @@ std::string SiteAgent::run() {
         throw Error("lost the coordinator for too long: " + s.error_message());
       }
       reachable_ = false;
-      if (options_.redial && backoff.attempts() >= 3) stub_ = wire::Coordinator::NewStub(options_.redial());
+      if (options_.redial && backoff.attempts() >= 3) {
+        stub_ = wire::Coordinator::NewStub(options_.redial());  // no round in flight: safe
+      }
       const auto wait = backoff.next();
       spdlog::warn("site={} coordinator unreachable ({}); retrying in {} ms", options_.site_name,
                    s.error_message(), wait.count());

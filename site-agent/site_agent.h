@@ -41,7 +41,7 @@ struct SiteAgentOptions {
   // Makes a new channel to the coordinator. When set, a coordinator that stays unreachable for
   // a few attempts is dialled afresh, so a restarted coordinator is found at the next attempt
   // rather than after gRPC's own reconnect backoff.
-  std::function<std::shared_ptr<grpc::Channel>()> redial;
+  std::function<std::shared_ptr<grpc::Channel>()> redial{};
 };
 
 class SiteAgent {
