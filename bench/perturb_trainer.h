@@ -13,7 +13,7 @@ class PerturbTrainer : public Trainer {
   PerturbTrainer(int site_index, uint64_t samples) : site_(site_index), samples_(samples) {}
   std::vector<std::string> supported_models() const override { return {"resnet18-layout"}; }
   uint64_t dataset_size() const override { return samples_; }
-  TrainingResult train(const wire::JobSpec& job, const ModelBlob& global,
+  TrainingResult train(const wire::JobSpec& job, int, const ModelBlob& global,
                        const TrainingProgress& progress) override {
     TrainingResult r;
     r.model = global;

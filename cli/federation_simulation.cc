@@ -162,6 +162,7 @@ SimulationResult run_federation_simulation(
   o.momentum = config.job.momentum;
   o.seed = config.job.seed;
   o.augmentation.enabled = config.job.augment;
+  if (config.job.learning_rate_schedule == "cosine") o.schedule_epochs = o.epochs;
   const int classes = config.job.classes;
   const std::size_t n = sites.size();
   result.sites.resize(n);

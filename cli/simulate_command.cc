@@ -122,7 +122,7 @@ MeanSd mean_sd(const std::vector<double>& v) {
 // decide it.
 nlohmann::json print_verdict(const std::vector<SimulationResult>& runs) {
   std::vector<double> pooled, central, ratio, worst_gap;
-  int pooled_ge_local_everywhere = 0, site_runs = 0, site_wins = 0;
+  int pooled_ge_local_everywhere = 0, site_runs = 0, site_wins = 0, unmeasurable = 0;
   for (const auto& r : runs) {
     pooled.push_back(r.pooled_on_union.metrics.roc_auc);
     central.push_back(r.centralised_on_union.metrics.roc_auc);
@@ -130,6 +130,10 @@ nlohmann::json print_verdict(const std::vector<SimulationResult>& runs) {
     double worst = 1.0;
     for (const auto& s : r.sites) {
       const double gap = s.pooled.metrics.roc_auc - s.local_only.metrics.roc_auc;
+      if (std::isnan(gap)) {  // held-out images of one class only: AUC is undefined there
+        ++unmeasurable;
+        continue;
+      }
       worst = std::min(worst, gap);
       ++site_runs;
       if (gap >= 0) ++site_wins;
@@ -146,12 +150,17 @@ nlohmann::json print_verdict(const std::vector<SimulationResult>& runs) {
             << runs.size() << " runs; on " << site_wins << " of " << site_runs
             << " (run, site) pairs; worst site's pooled - local AUC " << w.mean << " +- " << w.sd
             << "\n";
+  if (unmeasurable > 0) {
+    std::cout << "  (" << unmeasurable << " (run, site) pairs not counted: that site's held-out "
+              << "images are all of one class, so its ROC AUC is undefined)\n";
+  }
   return {{"runs", runs.size()},
           {"pooled_auc_mean", p.mean}, {"pooled_auc_sd", p.sd},
           {"centralised_auc_mean", c.mean}, {"centralised_auc_sd", c.sd},
           {"pooled_over_centralised_mean", q.mean}, {"pooled_over_centralised_sd", q.sd},
           {"runs_pooled_ge_local_every_site", pooled_ge_local_everywhere},
           {"site_runs_pooled_ge_local", site_wins}, {"site_runs", site_runs},
+          {"site_runs_auc_undefined", unmeasurable},
           {"worst_site_gap_mean", w.mean}, {"worst_site_gap_sd", w.sd}};
 }
 

@@ -44,6 +44,9 @@ JobConfig read_job_config(ConfigReader r) {
   c.momentum = r.number("momentum", 0.0, 0.999, 0.9);
   c.seed = uint64_t(r.integer("seed", 0, INT64_MAX, 1));
   c.augment = r.boolean("augment", false);
+  c.keep_optimizer_state = r.boolean("keep_optimizer_state", false);
+  c.learning_rate_schedule =
+      r.choice("learning_rate_schedule", {"constant", "cosine"}, std::string("constant"));
   c.server_momentum = r.number("server_momentum", 0.0, 0.999, 0.0);
   c.server_learning_rate = r.number("server_learning_rate", 1e-4, 10.0, 1.0);
   c.initial_model = r.path("initial_model", std::string());

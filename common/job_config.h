@@ -45,6 +45,12 @@ struct JobConfig {
   std::string optimizer = "sgd";
   double learning_rate = 0.05;
   double momentum = 0.9;
+  // "constant", or "cosine": decays the sites' learning rate over the job's rounds x local_epochs
+  // epochs, from learning_rate down to 0 (site-agent/local_training.h).
+  std::string learning_rate_schedule = "constant";
+  // Each site keeps its optimizer's state (Adam moments, SGD momentum) from one round to its
+  // next instead of starting afresh; the state stays at the site (lost if the agent restarts).
+  bool keep_optimizer_state = false;
   uint64_t seed = 1;
   bool augment = false;         // random resized crop, small rotation, brightness/contrast jitter
   double server_momentum = 0;   // FedAvgM: momentum of the server's update (0 = plain FedAvg)

@@ -151,6 +151,8 @@ wire::JobSpec JobRunner::job_spec() const {
   s.set_momentum(job_.momentum);
   s.set_seed(job_.seed);
   s.set_augment(job_.augment);
+  s.set_learning_rate_schedule(job_.learning_rate_schedule);
+  s.set_keep_optimizer_state(job_.keep_optimizer_state);
   if (job_.secure_aggregation.enabled) {
     auto* a = s.mutable_secure_aggregation();
     a->set_enabled(true);

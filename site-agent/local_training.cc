@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <sstream>
 
 #include "common/error.h"
 #include "site-agent/trainer.h"
@@ -73,6 +74,12 @@ torch::Tensor dp_sgd_gradients(ImageClassifier& model, const torch::Tensor& x, c
 
 }  // namespace
 
+double scheduled_learning_rate(const TrainingOptions& o, int e) {
+  if (o.schedule_epochs <= 0) return o.learning_rate;
+  const double g = std::min(1.0, double(o.first_epoch + e) / double(o.schedule_epochs));
+  return o.learning_rate * 0.5 * (1.0 + std::cos(M_PI * g));
+}
+
 double train_epochs(ImageClassifier& model, const ImageSet& data, const TrainingOptions& o,
                     const std::function<bool(double)>& on_batch) {
   if (data.count() == 0) throw Error("no training images");
@@ -85,13 +92,24 @@ double train_epochs(ImageClassifier& model, const ImageSet& data, const Training
     optimizer = std::make_unique<torch::optim::SGD>(
         model.parameters(), torch::optim::SGDOptions(o.learning_rate).momentum(o.momentum));
   }
+  if (o.optimizer_state && !o.optimizer_state->empty()) {
+    std::istringstream in(*o.optimizer_state);
+    torch::serialize::InputArchive archive;
+    archive.load_from(in);
+    optimizer->load(archive);
+  }
   BatchPipeline pipeline(data, o.batch_size, o.epochs, o.seed, o.augmentation, o.loader_threads);
   const int64_t s = data.image_size;
   double sum = 0;
   std::size_t seen = 0, batches = 0;
   Batch batch;
   while (pipeline.next(batch)) {
-    if (batches++ % pipeline.batches_per_epoch() == 0) sum = 0, seen = 0;  // report the last epoch
+    if (batches % pipeline.batches_per_epoch() == 0) {  // a new epoch; report the last one
+      sum = 0, seen = 0;
+      const double lr = scheduled_learning_rate(o, int(batches / pipeline.batches_per_epoch()));
+      for (auto& group : optimizer->param_groups()) group.options().set_lr(lr);
+    }
+    ++batches;
     torch::Tensor x = torch::from_blob(batch.pixels.data(), {int64_t(batch.count), 1, s, s});
     torch::Tensor y = torch::from_blob(batch.labels.data(), {int64_t(batch.count)}, torch::kInt64);
     optimizer->zero_grad();
@@ -106,6 +124,13 @@ double train_epochs(ImageClassifier& model, const ImageSet& data, const Training
     sum += loss.item<double>() * double(batch.count);
     seen += batch.count;
     if (on_batch && !on_batch(batch.fraction_done)) throw TrainingCancelled();
+  }
+  if (o.optimizer_state) {
+    torch::serialize::OutputArchive archive;
+    optimizer->save(archive);
+    std::ostringstream out;
+    archive.save_to(out);
+    *o.optimizer_state = out.str();
   }
   return seen ? sum / double(seen) : 0.0;
 }

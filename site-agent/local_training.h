@@ -26,6 +26,16 @@ struct TrainingOptions {
   double learning_rate = 0.05;
   double momentum = 0.9;
   uint64_t seed = 1;  // batch order and augmentation
+  // Cosine learning-rate decay over a whole run of `schedule_epochs` epochs, of which this call
+  // trains epochs [first_epoch, first_epoch + epochs): epoch g uses
+  // learning_rate x (1 + cos(pi g / schedule_epochs)) / 2. A federated job spans rounds x
+  // local_epochs epochs; a site's round r starts at (r - 1) x local_epochs. 0 = constant rate.
+  int schedule_epochs = 0;
+  int first_epoch = 0;
+  // When set, the optimizer starts from this saved state (if not empty) instead of a fresh one,
+  // and the state it ends with is saved back here: a site's Adam moments or SGD momentum carry
+  // over from one round to its next. The state never leaves the site.
+  std::string* optimizer_state = nullptr;
   Augmentation augmentation;
   int loader_threads = 1;  // background batch preparation
   // Sample-level DP-SGD (Abadi et al., CCS 2016): each example's gradient is clipped to L2 norm
@@ -40,6 +50,9 @@ struct TrainingOptions {
 
 // Returns the mean training loss of the last epoch. `on_batch(fraction)` returning false stops
 // training by throwing TrainingCancelled.
+// The learning rate of epoch `first_epoch + e` under `options`' schedule.
+double scheduled_learning_rate(const TrainingOptions& options, int e);
+
 double train_epochs(ImageClassifier& model, const ImageSet& data, const TrainingOptions& options,
                     const std::function<bool(double)>& on_batch = nullptr);
 

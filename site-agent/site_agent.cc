@@ -224,7 +224,7 @@ void SiteAgent::serve_round(const wire::WorkReply& work) {
     ModelBlob global = download(job, round);
     bytes_down_ += global.bytes.size();
     const auto t1 = Clock::now();
-    TrainingResult result = trainer_.train(job, global, [&](const std::string& phase, double f) {
+    TrainingResult result = trainer_.train(job, round, global, [&](const std::string& phase, double f) {
       heartbeat.set_phase(phase, f);
       return heartbeat.keep_going() && !stopping_;
     });

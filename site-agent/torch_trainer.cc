@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "models/model_registry.h"
@@ -24,7 +25,7 @@ const TrainHeldOut& TorchTrainer::split_for(int classes, int image_size) {
 
 std::vector<std::string> TorchTrainer::supported_models() const { return registered_models(); }
 
-TrainingResult TorchTrainer::train(const wire::JobSpec& job, const ModelBlob& global,
+TrainingResult TorchTrainer::train(const wire::JobSpec& job, int round, const ModelBlob& global,
                                    const TrainingProgress& progress) {
   const TrainHeldOut& split = split_for(int(job.classes()), int(job.image_size()));
   const ImageSet& train_set = split.train;
@@ -41,8 +42,15 @@ TrainingResult TorchTrainer::train(const wire::JobSpec& job, const ModelBlob& gl
   options.optimizer = job.optimizer();
   options.learning_rate = job.learning_rate();
   options.momentum = job.momentum();
-  options.seed = job.seed() ^ (uint64_t(train_set.count()) << 20);
+  // A new batch order and augmentation each round, the same on a re-run of the round.
+  options.seed = job.seed() ^ (uint64_t(train_set.count()) << 20) ^
+                 (uint64_t(round) * 0x9E3779B97F4A7C15ULL);
+  if (job.learning_rate_schedule() == "cosine") {
+    options.schedule_epochs = int(job.rounds() * job.local_epochs());
+    options.first_epoch = (std::max(round, 1) - 1) * int(job.local_epochs());
+  }
   options.augmentation.enabled = job.augment();
+  if (job.keep_optimizer_state()) options.optimizer_state = &optimizer_state_[job.job_id()];
   if (job.dp_sgd().enabled()) {
     options.dp_sgd.enabled = true;
     options.dp_sgd.clip_norm = job.dp_sgd().clip_norm();

@@ -18,7 +18,7 @@ class TorchTrainer : public Trainer {
   explicit TorchTrainer(std::shared_ptr<DataSource> data);
   std::vector<std::string> supported_models() const override;
   uint64_t dataset_size() const override { return data_->size(); }
-  TrainingResult train(const wire::JobSpec& job, const ModelBlob& global,
+  TrainingResult train(const wire::JobSpec& job, int round, const ModelBlob& global,
                        const TrainingProgress& progress) override;
 
  private:
@@ -28,6 +28,7 @@ class TorchTrainer : public Trainer {
   std::shared_ptr<DataSource> data_;
   std::map<std::pair<int, int>, TrainHeldOut> splits_;
   std::map<std::string, RdpAccountant> dp_sgd_spent_;  // per job: sample-level DP-SGD so far
+  std::map<std::string, std::string> optimizer_state_;   // per job, with keep_optimizer_state
 };
 
 }  // namespace fedxray

@@ -37,7 +37,8 @@ class Trainer {
   virtual ~Trainer() = default;
   virtual std::vector<std::string> supported_models() const = 0;
   virtual uint64_t dataset_size() const = 0;
-  virtual TrainingResult train(const wire::JobSpec& job, const ModelBlob& global,
+  // `round` (1-based) lets training vary its batch order and learning rate from round to round.
+  virtual TrainingResult train(const wire::JobSpec& job, int round, const ModelBlob& global,
                                const TrainingProgress& progress) = 0;
 };
 

@@ -3,9 +3,12 @@
 #include "models/model_registry.h"
 #include "models/model_weights.h"
 #include "models/torchscript_model.h"
+#include "site-agent/data_source.h"
 #include "site-agent/local_training.h"
+#include "site-agent/torch_trainer.h"
 #include "tests/test_support.h"
 
+#include <cmath>
 #include <cstdlib>
 #include "tests/catch_after_torch.h"  // last: see the header
 
@@ -144,4 +147,125 @@ TEST_CASE("DP-SGD clips each example's gradient and adds noise to the batch", "[
   const torch::Tensor d = flat(*noisy) - w0;
   const double per_coordinate = (d.std().item<double>());
   CHECK(per_coordinate == Approx(10.0 * 0.01 / 8).epsilon(0.1));
+}
+
+namespace {
+ImageSet tiny_images(int count) {
+  ImageSet data;
+  data.image_size = 16;
+  for (int i = 0; i < count; ++i) {
+    for (int p = 0; p < 256; ++p) data.pixels.push_back(float((p * 7 + i * 13) % 17) / 16.0f);
+    data.labels.push_back(i % 2);
+  }
+  return data;
+}
+std::vector<float> weights_of(ImageClassifier& m) {
+  std::vector<float> out;
+  for (auto& p : m.parameters()) {
+    torch::Tensor t = p.detach().flatten().contiguous();
+    out.insert(out.end(), t.data_ptr<float>(), t.data_ptr<float>() + t.numel());
+  }
+  return out;
+}
+}  // namespace
+
+TEST_CASE("cosine schedule: each epoch's rate, and training uses it", "[models][schedule]") {
+  TrainingOptions o;
+  o.learning_rate = 0.4;
+  CHECK(scheduled_learning_rate(o, 7) == 0.4);  // no schedule: constant
+  o.schedule_epochs = 4;
+  CHECK(scheduled_learning_rate(o, 0) == Approx(0.4));
+  CHECK(scheduled_learning_rate(o, 1) == Approx(0.4 * (1 + std::sqrt(0.5)) / 2));
+  CHECK(scheduled_learning_rate(o, 2) == Approx(0.2));
+  o.first_epoch = 2;  // a later round continues the same decay
+  CHECK(scheduled_learning_rate(o, 1) == Approx(0.4 * (1 - std::sqrt(0.5)) / 2));
+  CHECK(scheduled_learning_rate(o, 2) == Approx(0.0).margin(1e-12));
+
+  // One full-batch SGD step per epoch: epoch 1 of 2 under the schedule is the step of a constant
+  // rate of half the base; the last epoch of the schedule (rate 0) leaves the model unchanged.
+  const ImageSet data = tiny_images(8);
+  ModelSpec spec{"cnn-small", 2, 16, 3};
+  TrainingOptions sgd;
+  sgd.epochs = 1;
+  sgd.batch_size = 8;
+  sgd.optimizer = "sgd";
+  sgd.momentum = 0.0;
+  sgd.learning_rate = 1.0;
+  sgd.schedule_epochs = 2;
+  sgd.first_epoch = 1;
+  auto scheduled = create_model(spec);
+  train_epochs(*scheduled, data, sgd);
+  TrainingOptions half = sgd;
+  half.schedule_epochs = 0;
+  half.learning_rate = 0.5;
+  auto constant = create_model(spec);
+  train_epochs(*constant, data, half);
+  const std::vector<float> initial = weights_of(*create_model(spec));
+  CHECK(weights_of(*scheduled) == weights_of(*constant));
+  CHECK(weights_of(*scheduled) != initial);
+  sgd.first_epoch = 2;
+  auto finished = create_model(spec);
+  train_epochs(*finished, data, sgd);
+  CHECK(weights_of(*finished) == initial);
+}
+
+TEST_CASE("a site's training differs from round to round and repeats within a round",
+          "[models][schedule]") {
+  TrainHeldOut split{tiny_images(40), tiny_images(6)};
+  TorchTrainer trainer(std::make_shared<InMemoryDataSource>(split));
+  ModelSpec spec{"cnn-small", 2, 16, 3};
+  const ModelBlob global = export_weights(*create_model(spec), spec);
+  wire::JobSpec job;
+  job.set_job_id("j");
+  job.set_model("cnn-small");
+  job.set_classes(2);
+  job.set_image_size(16);
+  job.set_rounds(4);
+  job.set_local_epochs(1);
+  job.set_batch_size(8);  // 5 batches: their order depends on the round
+  job.set_optimizer("sgd");
+  job.set_learning_rate(0.1);
+  job.set_momentum(0.0);
+  job.set_seed(9);
+  auto go = [](const std::string&, double) { return true; };
+  const ModelBlob round1 = trainer.train(job, 1, global, go).model;
+  CHECK(trainer.train(job, 1, global, go).model.bytes == round1.bytes);
+  CHECK(trainer.train(job, 2, global, go).model.bytes != round1.bytes);
+  // Cosine over 4 rounds x 1 epoch: round 4 trains at rate 0.1 x (1 + cos(3 pi / 4)) / 2.
+  job.set_learning_rate_schedule("cosine");
+  const ModelBlob late = trainer.train(job, 4, global, go).model;
+  job.set_learning_rate_schedule("constant");
+  job.set_learning_rate(0.1 * 0.5 * (1.0 + std::cos(M_PI * 0.75)));
+  CHECK(trainer.train(job, 4, global, go).model.bytes == late.bytes);
+}
+
+TEST_CASE("keep_optimizer_state carries a site's Adam moments into its next round",
+          "[models][schedule]") {
+  TrainHeldOut split{tiny_images(24), tiny_images(6)};
+  ModelSpec spec{"cnn-small", 2, 16, 3};
+  const ModelBlob global = export_weights(*create_model(spec), spec);
+  wire::JobSpec job;
+  job.set_job_id("j");
+  job.set_model("cnn-small");
+  job.set_classes(2);
+  job.set_image_size(16);
+  job.set_rounds(3);
+  job.set_local_epochs(1);
+  job.set_batch_size(8);
+  job.set_optimizer("adam");
+  job.set_learning_rate(0.01);
+  job.set_seed(9);
+  auto go = [](const std::string&, double) { return true; };
+  TorchTrainer fresh(std::make_shared<InMemoryDataSource>(split));
+  const ModelBlob reset = fresh.train(job, 2, global, go).model;
+  job.set_keep_optimizer_state(true);
+  TorchTrainer first_round(std::make_shared<InMemoryDataSource>(split));
+  // Without a previous round there is no state to carry: the same as starting afresh.
+  CHECK(first_round.train(job, 2, global, go).model.bytes == reset.bytes);
+  TorchTrainer kept(std::make_shared<InMemoryDataSource>(split));
+  kept.train(job, 1, global, go);
+  CHECK(kept.train(job, 2, global, go).model.bytes != reset.bytes);
+  // Another job on the same site starts afresh.
+  job.set_job_id("k");
+  CHECK(kept.train(job, 2, global, go).model.bytes == reset.bytes);
 }

@@ -15,7 +15,7 @@ class ShiftTrainer : public Trainer {
       : scale_(scale), step_(step), samples_(samples) {}
   std::vector<std::string> supported_models() const override { return {"test-model"}; }
   uint64_t dataset_size() const override { return samples_; }
-  TrainingResult train(const wire::JobSpec&, const ModelBlob& global,
+  TrainingResult train(const wire::JobSpec&, int, const ModelBlob& global,
                        const TrainingProgress& progress) override {
     TrainingResult r;
     r.model = global;
