@@ -162,6 +162,8 @@ SimulationResult run_federation_simulation(
   o.momentum = config.job.momentum;
   o.seed = config.job.seed;
   o.augmentation.enabled = config.job.augment;
+  o.logit_adjustment = config.job.logit_adjustment;
+  o.classes = config.job.classes;
   if (config.job.learning_rate_schedule == "cosine") o.schedule_epochs = o.epochs;
   const int classes = config.job.classes;
   const std::size_t n = sites.size();

@@ -45,6 +45,8 @@ JobConfig read_job_config(ConfigReader r) {
   c.seed = uint64_t(r.integer("seed", 0, INT64_MAX, 1));
   c.augment = r.boolean("augment", false);
   c.keep_optimizer_state = r.boolean("keep_optimizer_state", false);
+  c.logit_adjustment = r.boolean("logit_adjustment", false);
+  c.proximal_mu = r.number("proximal_mu", 0.0, 100.0, 0.0);
   c.learning_rate_schedule =
       r.choice("learning_rate_schedule", {"constant", "cosine"}, std::string("constant"));
   c.server_momentum = r.number("server_momentum", 0.0, 0.999, 0.0);

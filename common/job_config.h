@@ -51,6 +51,8 @@ struct JobConfig {
   // Each site keeps its optimizer's state (Adam moments, SGD momentum) from one round to its
   // next instead of starting afresh; the state stays at the site (lost if the agent restarts).
   bool keep_optimizer_state = false;
+  bool logit_adjustment = false;  // sites train with logits + log(own label frequencies)
+  double proximal_mu = 0;       // FedProx: sites' loss += mu/2 ||w - global||^2 (0 = plain FedAvg)
   uint64_t seed = 1;
   bool augment = false;         // random resized crop, small rotation, brightness/contrast jitter
   double server_momentum = 0;   // FedAvgM: momentum of the server's update (0 = plain FedAvg)

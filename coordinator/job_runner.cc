@@ -153,6 +153,8 @@ wire::JobSpec JobRunner::job_spec() const {
   s.set_augment(job_.augment);
   s.set_learning_rate_schedule(job_.learning_rate_schedule);
   s.set_keep_optimizer_state(job_.keep_optimizer_state);
+  s.set_proximal_mu(job_.proximal_mu);
+  s.set_logit_adjustment(job_.logit_adjustment);
   if (job_.secure_aggregation.enabled) {
     auto* a = s.mutable_secure_aggregation();
     a->set_enabled(true);

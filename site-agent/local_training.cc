@@ -35,9 +35,30 @@ torch::Tensor batch_labels(const ImageSet& data, const std::vector<std::size_t>&
   return out;
 }
 
+// log(frequency of each class) in `data`, a class without images counted as one; undefined
+// (no adjustment) when `enabled` is false.
+torch::Tensor log_label_prior(const ImageSet& data, int64_t classes, bool enabled) {
+  if (!enabled) return {};
+  std::vector<double> count(std::size_t(classes), 0.0);
+  for (int64_t label : data.labels) {
+    if (label >= 0 && label < classes) count[std::size_t(label)] += 1;
+  }
+  torch::Tensor prior = torch::empty({classes});
+  for (int64_t c = 0; c < classes; ++c) {
+    prior[c] = std::log(std::max(1.0, count[std::size_t(c)]) / double(data.count()));
+  }
+  return prior;
+}
+
+torch::Tensor training_logits(ImageClassifier& model, const torch::Tensor& x,
+                              const torch::Tensor& log_prior) {
+  torch::Tensor logits = model.forward(x);
+  return log_prior.defined() ? logits + log_prior : logits;
+}
+
 // Sets each parameter's .grad to the DP-SGD gradient of the batch; returns the mean loss.
 torch::Tensor dp_sgd_gradients(ImageClassifier& model, const torch::Tensor& x, const torch::Tensor& y,
-                               const TrainingOptions::DpSgd& dp) {
+                               const torch::Tensor& log_prior, const TrainingOptions::DpSgd& dp) {
   std::vector<torch::Tensor> params;
   for (auto& p : model.parameters()) {
     if (p.requires_grad()) params.push_back(p);
@@ -51,7 +72,8 @@ torch::Tensor dp_sgd_gradients(ImageClassifier& model, const torch::Tensor& x, c
       if (p.grad().defined()) p.grad().zero_();
     }
     torch::Tensor loss =
-        torch::nn::functional::cross_entropy(model.forward(x.narrow(0, i, 1)), y.narrow(0, i, 1));
+        torch::nn::functional::cross_entropy(training_logits(model, x.narrow(0, i, 1), log_prior),
+                                             y.narrow(0, i, 1));
     loss.backward();
     total_loss += loss.item<double>();
     double squared = 0;
@@ -98,6 +120,11 @@ double train_epochs(ImageClassifier& model, const ImageSet& data, const Training
     archive.load_from(in);
     optimizer->load(archive);
   }
+  std::vector<torch::Tensor> start;  // w_start, for the proximal term
+  if (o.proximal_mu > 0) {
+    for (auto& p : model.parameters()) start.push_back(p.detach().clone());
+  }
+  const torch::Tensor log_prior = log_label_prior(data, o.classes, o.logit_adjustment);
   BatchPipeline pipeline(data, o.batch_size, o.epochs, o.seed, o.augmentation, o.loader_threads);
   const int64_t s = data.image_size;
   double sum = 0;
@@ -115,10 +142,18 @@ double train_epochs(ImageClassifier& model, const ImageSet& data, const Training
     optimizer->zero_grad();
     torch::Tensor loss;
     if (o.dp_sgd.enabled) {
-      loss = dp_sgd_gradients(model, x, y, o.dp_sgd);
+      loss = dp_sgd_gradients(model, x, y, log_prior, o.dp_sgd);
     } else {
-      loss = torch::nn::functional::cross_entropy(model.forward(x), y);
+      loss = torch::nn::functional::cross_entropy(training_logits(model, x, log_prior), y);
       loss.backward();
+    }
+    if (!start.empty()) {  // the gradient of (mu / 2) ||w - w_start||^2
+      torch::NoGradGuard no_grad;
+      std::size_t k = 0;
+      for (auto& p : model.parameters()) {
+        if (p.grad().defined()) p.mutable_grad().add_(p.detach() - start[k], o.proximal_mu);
+        ++k;
+      }
     }
     optimizer->step();
     sum += loss.item<double>() * double(batch.count);

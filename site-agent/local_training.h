@@ -36,6 +36,16 @@ struct TrainingOptions {
   // and the state it ends with is saved back here: a site's Adam moments or SGD momentum carry
   // over from one round to its next. The state never leaves the site.
   std::string* optimizer_state = nullptr;
+  // FedProx (Li et al., MLSys 2020): adds (mu / 2) ||w - w_start||^2 to the loss, w_start being
+  // the weights training started from (the round's global model), so a site with skewed labels
+  // does not drift far from it. 0 = off.
+  double proximal_mu = 0;
+  // Logit adjustment for label skew (Menon et al., ICLR 2021): training adds log(prior of class
+  // c) to logit c, the prior being this training set's label frequencies. The model then learns
+  // scores free of the site's own label mix, which is what differs most between sites; predictions
+  // use the plain logits.
+  bool logit_adjustment = false;
+  int classes = 2;  // the model's outputs (used by logit_adjustment)
   Augmentation augmentation;
   int loader_threads = 1;  // background batch preparation
   // Sample-level DP-SGD (Abadi et al., CCS 2016): each example's gradient is clipped to L2 norm

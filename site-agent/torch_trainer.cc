@@ -50,6 +50,9 @@ TrainingResult TorchTrainer::train(const wire::JobSpec& job, int round, const Mo
     options.first_epoch = (std::max(round, 1) - 1) * int(job.local_epochs());
   }
   options.augmentation.enabled = job.augment();
+  options.proximal_mu = job.proximal_mu();
+  options.logit_adjustment = job.logit_adjustment();
+  options.classes = spec.classes;
   if (job.keep_optimizer_state()) options.optimizer_state = &optimizer_state_[job.job_id()];
   if (job.dp_sgd().enabled()) {
     options.dp_sgd.enabled = true;
