@@ -167,6 +167,16 @@ std::vector<float> weights_of(ImageClassifier& m) {
   }
   return out;
 }
+// Plain SGD (no momentum) with one batch per epoch of the 8 tiny images.
+TrainingOptions full_batch_sgd(double learning_rate) {
+  TrainingOptions o;
+  o.epochs = 1;
+  o.batch_size = 8;
+  o.optimizer = "sgd";
+  o.momentum = 0.0;
+  o.learning_rate = learning_rate;
+  return o;
+}
 }  // namespace
 
 TEST_CASE("cosine schedule: each epoch's rate, and training uses it", "[models][schedule]") {
@@ -185,12 +195,7 @@ TEST_CASE("cosine schedule: each epoch's rate, and training uses it", "[models][
   // rate of half the base; the last epoch of the schedule (rate 0) leaves the model unchanged.
   const ImageSet data = tiny_images(8);
   ModelSpec spec{"cnn-small", 2, 16, 3};
-  TrainingOptions sgd;
-  sgd.epochs = 1;
-  sgd.batch_size = 8;
-  sgd.optimizer = "sgd";
-  sgd.momentum = 0.0;
-  sgd.learning_rate = 1.0;
+  TrainingOptions sgd = full_batch_sgd(1.0);
   sgd.schedule_epochs = 2;
   sgd.first_epoch = 1;
   auto scheduled = create_model(spec);
@@ -275,12 +280,7 @@ TEST_CASE("FedProx adds mu (w - w_start) to every gradient", "[models][schedule]
   // same first step w1; the second step differs by exactly lr x mu x (w1 - w0).
   const ImageSet data = tiny_images(8);
   ModelSpec spec{"cnn-small", 2, 16, 3};
-  TrainingOptions o;
-  o.batch_size = 8;
-  o.optimizer = "sgd";
-  o.momentum = 0.0;
-  o.learning_rate = 0.1;
-  o.epochs = 1;
+  TrainingOptions o = full_batch_sgd(0.1);
   const std::vector<float> w0 = weights_of(*create_model(spec));
   auto one_step = create_model(spec);
   train_epochs(*one_step, data, o);
@@ -309,11 +309,7 @@ TEST_CASE("logit adjustment trains as if the head's bias held log(label frequenc
   ImageSet data = tiny_images(8);
   for (int i = 0; i < 8; ++i) data.labels[std::size_t(i)] = i < 6 ? 0 : 1;
   ModelSpec spec{"cnn-small", 2, 16, 3};
-  TrainingOptions o;
-  o.batch_size = 8;
-  o.optimizer = "sgd";
-  o.momentum = 0.0;
-  o.learning_rate = 0.5;
+  TrainingOptions o = full_batch_sgd(0.5);
   o.classes = 2;
   o.logit_adjustment = true;
   auto adjusted = create_model(spec);
