@@ -221,3 +221,29 @@ TEST_CASE("differential_privacy and dp_sgd sections are read with their ranges",
   CHECK_THAT(job_error(std::string(kValidJob) + "  differential_privacy:\n    sigma: 1\n"),
              Catch::Contains("unknown key 'job.differential_privacy.sigma'"));
 }
+
+TEST_CASE("the local-training keys for label skew are read and checked", "[config]") {
+  testing::TempDir dir;
+  write_file_atomically(dir.path + "/job.yaml", std::string(kValidJob) +
+                                                    "  learning_rate_schedule: cosine\n"
+                                                    "  keep_optimizer_state: true\n"
+                                                    "  logit_adjustment: true\n"
+                                                    "  proximal_mu: 0.01\n");
+  JobConfig job = load_job_config(dir.path + "/job.yaml");
+  CHECK(job.learning_rate_schedule == "cosine");
+  CHECK(job.keep_optimizer_state);
+  CHECK(job.logit_adjustment);
+  CHECK(job.proximal_mu == 0.01);
+  write_file_atomically(dir.path + "/defaults.yaml", kValidJob);
+  JobConfig defaults = load_job_config(dir.path + "/defaults.yaml");
+  CHECK(defaults.learning_rate_schedule == "constant");
+  CHECK_FALSE(defaults.keep_optimizer_state);
+  CHECK_FALSE(defaults.logit_adjustment);
+  CHECK(defaults.proximal_mu == 0.0);
+  const std::string e = job_error(std::string(kValidJob) + "  learning_rate_schedule: linear\n");
+  CHECK(e.find("<dir>/job.yaml:9:") == 0);
+  CHECK(e.find("job.learning_rate_schedule") != std::string::npos);
+  CHECK(e.find("cosine") != std::string::npos);
+  CHECK(job_error(std::string(kValidJob) + "  proximal_mu: -1\n").find("job.proximal_mu") !=
+        std::string::npos);
+}
