@@ -35,7 +35,7 @@ class JsonFormatter : public spdlog::formatter {
     const auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(since).count() % 1000;
     std::tm utc{};
     gmtime_r(&seconds, &utc);
-    char stamp[40];
+    char stamp[96];  // room for any int in each field, so the compiler sees no truncation
     std::snprintf(stamp, sizeof stamp, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", utc.tm_year + 1900,
                   utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec, int(millis));
     const auto level = spdlog::level::to_string_view(msg.level);
