@@ -35,10 +35,8 @@ torch::Tensor batch_labels(const ImageSet& data, const std::vector<std::size_t>&
   return out;
 }
 
-// log(frequency of each class) in `data`, a class without images counted as one; undefined
-// (no adjustment) when `enabled` is false.
-torch::Tensor log_label_prior(const ImageSet& data, int64_t classes, bool enabled) {
-  if (!enabled) return {};
+// log(frequency of each class) in `data`, a class without images counted as one.
+torch::Tensor log_label_prior(const ImageSet& data, int64_t classes) {
   std::vector<double> count(std::size_t(classes), 0.0);
   for (int64_t label : data.labels) {
     if (label >= 0 && label < classes) count[std::size_t(label)] += 1;
@@ -50,6 +48,7 @@ torch::Tensor log_label_prior(const ImageSet& data, int64_t classes, bool enable
   return prior;
 }
 
+// The model's logits, plus `log_prior` when it is defined (logit adjustment).
 torch::Tensor training_logits(ImageClassifier& model, const torch::Tensor& x,
                               const torch::Tensor& log_prior) {
   torch::Tensor logits = model.forward(x);
@@ -124,7 +123,8 @@ double train_epochs(ImageClassifier& model, const ImageSet& data, const Training
   if (o.proximal_mu > 0) {
     for (auto& p : model.parameters()) start.push_back(p.detach().clone());
   }
-  const torch::Tensor log_prior = log_label_prior(data, o.classes, o.logit_adjustment);
+  const torch::Tensor log_prior =
+      o.logit_adjustment ? log_label_prior(data, o.classes) : torch::Tensor();
   BatchPipeline pipeline(data, o.batch_size, o.epochs, o.seed, o.augmentation, o.loader_threads);
   const int64_t s = data.image_size;
   double sum = 0;

@@ -58,11 +58,11 @@ struct TrainingOptions {
   } dp_sgd;
 };
 
-// Returns the mean training loss of the last epoch. `on_batch(fraction)` returning false stops
-// training by throwing TrainingCancelled.
 // The learning rate of epoch `first_epoch + e` under `options`' schedule.
 double scheduled_learning_rate(const TrainingOptions& options, int e);
 
+// Returns the mean training loss of the last epoch. `on_batch(fraction)` returning false stops
+// training by throwing TrainingCancelled.
 double train_epochs(ImageClassifier& model, const ImageSet& data, const TrainingOptions& options,
                     const std::function<bool(double)>& on_batch = nullptr);
 

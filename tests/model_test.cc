@@ -177,6 +177,22 @@ TrainingOptions full_batch_sgd(double learning_rate) {
   o.learning_rate = learning_rate;
   return o;
 }
+// A cnn-small job on the 16 px tiny images, one local epoch of batches of 8 per round.
+wire::JobSpec tiny_job(const std::string& optimizer, double learning_rate, int rounds) {
+  wire::JobSpec job;
+  job.set_job_id("j");
+  job.set_model("cnn-small");
+  job.set_classes(2);
+  job.set_image_size(16);
+  job.set_rounds(uint32_t(rounds));
+  job.set_local_epochs(1);
+  job.set_batch_size(8);
+  job.set_optimizer(optimizer);
+  job.set_learning_rate(learning_rate);
+  job.set_momentum(0.0);
+  job.set_seed(9);
+  return job;
+}
 }  // namespace
 
 TEST_CASE("cosine schedule: each epoch's rate, and training uses it", "[models][schedule]") {
@@ -220,18 +236,7 @@ TEST_CASE("a site's training differs from round to round and repeats within a ro
   TorchTrainer trainer(std::make_shared<InMemoryDataSource>(split));
   ModelSpec spec{"cnn-small", 2, 16, 3};
   const ModelBlob global = export_weights(*create_model(spec), spec);
-  wire::JobSpec job;
-  job.set_job_id("j");
-  job.set_model("cnn-small");
-  job.set_classes(2);
-  job.set_image_size(16);
-  job.set_rounds(4);
-  job.set_local_epochs(1);
-  job.set_batch_size(8);  // 5 batches: their order depends on the round
-  job.set_optimizer("sgd");
-  job.set_learning_rate(0.1);
-  job.set_momentum(0.0);
-  job.set_seed(9);
+  wire::JobSpec job = tiny_job("sgd", 0.1, 4);  // 40 images: 5 batches, ordered by the round
   auto go = [](const std::string&, double) { return true; };
   const ModelBlob round1 = trainer.train(job, 1, global, go).model;
   CHECK(trainer.train(job, 1, global, go).model.bytes == round1.bytes);
@@ -249,17 +254,7 @@ TEST_CASE("keep_optimizer_state carries a site's Adam moments into its next roun
   TrainHeldOut split{tiny_images(24), tiny_images(6)};
   ModelSpec spec{"cnn-small", 2, 16, 3};
   const ModelBlob global = export_weights(*create_model(spec), spec);
-  wire::JobSpec job;
-  job.set_job_id("j");
-  job.set_model("cnn-small");
-  job.set_classes(2);
-  job.set_image_size(16);
-  job.set_rounds(3);
-  job.set_local_epochs(1);
-  job.set_batch_size(8);
-  job.set_optimizer("adam");
-  job.set_learning_rate(0.01);
-  job.set_seed(9);
+  wire::JobSpec job = tiny_job("adam", 0.01, 3);
   auto go = [](const std::string&, double) { return true; };
   TorchTrainer fresh(std::make_shared<InMemoryDataSource>(split));
   const ModelBlob reset = fresh.train(job, 2, global, go).model;
