@@ -103,22 +103,28 @@ void add_coordinator_command(CLI::App& app) {
       export_torchscript(read_model_file(fxm), pt);
     };
     AdminService admin(queue, state, audit, admin_options);
+    // Every gate is in place before the port opens: no call is served unchecked or unrecorded.
+    CoordinatorGates gates{state, audit, nullptr};
+    if (!config.revocation_list.empty()) {
+      gates.revocation = std::make_shared<RevocationWatcher>(config.revocation_list, options.ca_pem);
+      admin.use_revocation_list(gates.revocation);
+    } else {
+      spdlog::warn("no revocation list (coordinator.revocation_list): a revoked certificate is "
+                   "not refused; point it at kits/ca/crl.pem");
+    }
     CoordinatorServer server(
         [&queue] { return queue.current(); }, config.listen,
         make_server_credentials({config.certificate, config.private_key, config.ca_certificate}),
-        {&admin});
-    server.service().use_state(state, audit);
+        {&admin}, gates);
     std::unique_ptr<MetricsEndpoint> metrics;
     if (!config.metrics_listen.empty()) {
       metrics = std::make_unique<MetricsEndpoint>(
           config.metrics_listen, "coordinator.metrics_listen", [&, timeout = config.heartbeat_timeout_s] {
             return render_coordinator_metrics(*state, queue, server.service(), timeout);
-          });
-    }
-    if (!config.revocation_list.empty()) {
-      auto watcher = std::make_shared<RevocationWatcher>(config.revocation_list, options.ca_pem);
-      server.service().use_revocation_list(watcher);
-      admin.use_revocation_list(watcher);
+          },
+          MetricsSecurity{config.metrics_allow_remote,
+                          config.metrics_tls ? config.certificate : std::string(),
+                          config.private_key, config.ca_certificate});
     }
     if (job_name.empty() || *serve) {
       queue.run();  // until a signal

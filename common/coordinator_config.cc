@@ -31,6 +31,8 @@ CoordinatorConfig load_coordinator_config(const std::string& file) {
     r.fail("metrics_listen", "must be address:port, e.g. 127.0.0.1:9464 (got \"" +
                                  c.metrics_listen + "\")");
   }
+  c.metrics_allow_remote = r.boolean("metrics_allow_remote", false);
+  c.metrics_tls = r.boolean("metrics_tls", false);
   r.finish();
   root.finish();
   return c;

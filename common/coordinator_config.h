@@ -17,6 +17,8 @@ struct CoordinatorConfig {
   double heartbeat_timeout_s = 60;     // a selected site silent this long is marked failed
   std::string revocation_list;         // CRL from `fedxray provision --revoke`; re-read on change
   std::string metrics_listen;          // Prometheus /metrics and /healthz; empty = off
+  bool metrics_allow_remote = false;   // metrics_listen may be a non-loopback address
+  bool metrics_tls = false;            // TLS with this certificate; scrapers need a consortium one
 };
 
 CoordinatorConfig load_coordinator_config(const std::string& file);

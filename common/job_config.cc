@@ -1,8 +1,7 @@
 #include "common/job_config.h"
 
-#include <regex>
-
 #include "common/config_reader.h"
+#include "common/participant_name.h"
 
 namespace fedxray {
 namespace {
@@ -22,9 +21,8 @@ GaussianMechanismConfig read_gaussian_mechanism(ConfigReader d) {
 JobConfig read_job_config(ConfigReader r) {
   JobConfig c;
   c.name = r.string("name");
-  if (!std::regex_match(c.name, std::regex("[A-Za-z0-9][A-Za-z0-9_.-]{0,63}"))) {
-    r.fail("name", "must be 1-64 letters, digits, '-', '_' or '.', starting with a letter or "
-                   "digit (got \"" + c.name + "\")");
+  if (!is_valid_job_name(c.name)) {
+    r.fail("name", std::string("must be ") + kJobNameRule + " (got \"" + c.name + "\")");
   }
   c.model = r.string("model");
   c.classes = int(r.integer("classes", 2, 1000));
@@ -43,6 +41,7 @@ JobConfig read_job_config(ConfigReader r) {
   c.learning_rate = r.number("learning_rate", 1e-8, 10.0, 0.05);
   c.momentum = r.number("momentum", 0.0, 0.999, 0.9);
   c.seed = uint64_t(r.integer("seed", 0, INT64_MAX, 1));
+  c.max_site_samples = uint64_t(r.integer("max_site_samples", 1, 1000000000, 1000000));
   c.augment = r.boolean("augment", false);
   c.keep_optimizer_state = r.boolean("keep_optimizer_state", false);
   c.logit_adjustment = r.boolean("logit_adjustment", false);

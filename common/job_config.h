@@ -54,6 +54,9 @@ struct JobConfig {
   bool logit_adjustment = false;  // sites train with logits + log(own label frequencies)
   double proximal_mu = 0;       // FedProx: sites' loss += mu/2 ||w - global||^2 (0 = plain FedAvg)
   uint64_t seed = 1;
+  // The most a single site's update may weigh in the average (its sample count). A site's weight
+  // is also at most the dataset size it joined with; an update that claims more is refused.
+  uint64_t max_site_samples = 1000000;
   bool augment = false;         // random resized crop, small rotation, brightness/contrast jitter
   double server_momentum = 0;   // FedAvgM: momentum of the server's update (0 = plain FedAvg)
   double server_learning_rate = 1.0;

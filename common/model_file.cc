@@ -74,30 +74,38 @@ std::string ModelFileWriter::commit() {
 ModelFileReader::ModelFileReader(const std::string& path) : path_(path) {
   fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd_ < 0) throw Error("cannot open model file " + path + ": " + std::strerror(errno));
-  struct stat st {};
-  ::fstat(fd_, &st);
-  const uint64_t file_size = uint64_t(st.st_size);
-  unsigned char head[16];
-  if (file_size < 16 + kTrailer) throw Error(path + ": not a fedxray model file (too short)");
-  pread_exact(fd_, head, 16, 0, path);
-  if (std::memcmp(head, kMagic, 8) != 0) {
-    throw Error(path + ": not a fedxray model file (bad magic); expected a .fxm written by fedxray");
+  // A throwing constructor never reaches the destructor, so a refused file is closed here.
+  try {
+    struct stat st {};
+    ::fstat(fd_, &st);
+    const uint64_t file_size = uint64_t(st.st_size);
+    unsigned char head[16];
+    if (file_size < 16 + kTrailer) throw Error(path + ": not a fedxray model file (too short)");
+    pread_exact(fd_, head, 16, 0, path);
+    if (std::memcmp(head, kMagic, 8) != 0) {
+      throw Error(path +
+                  ": not a fedxray model file (bad magic); expected a .fxm written by fedxray");
+    }
+    uint64_t mlen = get_u64(head + 8);
+    if (mlen > file_size) throw Error(path + ": model file header is corrupt");
+    std::string body(mlen, '\0');
+    pread_exact(fd_, body.data(), mlen, 16, path);
+    if (!manifest_.ParseFromString(body)) throw Error(path + ": model manifest is corrupt");
+    std::string problem = manifest_problem(manifest_);
+    if (!problem.empty()) throw Error(path + ": model manifest is malformed: " + problem);
+    data_start_ = 16 + mlen;
+    if (file_size != data_start_ + manifest_.total_bytes() + kTrailer) {
+      throw Error(path + ": model file is " + std::to_string(file_size) +
+                  " bytes, which does not match its manifest; it is truncated or corrupt");
+    }
+    std::string sha(kTrailer, '\0');
+    pread_exact(fd_, sha.data(), kTrailer, data_start_ + manifest_.total_bytes(), path);
+    manifest_.set_sha256(sha);
+  } catch (...) {
+    ::close(fd_);
+    fd_ = -1;
+    throw;
   }
-  uint64_t mlen = get_u64(head + 8);
-  if (mlen > file_size) throw Error(path + ": model file header is corrupt");
-  std::string body(mlen, '\0');
-  pread_exact(fd_, body.data(), mlen, 16, path);
-  if (!manifest_.ParseFromString(body)) throw Error(path + ": model manifest is corrupt");
-  std::string problem = manifest_problem(manifest_);
-  if (!problem.empty()) throw Error(path + ": model manifest is malformed: " + problem);
-  data_start_ = 16 + mlen;
-  if (file_size != data_start_ + manifest_.total_bytes() + kTrailer) {
-    throw Error(path + ": model file is " + std::to_string(file_size) +
-                " bytes, which does not match its manifest; it is truncated or corrupt");
-  }
-  std::string sha(kTrailer, '\0');
-  pread_exact(fd_, sha.data(), kTrailer, data_start_ + manifest_.total_bytes(), path);
-  manifest_.set_sha256(sha);
 }
 
 ModelFileReader::~ModelFileReader() {

@@ -47,6 +47,10 @@ std::string certificate_serial(const std::string& certificate_pem) {
 }
 
 std::set<std::string> revoked_serials(const std::string& crl_pem, const std::string& ca_cert_pem) {
+  return read_revocation_list(crl_pem, ca_cert_pem).serials;
+}
+
+RevocationList read_revocation_list(const std::string& crl_pem, const std::string& ca_cert_pem) {
   Cert ca = read_cert(ca_cert_pem, "CA");
   Bio b = mem(crl_pem);
   Crl crl(b ? PEM_read_bio_X509_CRL(b.get(), nullptr, nullptr, nullptr) : nullptr);
@@ -54,17 +58,23 @@ std::set<std::string> revoked_serials(const std::string& crl_pem, const std::str
   if (X509_CRL_verify(crl.get(), X509_get0_pubkey(ca.get())) != 1) {
     throw Error("the revocation list is not signed by the consortium CA");
   }
-  std::set<std::string> out;
+  RevocationList out;
+  std::tm issued{};
+  const ASN1_TIME* last_update = X509_CRL_get0_lastUpdate(crl.get());
+  if (!last_update || ASN1_TIME_to_tm(last_update, &issued) != 1) {
+    throw Error("the revocation list has no readable issue date (lastUpdate)");
+  }
+  out.issued_at = timegm(&issued);
   STACK_OF(X509_REVOKED)* entries = X509_CRL_get_REVOKED(crl.get());
   for (int i = 0; i < sk_X509_REVOKED_num(entries); ++i) {
-    out.insert(serial_hex(X509_REVOKED_get0_serialNumber(sk_X509_REVOKED_value(entries, i))));
+    out.serials.insert(serial_hex(X509_REVOKED_get0_serialNumber(sk_X509_REVOKED_value(entries, i))));
   }
   return out;
 }
 
 std::string add_to_revocation_list(const std::string& ca_cert_pem, const std::string& ca_key_pem,
                                    const std::string& existing_crl_pem,
-                                   const std::string& certificate_pem) {
+                                   const std::string& certificate_pem, std::time_t issued_at) {
   Cert ca = read_cert(ca_cert_pem, "CA");
   Cert cert = read_cert(certificate_pem, "participant");
   if (X509_verify(cert.get(), X509_get0_pubkey(ca.get())) != 1) {
@@ -80,9 +90,10 @@ std::string add_to_revocation_list(const std::string& ca_cert_pem, const std::st
       X509_CRL_set_issuer_name(crl.get(), X509_get_subject_name(ca.get())) != 1) {
     throw Error("cannot build a revocation list");
   }
-  std::unique_ptr<ASN1_TIME, Deleter<ASN1_TIME, ASN1_TIME_free>> now(ASN1_TIME_set(nullptr, time(nullptr)));
+  if (issued_at == 0) issued_at = time(nullptr);
+  std::unique_ptr<ASN1_TIME, Deleter<ASN1_TIME, ASN1_TIME_free>> now(ASN1_TIME_set(nullptr, issued_at));
   std::unique_ptr<ASN1_TIME, Deleter<ASN1_TIME, ASN1_TIME_free>> next(
-      ASN1_TIME_set(nullptr, time(nullptr) + 3650L * 24 * 3600));
+      ASN1_TIME_set(nullptr, issued_at + 3650L * 24 * 3600));
   X509_CRL_set1_lastUpdate(crl.get(), now.get());
   X509_CRL_set1_nextUpdate(crl.get(), next.get());
   already.insert(serial_hex(X509_get0_serialNumber(cert.get())));
@@ -110,6 +121,10 @@ RevocationWatcher::RevocationWatcher(std::string crl_path, std::string ca_cert_p
     : path_(std::move(crl_path)), ca_pem_(std::move(ca_cert_pem)) {
   std::lock_guard<std::mutex> lock(mu_);
   refresh();
+  if (loaded_mtime_ < 0) {
+    spdlog::warn("revocation list {} does not exist yet: no certificate is refused as revoked "
+                 "until it appears", path_);
+  }
 }
 
 void RevocationWatcher::refresh() {
@@ -119,8 +134,15 @@ void RevocationWatcher::refresh() {
   const long long mtime = (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
   if (mtime == loaded_mtime_) return;
   try {
-    revoked_ = revoked_serials(read_file(path_), ca_pem_);
+    RevocationList list = read_revocation_list(read_file(path_), ca_pem_);
     loaded_mtime_ = mtime;
+    if (list.issued_at < issued_at_) {
+      throw Error("it was issued at " + std::to_string(list.issued_at) + ", before the list in " +
+                  "force (" + std::to_string(issued_at_) + "): an older list would un-revoke " +
+                  "certificates. Restore the newest kits/ca/crl.pem");
+    }
+    revoked_ = std::move(list.serials);
+    issued_at_ = list.issued_at;
     spdlog::info("revocation list {}: {} certificates revoked", path_, revoked_.size());
   } catch (const Error& e) {
     loaded_mtime_ = mtime;  // do not retry a bad file every call

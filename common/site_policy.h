@@ -7,6 +7,12 @@
 // secure aggregation or differential privacy, and the privacy budget: the most epsilon one job
 // may spend on this site's data and the most all jobs together may ever spend (kept on disk by
 // the site agent's PrivacyBudget, which checks those two).
+//
+// Before any rule, every field of the assignment is checked as untrusted input (a buggy or
+// hostile coordinator must not make the site misbehave): the job id and model name follow the
+// coordinator's own naming rules, numbers are finite and in range, and the sizes that set the
+// site's memory use (image_size, batch_size, classes, the announced model size) are within the
+// limits below, which hospital IT may lower or raise.
 #pragma once
 
 #include <string>
@@ -27,10 +33,19 @@ struct SitePolicy {
   double lifetime_epsilon = 0;      // 0 = no cap; with a cap, jobs without DP are refused
   double delta = 1e-5;              // the delta at which this site counts epsilon
   std::string budget_file;          // where the spent budget is kept (required with a cap)
+  int max_image_size = 1024;        // largest image side a job may ask for
+  int max_batch_size = 1024;
+  int max_classes = 1000;
+  double max_model_mb = 8192;       // largest global model the site downloads
+
+  uint64_t max_model_bytes() const { return uint64_t(max_model_mb * 1024 * 1024); }
 
   // Empty when `job` complies with the rules that need no state (all but the two epsilon caps);
-  // otherwise "site policy '<rule>': <what the job asks> <fix>".
+  // otherwise malformed()'s reason or "site policy '<rule>': <what the job asks> <fix>".
+  // Either is safe to send to the coordinator: no field value is echoed unchecked.
   std::string violation(const wire::JobSpec& job) const;
+  // Empty when every field of `job` is well formed and within the size limits above.
+  std::string malformed(const wire::JobSpec& job) const;
 };
 
 SitePolicy read_site_policy(ConfigReader policy_section);

@@ -21,6 +21,10 @@ namespace fedxray {
 namespace {
 
 constexpr auto kLongPoll = std::chrono::milliseconds(5000);
+constexpr std::size_t kMaxJoinText = 128;
+constexpr int kMaxSupportedModels = 256;
+constexpr const char* kInternalFailure =
+    "the coordinator failed to handle this call; its log has the details";
 
 grpc::Status to_status(const Refusal& r) {
   switch (r.code()) {
@@ -39,10 +43,33 @@ grpc::Status guarded(const char* rpc, const std::string& site, Fn&& fn) {
   } catch (const Refusal& r) {
     spdlog::warn("refused {} from site={}: {}", rpc, site, r.what());
     return to_status(r);
+  } catch (const ShareableError& e) {
+    spdlog::warn("refused {} from site={}: {}", rpc, site, e.what());
+    return {grpc::StatusCode::FAILED_PRECONDITION, e.what()};
   } catch (const std::exception& e) {
+    // The detail may name the coordinator's files; the site only learns that it was not its fault.
     spdlog::error("{} from site={} failed: {}", rpc, site, e.what());
-    return {grpc::StatusCode::INTERNAL, e.what()};
+    return {grpc::StatusCode::INTERNAL, kInternalFailure};
   }
+}
+
+// What a site may declare when it joins: the coordinator keeps it for the job's lifetime and
+// writes the version into its database, so each part is bounded.
+std::string join_problem(const wire::JoinRequest& r) {
+  if (r.dataset_size() == 0) return "dataset_size is 0: a site with no images cannot train";
+  if (r.software_version().size() > kMaxJoinText) {
+    return "software_version is longer than " + std::to_string(kMaxJoinText) + " characters";
+  }
+  if (r.supported_models_size() > kMaxSupportedModels) {
+    return "it lists " + std::to_string(r.supported_models_size()) + " models, more than " +
+           std::to_string(kMaxSupportedModels);
+  }
+  for (const auto& m : r.supported_models()) {
+    if (m.size() > kMaxJoinText) {
+      return "a model name is longer than " + std::to_string(kMaxJoinText) + " characters";
+    }
+  }
+  return {};
 }
 
 }  // namespace
@@ -147,6 +174,9 @@ grpc::Status CoordinatorService::Join(grpc::ServerContext* context,
                 "'; set site.name to the name in your startup kit"};
   }
   grpc::Status status = guarded("Join", site, [&] {
+    if (std::string problem = join_problem(*request); !problem.empty()) {
+      throw Refusal(RefusalCode::kInvalidArgument, "join refused: " + problem);
+    }
     std::shared_ptr<JobRunner> runner = source_();
     if (runner) {
       *reply = runner->join(site, *request);
@@ -242,8 +272,12 @@ grpc::Status CoordinatorService::UploadUpdate(grpc::ServerContext* context,
         received += chunk.data().size();
         bytes_received_ += chunk.data().size();
       } while (reader->Read(&chunk));
-    } catch (const Error& e) {
+    } catch (const ShareableError& e) {
       problem = e.what();
+    } catch (const std::exception& e) {
+      spdlog::error("upload from site={} failed at the coordinator: {}", site, e.what());
+      runner->fail_upload(*session, std::string("the coordinator failed: ") + e.what());
+      return {grpc::StatusCode::INTERNAL, kInternalFailure};
     }
     if (problem.empty() && received != total) {
       problem = "the stream ended after " + std::to_string(received) + " of " +
@@ -303,8 +337,10 @@ CoordinatorServer::CoordinatorServer(JobRunner& runner, const std::string& liste
 
 CoordinatorServer::CoordinatorServer(RunnerSource source, const std::string& listen,
                                      std::shared_ptr<grpc::ServerCredentials> credentials,
-                                     std::vector<grpc::Service*> extra)
+                                     std::vector<grpc::Service*> extra, CoordinatorGates gates)
     : service_(std::move(source)) {
+  if (gates.revocation) service_.use_revocation_list(gates.revocation);
+  if (gates.state || gates.audit) service_.use_state(gates.state, gates.audit);
   start(listen, std::move(credentials), extra);
 }
 

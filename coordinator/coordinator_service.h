@@ -88,16 +88,25 @@ class CoordinatorService final : public wire::Coordinator::Service {
   RunnerSource source_;
 };
 
+// What the service checks and records on every call, installed before the port opens so that no
+// call is ever served without them.
+struct CoordinatorGates {
+  std::shared_ptr<StateDatabase> state;            // site registry
+  std::shared_ptr<AuditLog> audit;                 // every join and upload
+  std::shared_ptr<RevocationWatcher> revocation;   // revoked certificates are refused
+};
+
 // A running gRPC server with mutual TLS around a JobRunner.
 class CoordinatorServer {
  public:
   // listen: "address:port" (port 0 picks a free one). Throws Error if it cannot bind.
   CoordinatorServer(JobRunner& runner, const std::string& listen,
                     std::shared_ptr<grpc::ServerCredentials> credentials);
-  // Serves the job `source` returns, plus `extra` services (the admin API) on the same port.
+  // Serves the job `source` returns, plus `extra` services (the admin API) on the same port,
+  // with `gates` in place before the first call can arrive.
   CoordinatorServer(RunnerSource source, const std::string& listen,
                     std::shared_ptr<grpc::ServerCredentials> credentials,
-                    std::vector<grpc::Service*> extra = {});
+                    std::vector<grpc::Service*> extra = {}, CoordinatorGates gates = {});
   ~CoordinatorServer();
   int port() const { return port_; }
   CoordinatorService& service() { return service_; }

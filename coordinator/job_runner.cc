@@ -155,6 +155,7 @@ wire::JobSpec JobRunner::job_spec() const {
   s.set_keep_optimizer_state(job_.keep_optimizer_state);
   s.set_proximal_mu(job_.proximal_mu);
   s.set_logit_adjustment(job_.logit_adjustment);
+  s.set_max_site_samples(job_.max_site_samples);
   if (job_.secure_aggregation.enabled) {
     auto* a = s.mutable_secure_aggregation();
     a->set_enabled(true);
@@ -358,7 +359,7 @@ nlohmann::json JobRunner::run_round(int number) {
   } else {
     round_.aggregator = strategy_->make_aggregator(layout_);
   }
-  for (const auto& s : chosen) round_.sites[s] = SiteRound{};
+  for (const auto& s : chosen) round_.sites[s].max_samples = weight_limit(s);
   if (options_.state) options_.state->round_started(job_.name, number, chosen);
   record["previous_model_sha256"] = previous_sha_;
   round_.open = true;
@@ -488,6 +489,12 @@ nlohmann::json JobRunner::run_round(int number) {
   return record;
 }
 
+uint64_t JobRunner::weight_limit(const std::string& site) const {
+  auto it = sites_.find(site);
+  const uint64_t joined = it == sites_.end() ? 0 : it->second.dataset_size;
+  return std::max<uint64_t>(1, std::min(joined, job_.max_site_samples));
+}
+
 std::shared_ptr<SecureRound> JobRunner::make_secure_round(const std::vector<std::string>& chosen) {
   const SecureAggregationConfig& c = job_.secure_aggregation;
   const int n = int(chosen.size());
@@ -504,8 +511,10 @@ std::shared_ptr<SecureRound> JobRunner::make_secure_round(const std::vector<std:
   std::string seed = random_seed();
   p.graph_seed = Sha256::of(seed.data(), seed.size());
   p.vector_words = element_count(layout_) + 1;
+  // The sum of the caps, not of what sites may later claim: an update weighing more is refused,
+  // so no site can shrink the scale until the honest updates encode to zero.
   double weight_bound = 0;
-  for (const auto& site : chosen) weight_bound += double(std::max<uint64_t>(1, sites_[site].dataset_size));
+  for (const auto& site : chosen) weight_bound += double(weight_limit(site));
   settings.code = FixedPointCode::for_total_weight(c.clip, weight_bound);
   settings.ca_pem = options_.ca_pem;
   settings.stage_timeout_s = c.stage_timeout_s;
@@ -644,6 +653,16 @@ std::unique_ptr<UploadSession> JobRunner::begin_upload(const std::string& site,
   }
   if (problem.empty() && header.manifest().sha256().size() != 64) problem = "no SHA-256 given";
   if (problem.empty() && header.sample_count() == 0) problem = "sample_count is 0";
+  if (problem.empty() && header.sample_count() > s.max_samples) {
+    const std::string claim = "claims " + std::to_string(header.sample_count()) +
+                              " samples, more than the " + std::to_string(s.max_samples) +
+                              " it may weigh (the smaller of the dataset size it joined with " +
+                              "and the job's max_site_samples)";
+    fail_site(s, site, "refused: the update " + claim);
+    changed_.notify_all();
+    throw Refusal(RefusalCode::kInvalidArgument, "update from " + site + " for round " +
+                                                     std::to_string(header.round()) + " " + claim);
+  }
   if (!problem.empty()) {
     fail_site(s, site, "sent a malformed update: " + problem);
     changed_.notify_all();
@@ -658,10 +677,14 @@ std::unique_ptr<UploadSession> JobRunner::begin_upload(const std::string& site,
   session->aggregator = round_.aggregator;
   try {
     session->sink = round_.aggregator->begin_update(site, double(header.sample_count()));
-  } catch (const Error& e) {  // a secure round without a masking plan for this site
+  } catch (const ShareableError& e) {  // e.g. a secure round without a masking plan for it
     fail_site(s, site, std::string("upload refused: ") + e.what());
     changed_.notify_all();
     throw Refusal(RefusalCode::kFailedPrecondition, "site " + site + ": " + e.what());
+  } catch (const Error& e) {  // ours (e.g. the undo journal's disk): the site only learns that
+    fail_site(s, site, std::string("the coordinator could not take the update: ") + e.what());
+    changed_.notify_all();
+    throw;
   }
   s.state = SiteState::kUploading;
   return session;

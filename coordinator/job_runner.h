@@ -137,6 +137,7 @@ class JobRunner {
   struct SiteRound {
     SiteState state = SiteState::kSelected;
     std::string reason;
+    uint64_t max_samples = 0;  // the most its update may weigh: min(joined size, job cap)
     uint64_t samples = 0;
     wire::LocalMetrics metrics;
   };
@@ -161,6 +162,7 @@ class JobRunner {
   static const char* state_name(const SiteRound& s);
   void record_site(const std::string& site, const SiteRound& s);  // into the state database
   void resume(const ModelBlob& initial_model);
+  uint64_t weight_limit(const std::string& site) const;       // mu_ held
   std::shared_ptr<SecureRound> make_secure_round(const std::vector<std::string>& chosen);  // mu_ held
 
   JobConfig job_;

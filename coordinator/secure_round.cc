@@ -44,14 +44,14 @@ class SecureRound::MaskedSink : public UpdateSink {
 
   void fold(uint64_t offset, const char* data, std::size_t size) override {
     std::lock_guard<std::mutex> lock(mu_);
-    if (revoked_) throw Error("the round closed before the masked input from " + site_ + " was complete");
-    if (committed_) throw Error("masked input from " + site_ + " already committed");
+    if (revoked_) throw ShareableError("the round closed before the masked input from " + site_ + " was complete");
+    if (committed_) throw ShareableError("masked input from " + site_ + " already committed");
     const uint64_t total = round_.masked_layout_.total_bytes();
     if (offset != received_) {
-      throw Error("masked input from " + site_ + " arrived out of order at offset " + std::to_string(offset));
+      throw ShareableError("masked input from " + site_ + " arrived out of order at offset " + std::to_string(offset));
     }
     if (received_ + size > total) {
-      throw Error("masked input from " + site_ + " is longer than the round's vector (" +
+      throw ShareableError("masked input from " + site_ + " is longer than the round's vector (" +
                   std::to_string(total) + " bytes)");
     }
     const uint64_t first = (received_ - pending_.size()) / 4;
@@ -74,10 +74,10 @@ class SecureRound::MaskedSink : public UpdateSink {
     std::lock_guard<std::mutex> registry(round_.mu_);
     std::lock_guard<std::mutex> lock(mu_);
     if (revoked_ || round_.input_closed_) {
-      throw Error("the round closed before the masked input from " + site_ + " was complete");
+      throw ShareableError("the round closed before the masked input from " + site_ + " was complete");
     }
     if (received_ != round_.masked_layout_.total_bytes()) {
-      throw Error("masked input from " + site_ + " ended after " + std::to_string(received_) +
+      throw ShareableError("masked input from " + site_ + " ended after " + std::to_string(received_) +
                   " of " + std::to_string(round_.masked_layout_.total_bytes()) + " bytes");
     }
     committed_ = true;
@@ -253,9 +253,9 @@ void SecureRound::abort(const std::string& why) {
 
 std::unique_ptr<UpdateSink> SecureRound::begin_update(const std::string& site, double) {
   std::lock_guard<std::mutex> lock(mu_);
-  if (input_closed_) throw Error("the round no longer takes masked input");
+  if (input_closed_) throw ShareableError("the round no longer takes masked input");
   const std::string refused = server_.can_send_masked_input(site);
-  if (!refused.empty()) throw Error(refused);
+  if (!refused.empty()) throw ShareableError(refused);
   auto sink = std::make_unique<MaskedSink>(*this, site, journals_->acquire());
   sinks_.insert(sink.get());
   return sink;

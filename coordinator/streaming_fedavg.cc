@@ -77,14 +77,14 @@ class FedAvgSink : public UpdateSink {
 
   void fold(uint64_t offset, const char* data, std::size_t size) override {
     std::lock_guard<std::mutex> lock(mu_);
-    if (revoked_) throw Error("the round closed before the update from " + site_ + " was complete");
-    if (committed_) throw Error("update from " + site_ + " already committed");
+    if (revoked_) throw ShareableError("the round closed before the update from " + site_ + " was complete");
+    if (committed_) throw ShareableError("update from " + site_ + " already committed");
     if (offset != received_) {
-      throw Error("update bytes from " + site_ + " arrived out of order: got offset " +
+      throw ShareableError("update bytes from " + site_ + " arrived out of order: got offset " +
                   std::to_string(offset) + ", expected " + std::to_string(received_));
     }
     if (received_ + size > agg_.layout_.total_bytes()) {
-      throw Error("update from " + site_ + " is longer than the model (" +
+      throw ShareableError("update from " + site_ + " is longer than the model (" +
                   std::to_string(agg_.layout_.total_bytes()) + " bytes)");
     }
     received_ += size;
@@ -93,9 +93,9 @@ class FedAvgSink : public UpdateSink {
 
   void commit() override {
     std::lock_guard<std::mutex> lock(mu_);
-    if (revoked_) throw Error("the round closed before the update from " + site_ + " was complete");
+    if (revoked_) throw ShareableError("the round closed before the update from " + site_ + " was complete");
     if (received_ != agg_.layout_.total_bytes()) {
-      throw Error("update from " + site_ + " ended after " + std::to_string(received_) + " of " +
+      throw ShareableError("update from " + site_ + " ended after " + std::to_string(received_) + " of " +
                   std::to_string(agg_.layout_.total_bytes()) + " bytes");
     }
     committed_ = true;
@@ -208,11 +208,11 @@ StreamingFedAvg::StreamingFedAvg(const wire::ModelManifest& layout,
 
 std::unique_ptr<UpdateSink> StreamingFedAvg::begin_update(const std::string& site, double weight) {
   if (!(weight > 0) || !std::isfinite(weight)) {
-    throw Error("update from " + site + " has weight " + std::to_string(weight) +
-                "; the sample count must be positive");
+    throw ShareableError("update from " + site + " has weight " + std::to_string(weight) +
+                         "; the sample count must be positive");
   }
   std::lock_guard<std::mutex> registry(sinks_mu_);
-  if (closed_) throw Error("the round is closed; the update from " + site + " was not accepted");
+  if (closed_) throw ShareableError("the round is closed; the update from " + site + " was not accepted");
   auto sink = std::make_unique<FedAvgSink>(*this, site, weight, journals_->acquire());
   open_sinks_.insert(sink.get());
   return sink;
@@ -235,7 +235,7 @@ void StreamingFedAvg::add_checked(const wire::TensorSpec& t, double* acc, const 
     const char* block = data + start * sizeof(T);
     if (std::is_floating_point<T>::value && !all_finite<T>(block, n)) {
       accumulate<T>(acc, data, start, -weight);
-      throw Error("tensor '" + t.name() + "' holds NaN or infinite values");
+      throw ShareableError("tensor '" + t.name() + "' holds NaN or infinite values");
     }
     accumulate<T>(acc + start, block, n, weight);
   }
@@ -252,7 +252,7 @@ void StreamingFedAvg::add(std::size_t tensor, uint64_t first_element, const char
     case wire::INT64: add_checked<int64_t>(t, acc, data, count, weight); break;
     case wire::INT32: add_checked<int32_t>(t, acc, data, count, weight); break;
     case wire::UINT8: add_checked<uint8_t>(t, acc, data, count, weight); break;
-    default: throw Error("unsupported dtype in tensor '" + t.name() + "'");
+    default: throw ShareableError("unsupported dtype in tensor '" + t.name() + "'");
   }
 }
 

@@ -2,22 +2,25 @@
 // into a local cache following the DICOM PS3.15 Annex E Basic Application Level Confidentiality
 // Profile, and only that copy is ever decoded.
 //
-// What is done to every data set, nested sequence items included:
-// - the attributes the profile lists are removed (X) or emptied (Z): names, IDs, birth date,
-//   institution, physicians and operators, station, device serial numbers, accession and study
-//   IDs, study/series dates and times, free-text descriptions and comments, and the sequences
-//   that reference other patients, requests or source images;
-// - every other attribute with a person-name (PN) or free-text (LT, ST, UT) value is removed too,
-//   whatever its tag, as a safety net;
-// - private attributes (odd groups), overlays (60xx) and curves (50xx) are removed;
-// - Patient ID becomes a pseudonym, and every instance UID a new UID "2.25.<n>", both from
-//   HMAC-SHA256 with the site's secret: consistent across files (the three images of one patient
-//   keep one pseudonym and one study UID), not reversible without the secret; SOP Class and
-//   Transfer Syntax UIDs are kept;
+// What is done to every data set, nested sequence items included: only the attributes the
+// allow-list in privacy/confidentiality_profile.h names are kept; everything else is removed,
+// whatever its tag: names, IDs, dates, institutions, physicians, devices, free text, medical
+// history, private attributes (odd groups), overlays (60xx), curves (50xx), unknown tags and
+// sequences the list does not name. Of what is kept:
+// - Patient's Name, Birth Date, Sex, Study Date and Time, Content Date and Time, Accession
+//   Number, Referring Physician's Name and Study ID stay present but empty (the profile's Z);
+// - Patient ID becomes a pseudonym, and the SOP, study and series instance UIDs new UIDs
+//   "2.25.<n>", both from HMAC-SHA256 with the site's secret: consistent across files (the three
+//   images of one patient keep one pseudonym and one study UID), not reversible without the
+//   secret; the SOP Class UID is kept;
 // - Specific Character Set is kept, so values in ISO 2022 (Japanese IR 87, Korean IR 149, ...)
 //   or UTF-8 that stay are read as written; the removed ones are gone byte for byte;
-// - Patient Identity Removed = YES and De-identification Method are set; pixel data is copied
-//   unchanged (compressed fragments too).
+// - the image pixel module, modality LUT and rescale, and the labels (modality, body part, view,
+//   laterality, procedure and anatomy codes) are kept; pixel data is copied unchanged
+//   (compressed fragments too);
+// - Patient Identity Removed = YES and De-identification Method are set; the file meta header
+//   keeps only its version, SOP class and instance, transfer syntax and implementation.
+// No attribute DICOM PS3.15 Table E.1-1 lists keeps its original value (the tests check each).
 // An image with Burned In Annotation = YES is refused unless the policy allows it.
 //
 // The record of what was done never contains the identifying values themselves.

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 
 #include "common/error.h"
 #include "common/sha256.h"
@@ -16,7 +17,8 @@ NeighbourGraph::NeighbourGraph(std::vector<std::string> sites, int k, const std:
   }
   const int n = int(sites_.size());
   if (k < 1) throw Error("neighbour graph: degree must be at least 1");
-  degree_ = std::min(n - 1, k + (k % 2));
+  // In 64 bits: k comes from the wire (SecAggRoundParams.neighbours) and may be INT_MAX.
+  degree_ = int(std::min<int64_t>(int64_t(n) - 1, int64_t(k) + k % 2));
   // A permutation anyone can recompute: positions ordered by SHA-256(seed || name).
   std::vector<std::pair<std::string, int>> order;
   for (int i = 0; i < n; ++i) {

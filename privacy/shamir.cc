@@ -68,7 +68,7 @@ ShamirShare ShamirShare::parse(const std::string& bytes) {
   s.x = uint32_t(get_le(bytes, 0, 4));
   s.secret_bytes = uint32_t(get_le(bytes, 4, 4));
   for (std::size_t at = 8; at < bytes.size(); at += 8) s.y.push_back(get_le(bytes, at, 8));
-  if (s.y.size() != (s.secret_bytes + 3) / 4) {
+  if (s.y.size() != (uint64_t(s.secret_bytes) + 3) / 4) {  // 64-bit: 2^32 - 1 bytes must not wrap
     throw Error("malformed secret share: " + std::to_string(s.y.size()) + " values for a " +
                 std::to_string(s.secret_bytes) + "-byte secret");
   }
@@ -111,10 +111,10 @@ std::string shamir_recover(const std::vector<ShamirShare>& shares, int threshold
   }
   const std::size_t t = std::size_t(threshold);
   const uint32_t length = shares[0].secret_bytes;
-  const std::size_t words = (length + 3) / 4;
+  const std::size_t words = (std::size_t(length) + 3) / 4;
   for (std::size_t i = 0; i < t; ++i) {
     const ShamirShare& s = shares[i];
-    if (s.x == 0 || s.x >= kShamirPrime) throw Error("secret share with invalid x = 0");
+    if (s.x == 0) throw Error("secret share with invalid x = 0");  // x < 2^32 < p
     if (s.secret_bytes != length || s.y.size() != words) {
       throw Error("secret shares disagree on the secret's length");
     }

@@ -10,8 +10,9 @@ PACKAGES=(
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   libssl-dev openssl
   libyaml-cpp-dev catch2 libspdlog-dev libcli11-dev nlohmann-json3-dev
-  libpng-dev libjpeg-dev zlib1g-dev libdcmtk-dev
+  libpng-dev libjpeg-dev zlib1g-dev libzip-dev libdcmtk-dev
   libsqlite3-dev libcpp-httplib-dev
+  python3-torch
 )
 
 missing=()

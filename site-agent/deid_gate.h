@@ -5,6 +5,17 @@
 // writes it as JSON (`deid-report.json` in the cache folder): manifest row, cached copy, and
 // the attributes removed, emptied or pseudonymised, or why the image was refused, never the
 // identifying values themselves. Thread-safe: images are gated from several decoder threads.
+//
+// Where the copies and the key live: data.deid_cache, by default $XDG_CACHE_HOME/fedxray/deid
+// or, without XDG_CACHE_HOME, $HOME/.cache/fedxray/deid of the user the agent runs as (never a
+// shared temporary folder another user could create first). The key is data.deid_secret_file,
+// by default <cache>/site-secret.key: deleting it changes every pseudonym, so back it up with
+// the site's configuration. Whatever the paths, the cache folder must be a real folder (not a
+// symbolic link) owned by the agent's uid with mode 0700, and the key a regular file (not a
+// link) owned by that uid with mode 0600 (or 0400), neither in a folder others may write
+// without the sticky bit; anything else is refused with an Error that names the path and the
+// chmod/chown that fixes it. What is missing is created that way (mkdir 0700; the key with
+// O_EXCL|O_NOFOLLOW, 0600, then linked into place so concurrent agents keep one key).
 #pragma once
 
 #include <mutex>
@@ -20,7 +31,7 @@ namespace fedxray {
 
 class DeidGate {
  public:
-  // Creates the cache folder (0700) and the secret file when missing.
+  // Creates the cache folder and the key when missing, checks both as above; throws Error.
   explicit DeidGate(const DataSourceConfig& config);
 
   // The path to decode for `path`: the de-identified copy for DICOM files, `path` itself for

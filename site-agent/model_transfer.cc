@@ -5,7 +5,8 @@
 
 namespace fedxray {
 
-ModelBlob download_model(wire::Coordinator::Stub& stub, const std::string& job_id, int round) {
+ModelBlob download_model(wire::Coordinator::Stub& stub, const std::string& job_id, int round,
+                         uint64_t max_bytes) {
   grpc::ClientContext context;
   wire::ModelRequest request;
   request.set_job_id(job_id);
@@ -17,7 +18,14 @@ ModelBlob download_model(wire::Coordinator::Stub& stub, const std::string& job_i
     throw Error("downloading the model for round " + std::to_string(round) + " failed: " +
                 (s.ok() ? "the stream had no manifest" : s.error_message()));
   }
-  ModelAssembler assembler(chunk.manifest());
+  if (chunk.manifest().total_bytes() > max_bytes) {
+    context.TryCancel();
+    throw ShareableError("the global model for round " + std::to_string(round) + " is " +
+                         std::to_string(chunk.manifest().total_bytes() >> 20) +
+                         " MiB, more than this site's policy 'max_model_mb' (" +
+                         std::to_string(max_bytes >> 20) + " MiB); the site refuses the round");
+  }
+  ModelAssembler assembler(chunk.manifest(), max_bytes);
   do {
     assembler.append(chunk.offset(), chunk.data());
   } while (reader->Read(&chunk));

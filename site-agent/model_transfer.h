@@ -17,7 +17,9 @@
 
 namespace fedxray {
 
-ModelBlob download_model(wire::Coordinator::Stub& stub, const std::string& job_id, int round);
+// A model announcing more than `max_bytes` is refused before anything is allocated for it.
+ModelBlob download_model(wire::Coordinator::Stub& stub, const std::string& job_id, int round,
+                         uint64_t max_bytes = uint64_t(64) << 30);
 
 grpc::Status upload_update(wire::Coordinator::Stub& stub, const std::string& job_id, int round,
                            const ModelBlob& model, uint64_t sample_count,

@@ -3,6 +3,8 @@
 #include <filesystem>
 #include <sstream>
 
+#include <nlohmann/json.hpp>
+
 #include "common/atomic_file.h"
 #include "common/error.h"
 
@@ -16,11 +18,17 @@ std::string fixed(double v) {
   return out.str();
 }
 
+constexpr const char* kFormat = "fedxray-privacy-budget";
+
+std::string corrupt(const std::string& where, const std::string& what) {
+  return where + ": the privacy budget file is corrupt (" + what + "); restore it from backup: " +
+         "the site refuses DP jobs rather than forget what its data has spent";
+}
+
 }  // namespace
 
-PrivacyBudget::PrivacyBudget(std::string file) : file_(std::move(file)) {
-  if (file_.empty() || !std::filesystem::exists(file_)) return;
-  std::istringstream in(read_file(file_));
+void PrivacyBudget::load_lines(const std::string& text) {
+  std::istringstream in(text);
   std::string line;
   int number = 0;
   bool have_lifetime = false;
@@ -29,22 +37,51 @@ PrivacyBudget::PrivacyBudget(std::string file) : file_(std::move(file)) {
     if (line.empty()) continue;
     try {
       if (line.rfind("lifetime ", 0) == 0) {
+        if (have_lifetime) throw Error("a second lifetime record");
         lifetime_ = RdpAccountant::parse(line.substr(9));
         have_lifetime = true;
       } else if (line.rfind("job ", 0) == 0) {
         const std::size_t space = line.find(' ', 4);
         if (space == std::string::npos) throw Error("no budget after the job id");
-        jobs_[line.substr(4, space - 4)] = RdpAccountant::parse(line.substr(space + 1));
+        const std::string id = line.substr(4, space - 4);
+        if (jobs_.count(id)) throw Error("job " + id + " recorded twice");
+        jobs_[id] = RdpAccountant::parse(line.substr(space + 1));
       } else {
         throw Error("unknown record");
       }
     } catch (const Error& e) {
-      throw Error(file_ + ":" + std::to_string(number) + ": the privacy budget file is corrupt (" +
-                  e.what() + "); restore it from backup: the site refuses DP jobs rather than "
-                  "forget what its data has spent");
+      throw Error(corrupt(file_ + ":" + std::to_string(number), e.what()));
     }
   }
   if (!have_lifetime) throw Error(file_ + ": the privacy budget file has no lifetime record");
+}
+
+void PrivacyBudget::load_json(const std::string& text) {
+  try {
+    const nlohmann::json doc = nlohmann::json::parse(text);
+    if (!doc.is_object() || doc.value("format", "") != kFormat || doc.value("version", 0) != 2) {
+      throw Error(std::string("not a \"") + kFormat + "\" version 2 document");
+    }
+    lifetime_ = RdpAccountant::parse(doc.at("lifetime").get<std::string>());
+    for (const auto& [id, spent] : doc.at("jobs").items()) {
+      jobs_[id] = RdpAccountant::parse(spent.get<std::string>());
+    }
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(corrupt(file_, e.what()));
+  } catch (const Error& e) {
+    throw Error(corrupt(file_, e.what()));
+  }
+}
+
+PrivacyBudget::PrivacyBudget(std::string file) : file_(std::move(file)) {
+  if (file_.empty() || !std::filesystem::exists(file_)) return;
+  const std::string text = read_file(file_);
+  if (text.find_first_not_of(" \t\r\n") != std::string::npos &&
+      text[text.find_first_not_of(" \t\r\n")] == '{') {
+    load_json(text);
+  } else {
+    load_lines(text);  // version 1
+  }
 }
 
 double PrivacyBudget::job_epsilon(const std::string& job_id, double delta) const {
@@ -96,9 +133,10 @@ void PrivacyBudget::spend_round(const wire::JobSpec& job) {
 
 void PrivacyBudget::save() const {
   if (file_.empty()) return;
-  std::string text = "lifetime " + lifetime_.serialize() + "\n";
-  for (const auto& [id, spent] : jobs_) text += "job " + id + " " + spent.serialize() + "\n";
-  write_file_atomically(file_, text, 0600);
+  nlohmann::json doc = {{"format", kFormat}, {"version", 2}, {"lifetime", lifetime_.serialize()},
+                        {"jobs", nlohmann::json::object()}};
+  for (const auto& [id, spent] : jobs_) doc["jobs"][id] = spent.serialize();
+  write_file_atomically(file_, doc.dump(2) + "\n", 0600);
 }
 
 }  // namespace fedxray

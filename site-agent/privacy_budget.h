@@ -4,9 +4,13 @@
 // site takes part in is one Gaussian mechanism step with no sampling amplification (the site
 // does not rely on the coordinator's choice of sites), at the job's noise multiplier.
 //
-// File format: one line "lifetime rdp-v1 ..." and one "job <id> rdp-v1 ..." per job; rewritten
-// atomically after each round. A file that cannot be read or parsed is an error naming the file,
-// never a silent reset. Thread-safety: one site agent thread.
+// File format: JSON, {"format": "fedxray-privacy-budget", "version": 2, "lifetime": "rdp-v1 ...",
+// "jobs": {"<id>": "rdp-v1 ...", ...}}, rewritten atomically after each round. No field value
+// (a job id comes from the coordinator) can add or replace a record. Files of version 1 (lines
+// "lifetime rdp-v1 ..." and "job <id> rdp-v1 ...") are still read, and refused if they hold
+// more than one lifetime record or one job twice (the sign of an id that forged a line). A file
+// that cannot be read or parsed is an error naming the file, never a silent reset.
+// Thread-safety: one site agent thread.
 #pragma once
 
 #include <map>
@@ -35,6 +39,8 @@ class PrivacyBudget {
 
  private:
   void save() const;
+  void load_json(const std::string& text);
+  void load_lines(const std::string& text);  // version 1
 
   std::string file_;
   RdpAccountant lifetime_;

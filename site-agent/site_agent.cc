@@ -1,5 +1,6 @@
 #include "site-agent/site_agent.h"
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -17,6 +18,12 @@ namespace fedxray {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// What this site's update may weigh: its dataset size, and at most the job's per-site cap (which
+// the coordinator enforces; 0 from an older coordinator means none).
+uint64_t weight_cap(const wire::JobSpec& job, uint64_t dataset_size) {
+  return job.max_site_samples() > 0 ? std::min(dataset_size, job.max_site_samples()) : dataset_size;
+}
 
 bool transient(const grpc::Status& s) {
   // CANCELLED: the coordinator shut down with this call in flight (a restart).
@@ -186,6 +193,7 @@ std::string SiteAgent::run() {
     backoff.reset();
     switch (work.kind()) {
       case wire::WorkReply::JOB_FINISHED:
+        enter_job({});  // what the trainer kept for the job is freed
         if (!options_.serve_after_job) {
           spdlog::info("site={} job finished: {}", options_.site_name, work.message());
           return work.message();
@@ -212,6 +220,7 @@ void SiteAgent::serve_round(const wire::WorkReply& work) {
   beat.set_phase("downloading");
   try {
     std::string refused = options_.policy.violation(job);
+    if (refused.empty()) enter_job(job.job_id());  // only a well-formed id names a job
     if (refused.empty()) refused = budget_.check_round(options_.policy, job, round);
     if (!refused.empty()) throw ShareableError(refused);
     HeartbeatThread heartbeat(*stub_, beat, std::chrono::milliseconds(heartbeat_interval_ms_));
@@ -242,7 +251,7 @@ void SiteAgent::serve_round(const wire::WorkReply& work) {
                     "without its certificate key to sign its round keys");
       }
       run_secure_round(*stub_, options_.credentials, work, global, result,
-                       trainer_.dataset_size(), on_secure_step_);
+                       weight_cap(job, trainer_.dataset_size()), on_secure_step_);
     } else {
       upload(job, round, result);
     }
@@ -260,32 +269,46 @@ void SiteAgent::serve_round(const wire::WorkReply& work) {
   } catch (const TrainingCancelled&) {
     spdlog::warn("site={} job={} round={}: round over for this site, nothing uploaded",
                  options_.site_name, job.job_id(), round);
-  } catch (const Error& e) {
-    // Tell the coordinator why at once, so it need not wait for the heartbeat timeout; then
-    // wait for the next assignment.
-    ++rounds_failed_;
-    spdlog::error("site={} job={} round={} failed: {}", options_.site_name, job.job_id(), round,
-                  e.what());
-    wire::HeartbeatRequest failure = beat;
-    failure.set_phase("failed");
-    // Only messages made to leave the site go out; others may name local files.
-    failure.set_failure(dynamic_cast<const ShareableError*>(&e)
-                            ? std::string(e.what())
-                            : "the site failed this round; the reason is in the site's log");
-    grpc::ClientContext context;
-    set_deadline(context, std::chrono::seconds(10));
-    wire::HeartbeatReply reply;
-    stub_->Heartbeat(&context, failure, &reply);
+  } catch (const std::exception& e) {
+    // Any failure (ours, LibTorch's, out of memory, the filesystem) ends this round only: the
+    // agent lives on for the next assignment rather than die and rejoin into the same failure.
+    report_round_failure(beat, e.what(), dynamic_cast<const ShareableError*>(&e) != nullptr);
+  } catch (...) {
+    report_round_failure(beat, "an exception of unknown type", false);
   }
 }
 
+void SiteAgent::report_round_failure(const wire::HeartbeatRequest& beat, const std::string& why,
+                                     bool shareable) {
+  // Tell the coordinator why at once, so it need not wait for the heartbeat timeout; then wait
+  // for the next assignment.
+  ++rounds_failed_;
+  spdlog::error("site={} job={} round={} failed: {}", options_.site_name, beat.job_id(),
+                beat.round(), why);
+  wire::HeartbeatRequest failure = beat;
+  failure.set_phase("failed");
+  // Only messages made to leave the site go out; others may name local files.
+  failure.set_failure(shareable ? why
+                                : "the site failed this round; the reason is in the site's log");
+  grpc::ClientContext context;
+  set_deadline(context, std::chrono::seconds(10));
+  wire::HeartbeatReply reply;
+  stub_->Heartbeat(&context, failure, &reply);
+}
+
+void SiteAgent::enter_job(const std::string& job_id) {
+  if (job_id == current_job_) return;
+  if (!current_job_.empty()) trainer_.end_job(current_job_);
+  current_job_ = job_id;
+}
+
 ModelBlob SiteAgent::download(const wire::JobSpec& job, int round) {
-  return download_model(*stub_, job.job_id(), round);
+  return download_model(*stub_, job.job_id(), round, options_.policy.max_model_bytes());
 }
 
 void SiteAgent::upload(const wire::JobSpec& job, int round, const TrainingResult& result) {
-  grpc::Status s =
-      upload_update(*stub_, job.job_id(), round, result.model, result.samples, result.metrics);
+  const uint64_t weight = std::min(result.samples, weight_cap(job, trainer_.dataset_size()));
+  grpc::Status s = upload_update(*stub_, job.job_id(), round, result.model, weight, result.metrics);
   if (!s.ok()) {
     throw Error("the coordinator rejected the update for round " + std::to_string(round) + ": " +
                 s.error_message());

@@ -5,7 +5,11 @@
 // and upload the new weights as a chunked stream with the sample count and local metrics (or,
 // when the job asks for secure aggregation, only a masked update: see secure_upload.h). When
 // the coordinator says the round is over for this site, training is abandoned and nothing is
-// uploaded. run() returns when the job has finished; it throws fedxray::Error when the
+// uploaded. Any exception during a round (a refused assignment, LibTorch, out of memory, a file)
+// fails that round only, with a reason sent to the coordinator only when it was made to leave the
+// site (ShareableError); the agent then waits for its next assignment. When a job ends (or the
+// next one starts) the trainer is told, so a long-running agent keeps nothing per finished job.
+// run() returns when the job has finished; it throws fedxray::Error when the
 // coordinator refuses the site (wrong certificate, not admitted) with the coordinator's reason.
 // A coordinator that is briefly unreachable is retried with backoff.
 // Thread-safety: run() on one thread; stop() from any.
@@ -77,6 +81,10 @@ class SiteAgent {
   // Sleeps up to `d` in small steps; false if stop() was called meanwhile.
   bool pause(std::chrono::milliseconds d);
   void serve_round(const wire::WorkReply& work);
+  void report_round_failure(const wire::HeartbeatRequest& beat, const std::string& why,
+                            bool shareable);
+  // Tells the trainer the previous job is over when another one (or none: empty id) begins.
+  void enter_job(const std::string& job_id);
   ModelBlob download(const wire::JobSpec& job, int round);
   void upload(const wire::JobSpec& job, int round, const TrainingResult& result);
 
@@ -85,6 +93,7 @@ class SiteAgent {
   Trainer& trainer_;
   PrivacyBudget budget_;  // options_.policy.budget_file
   uint32_t heartbeat_interval_ms_ = 2000;
+  std::string current_job_;  // the job of the last assignment, until it finishes
   std::atomic<bool> stopping_{false};
   std::atomic<uint64_t> rounds_uploaded_{0}, rounds_failed_{0}, bytes_down_{0}, bytes_up_{0};
   std::atomic<bool> reachable_{false}, training_{false};

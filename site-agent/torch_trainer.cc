@@ -25,6 +25,12 @@ const TrainHeldOut& TorchTrainer::split_for(int classes, int image_size) {
 
 std::vector<std::string> TorchTrainer::supported_models() const { return registered_models(); }
 
+void TorchTrainer::end_job(const std::string& job_id) {
+  dp_sgd_spent_.erase(job_id);
+  optimizer_state_.erase(job_id);
+  splits_.clear();  // the next job may ask for another image size; reloaded on demand
+}
+
 TrainingResult TorchTrainer::train(const wire::JobSpec& job, int round, const ModelBlob& global,
                                    const TrainingProgress& progress) {
   const TrainHeldOut& split = split_for(int(job.classes()), int(job.image_size()));

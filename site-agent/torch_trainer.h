@@ -3,6 +3,7 @@
 // site's held-out split.
 #pragma once
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <utility>
@@ -20,6 +21,10 @@ class TorchTrainer : public Trainer {
   uint64_t dataset_size() const override { return data_->size(); }
   TrainingResult train(const wire::JobSpec& job, int round, const ModelBlob& global,
                        const TrainingProgress& progress) override;
+  void end_job(const std::string& job_id) override;
+  // Jobs with state kept in memory (optimizer state or DP-SGD spending), and loaded splits.
+  std::size_t jobs_kept() const { return std::max(dp_sgd_spent_.size(), optimizer_state_.size()); }
+  std::size_t splits_kept() const { return splits_.size(); }
 
  private:
   // The split for (classes, image_size), loaded once per job shape.

@@ -40,6 +40,8 @@ class Trainer {
   // `round` (1-based) lets training vary its batch order and learning rate from round to round.
   virtual TrainingResult train(const wire::JobSpec& job, int round, const ModelBlob& global,
                                const TrainingProgress& progress) = 0;
+  // The job is over: free whatever was kept for it (optimizer state, loaded images).
+  virtual void end_job(const std::string& job_id) {}
 };
 
 }  // namespace fedxray

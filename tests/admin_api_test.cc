@@ -135,7 +135,7 @@ std::string wait_for_status(admin::Admin::Stub& stub, const std::string& job,
 
 }  // namespace
 
-TEST_CASE("only admin certificates may call the admin API; refusals are audited", "[admin]") {
+TEST_CASE("only admin certificates may call the admin API, refusals are audited", "[admin]") {
   LiveCoordinator c;
   admin::ListJobsReply jobs;
   auto as_site = c.admin_stub("site-a");
@@ -170,7 +170,7 @@ TEST_CASE("a revoked admin is refused from its next call on", "[admin][revocatio
   CHECK_THAT(s.error_message(), Catch::Contains("alice") && Catch::Contains("revoked"));
 }
 
-TEST_CASE("submit validates, queues behind the running job; status, metrics, download, abort",
+TEST_CASE("submit validates, queues behind the running job, status, metrics, download, abort",
           "[admin]") {
   LiveCoordinator c;
   auto alice = c.admin_stub("alice");
@@ -323,4 +323,52 @@ TEST_CASE("a metrics port that cannot be bound names the config key") {
                     Catch::Contains("coordinator.metrics_listen"));
   CHECK_THROWS_WITH(MetricsEndpoint("no-port", "site.metrics_listen", [] { return std::string(); }),
                     Catch::Contains("site.metrics_listen must be address:port"));
+}
+
+TEST_CASE("a metrics port that does not parse or is not loopback is refused, naming the key",
+          "[metrics]") {
+  auto render = [] { return std::string(); };
+  CHECK_THROWS_WITH(MetricsEndpoint("127.0.0.1:http", "site.metrics_listen", render),
+                    Catch::Contains("site.metrics_listen") && Catch::Contains("not a number"));
+  CHECK_THROWS_WITH(MetricsEndpoint("127.0.0.1:70000", "site.metrics_listen", render),
+                    Catch::Contains("0 to 65535"));
+  CHECK_THROWS_WITH(MetricsEndpoint("0.0.0.0:0", "coordinator.metrics_listen", render),
+                    Catch::Contains("not a loopback address") &&
+                        Catch::Contains("metrics_allow_remote"));
+  MetricsSecurity remote;
+  remote.allow_remote = true;
+  CHECK(MetricsEndpoint("0.0.0.0:0", "coordinator.metrics_listen", render, remote).port() > 0);
+  CHECK(MetricsEndpoint("[::1]:0", "coordinator.metrics_listen", render).port() > 0);
+}
+
+TEST_CASE("metrics print counters as integers", "[metrics]") {
+  std::string out;
+  append_metric(out, "fedxray_bytes_total", "counter", "Bytes",
+                {{"", 1234567890.0}, {"kind=\"big\"", 9007199254740.0}, {"kind=\"half\"", 0.5}});
+  CHECK_THAT(out, Catch::Contains("fedxray_bytes_total 1234567890\n"));
+  CHECK_THAT(out, Catch::Contains("fedxray_bytes_total{kind=\"big\"} 9007199254740\n"));
+  CHECK_THAT(out, Catch::Contains("fedxray_bytes_total{kind=\"half\"} 0.5\n"));
+}
+
+TEST_CASE("metrics over TLS answer only clients with a consortium certificate", "[metrics][tls]") {
+  const TlsFiles coordinator = testing::kit("coordinator");
+  MetricsSecurity tls;
+  tls.certificate = coordinator.certificate;
+  tls.private_key = coordinator.private_key;
+  tls.client_ca = coordinator.ca_certificate;
+  MetricsEndpoint endpoint("127.0.0.1:0", "coordinator.metrics_listen",
+                           [] { return std::string("fedxray_up 1\n"); }, tls);
+  const TlsFiles alice = testing::kit("alice");
+  httplib::SSLClient with_cert("127.0.0.1", endpoint.port(), alice.certificate, alice.private_key);
+  with_cert.set_ca_cert_path(coordinator.ca_certificate.c_str());
+  with_cert.enable_server_certificate_verification(true);
+  auto ok = with_cert.Get("/metrics");
+  REQUIRE(ok);
+  CHECK(ok->body == "fedxray_up 1\n");
+  httplib::SSLClient without_cert("127.0.0.1", endpoint.port());
+  without_cert.enable_server_certificate_verification(false);
+  CHECK_FALSE(without_cert.Get("/metrics"));
+  httplib::Client plain("127.0.0.1", endpoint.port());
+  auto refused = plain.Get("/metrics");
+  CHECK((!refused || refused->status != 200));
 }

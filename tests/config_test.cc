@@ -181,7 +181,14 @@ TEST_CASE("a site's policy section is read and each rule names itself when broke
   wire::JobSpec job;
   job.set_job_id("j");
   job.set_model("resnet18");
+  job.set_classes(2);
+  job.set_image_size(32);
+  job.set_rounds(1);
+  job.set_batch_size(16);
+  job.set_optimizer("sgd");
+  job.set_learning_rate(0.05);
   job.set_local_epochs(2);
+  job.mutable_secure_aggregation()->set_clip(8);
   job.mutable_secure_aggregation()->set_enabled(true);
   CHECK(p.violation(job).empty());  // compliant
   wire::JobSpec other_model = job;

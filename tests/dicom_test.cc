@@ -13,6 +13,7 @@
 #include "common/site_config.h"
 #include "site-agent/dicom_file.h"
 #include "site-agent/image_folder_source.h"
+#include "tests/skip_test.h"
 #include "tests/test_support.h"
 
 using namespace fedxray;
@@ -64,8 +65,7 @@ TEST_CASE("12-bit DICOM keeps its depth and MONOCHROME1 is inverted", "[dicom]")
 
 TEST_CASE("real CR files decode: MONOCHROME1, and lossy JPEG close to the original", "[dicom][real-data]") {
   if (!fs::exists(kDicom + "/wg04/RG3_UNC.dcm")) {
-    WARN("skipped: " << kDicom << " is absent (real data lives in ../shared/data)");
-    return;
+    FEDXRAY_SKIP(kDicom << " is absent (real data lives in ../shared/data)");
   }
   for (std::string pair : {"RG2", "RG3"}) {
     INFO(pair);
@@ -92,11 +92,10 @@ TEST_CASE("real CR files decode: MONOCHROME1, and lossy JPEG close to the origin
   CHECK(bone > darkest + 0.3);
 }
 
-TEST_CASE("a transfer syntax DCMTK cannot decode is a per-file error; the rest loads",
+TEST_CASE("a transfer syntax DCMTK cannot decode is a per-file error, the rest loads",
           "[dicom][real-data]") {
   if (!fs::exists(kDicom + "/wg04/RG3_JPLY.dcm")) {
-    WARN("skipped: " << kDicom << " is absent (real data lives in ../shared/data)");
-    return;
+    FEDXRAY_SKIP(kDicom << " is absent (real data lives in ../shared/data)");
   }
   testing::TempDir dir;
   // The same file, relabelled JPEG 2000 (both UIDs are 22 characters long).

@@ -14,6 +14,7 @@
 #include "common/site_config.h"
 #include "site-agent/image_file.h"
 #include "site-agent/image_folder_source.h"
+#include "tests/skip_test.h"
 #include "tests/test_support.h"
 
 using namespace fedxray;
@@ -126,7 +127,7 @@ TEST_CASE("resizing averages areas when shrinking and interpolates when enlargin
   for (float v : resize_square(flat, 7)) CHECK(v == Approx(0.25));
 }
 
-TEST_CASE("bad manifest rows are skipped and reported by line; the rest loads", "[images]") {
+TEST_CASE("bad manifest rows are skipped and reported by line, the rest loads", "[images]") {
   testing::TempDir dir;
   for (int i = 0; i < 6; ++i) {
     write_png(dir.path + "/img" + std::to_string(i) + ".png", 8, 8, 8, PNG_COLOR_TYPE_GRAY,
@@ -193,8 +194,7 @@ TEST_CASE("the patient split never puts one patient on both sides, and is seeded
 TEST_CASE("real NIH chest X-rays load with a patient-level split", "[images][real-data]") {
   const std::string manifest = kShared + "/nih-chestxray8-pneumonia-256/labels.csv";
   if (!fs::exists(manifest)) {
-    WARN("skipped: " << manifest << " is absent (real data lives in ../shared/data)");
-    return;
+    FEDXRAY_SKIP(manifest << " is absent (real data lives in ../shared/data)");
   }
   DataSourceConfig config = folder_config(manifest, "nih_patient_id");
   config.label_column = "label_id";
@@ -210,8 +210,7 @@ TEST_CASE("real NIH chest X-rays load with a patient-level split", "[images][rea
 TEST_CASE("real full-size NIH PNGs decode, the two RGBA ones as luminance", "[images][real-data]") {
   const std::string dir = kShared + "/nih-chestxray8-pneumonia-subset/Pneumonia";
   if (!fs::exists(dir + "/00000773_001.png")) {
-    WARN("skipped: " << dir << " is absent (real data lives in ../shared/data)");
-    return;
+    FEDXRAY_SKIP(dir << " is absent (real data lives in ../shared/data)");
   }
   for (std::string name : {"00000773_001.png", "00001054_002.png"}) {
     GrayImage img = decode_image_file(dir + "/" + name);

@@ -9,6 +9,7 @@
 #include "common/error.h"
 #include "site-agent/npz_archive.h"
 #include "site-agent/npz_source.h"
+#include "tests/skip_test.h"
 #include "tests/test_support.h"
 
 using namespace fedxray;
@@ -152,8 +153,7 @@ TEST_CASE("both real PneumoniaMNIST archives load (stored and deflated)", "[npz]
   const std::string stored = kShared + "/pneumoniamnist/aksufatih-balanced/pneumoniamnist.npz";
   const std::string deflated = kShared + "/pneumoniamnist/varun19424-kaggle/pneumoniamnist.npz";
   if (!fs::exists(stored) || !fs::exists(deflated)) {
-    WARN("skipped: PneumoniaMNIST files are absent from ../shared/data");
-    return;
+    FEDXRAY_SKIP("PneumoniaMNIST files are absent from ../shared/data");
   }
   NpzSource a(npz_config(stored));
   TrainHeldOut da = a.load(2, 28);

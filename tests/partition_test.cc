@@ -47,7 +47,7 @@ TEST_CASE("every patient lands on exactly one simulated site, all images kept", 
   }
 }
 
-TEST_CASE("a small Dirichlet alpha skews labels across sites; the seed fixes the split", "[partition]") {
+TEST_CASE("a small Dirichlet alpha skews labels across sites, the seed fixes the split", "[partition]") {
   ImagePool pool = pool_of_patients();
   auto a = partition_by_patient(pool, 3, "dirichlet", 0.1, 4);
   auto b = partition_by_patient(pool, 3, "dirichlet", 0.1, 4);

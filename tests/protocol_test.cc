@@ -5,12 +5,14 @@
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <map>
 
 #include <nlohmann/json.hpp>
 
 #include "common/atomic_file.h"
 #include "common/model_file.h"
+#include "privacy/fixed_point.h"
 #include "tests/coordinator_fixture.h"
 
 using namespace fedxray;
@@ -74,7 +76,7 @@ std::vector<nlohmann::json> metrics(const JobRunner& runner) {
 
 }  // namespace
 
-TEST_CASE("malformed and corrupted uploads are refused with a reason; the round goes on",
+TEST_CASE("malformed and corrupted uploads are refused with a reason, the round goes on",
           "[protocol]") {
   CoordinatorFixture c(small_job("proto", 1, 3, 1));
   auto a = c.stub(kit("site-a"));
@@ -95,7 +97,7 @@ TEST_CASE("malformed and corrupted uploads are refused with a reason; the round 
   // site-a's bytes do not hash to the checksum it announced.
   ModelBlob lying = plus(global, 100.0f);
   lying.manifest.set_sha256(global.manifest.sha256());
-  grpc::Status corrupt = upload_update(*a, "proto", 1, lying, 1000);
+  grpc::Status corrupt = upload_update(*a, "proto", 1, lying, 100);
   CHECK(corrupt.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
   CHECK(corrupt.error_message().find("checksum mismatch") != std::string::npos);
   // site-c is fine, and is the only one that counts.
@@ -264,4 +266,101 @@ TEST_CASE("a model of more than 2 GiB downloads in 1 MiB chunks with its checksu
   CHECK(got.manifest.total_bytes() == c.initial.bytes.size());
   CHECK(got.manifest.sha256() == c.initial.manifest.sha256());
   CHECK(got.bytes == c.initial.bytes);
+}
+
+TEST_CASE("an update claiming more samples than its site joined with is refused and recorded",
+          "[protocol][hostile]") {
+  TwoSites two(small_job("greedy", 1, 2, 1));  // both sites joined with 100 images
+  auto& [c, a, b] = two;
+  wait_for_train(*a);
+  wait_for_train(*b);
+  ModelBlob global = download_model(*a, "greedy", 1);
+  // site-b would take over the average with a weight of 10^12.
+  grpc::Status greedy = upload_update(*b, "greedy", 1, plus(global, 100.0f), 1000000000000ULL);
+  CHECK(greedy.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK(greedy.error_message().find("claims 1000000000000 samples, more than the 100") !=
+        std::string::npos);
+  REQUIRE(upload_update(*a, "greedy", 1, plus(global, 1.0f), 100).ok());
+  c.rounds.join();
+  CHECK(c.succeeded);
+  CHECK(read_model_file(c.runner->store().pooled_path()).bytes == plus(global, 1.0f).bytes);
+  auto records = metrics(*c.runner);
+  REQUIRE(records.size() == 1);
+  std::string b_reason;
+  for (const auto& s : records[0]["sites"]) {
+    if (s["site"] == "site-b") b_reason = s.value("reason", "");
+  }
+  CHECK(b_reason.find("refused: the update claims 1000000000000 samples") != std::string::npos);
+}
+
+TEST_CASE("a site weighs at most the job's max_site_samples", "[protocol][hostile]") {
+  JobConfig job = small_job("capped", 1, 1, 1);
+  job.max_site_samples = 40;
+  CoordinatorFixture c(job);
+  auto a = c.stub(kit("site-a"));
+  REQUIRE(join(*a, "site-a").ok());  // with 100 images
+  c.start_rounds();
+  wire::WorkReply work = wait_for_train(*a);
+  CHECK(work.job().max_site_samples() == 40);  // sites are told the cap
+  ModelBlob global = download_model(*a, "capped", 1);
+  grpc::Status over = upload_update(*a, "capped", 1, plus(global, 1.0f), 41);
+  CHECK(over.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK(over.error_message().find("more than the 40 it may weigh") != std::string::npos);
+}
+
+TEST_CASE("a huge declared dataset does not shrink the secure-aggregation scale",
+          "[protocol][hostile][secagg]") {
+  JobConfig job = small_job("scale", 1, 2, 2);
+  job.secure_aggregation.enabled = true;
+  job.max_site_samples = 1000;
+  CoordinatorFixture c(job);
+  auto a = c.stub(kit("site-a"));
+  auto b = c.stub(kit("site-b"));
+  REQUIRE(join(*a, "site-a").ok());  // 100 images
+  wire::JoinRequest huge;
+  huge.set_site_name("site-b");
+  huge.set_software_version("1.0");
+  huge.set_dataset_size(uint64_t(1) << 60);
+  huge.add_supported_models("test-model");
+  grpc::ClientContext context;
+  wire::JoinReply reply;
+  REQUIRE(b->Join(&context, huge, &reply).ok());
+  c.start_rounds();
+  wire::WorkReply work = wait_for_train(*a);
+  REQUIRE(work.has_secure_aggregation());
+  // The scale is set by the caps (100 + 1000), not by what site-b declared.
+  const double expected =
+      FixedPointCode::for_total_weight(job.secure_aggregation.clip, 100 + 1000).scale;
+  CHECK(work.secure_aggregation().scale() == Approx(expected));
+}
+
+TEST_CASE("a join with no images, an oversized version or too many models is refused",
+          "[protocol][hostile]") {
+  CoordinatorFixture c(small_job("joins", 1, 1, 1));
+  auto a = c.stub(kit("site-a"));
+  auto attempt = [&](const std::function<void(wire::JoinRequest&)>& change) {
+    wire::JoinRequest request;
+    request.set_site_name("site-a");
+    request.set_software_version("1.0");
+    request.set_dataset_size(100);
+    request.add_supported_models("test-model");
+    change(request);
+    grpc::ClientContext context;
+    wire::JoinReply reply;
+    return a->Join(&context, request, &reply);
+  };
+  grpc::Status empty = attempt([](wire::JoinRequest& r) { r.set_dataset_size(0); });
+  CHECK(empty.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK(empty.error_message().find("dataset_size is 0") != std::string::npos);
+  grpc::Status version =
+      attempt([](wire::JoinRequest& r) { r.set_software_version(std::string(100000, 'v')); });
+  CHECK(version.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK(version.error_message().find("software_version is longer than 128") != std::string::npos);
+  grpc::Status models = attempt([](wire::JoinRequest& r) {
+    for (int i = 0; i < 300; ++i) r.add_supported_models("m" + std::to_string(i));
+  });
+  CHECK(models.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK(models.error_message().find("more than 256") != std::string::npos);
+  CHECK(attempt([](wire::JoinRequest&) {}).ok());
+  CHECK_FALSE(c.runner->has_joined("nobody"));
 }

@@ -85,7 +85,7 @@ TEST_CASE("certificates chain to the CA and carry the subject and SANs", "[provi
   X509_free(site);
 }
 
-TEST_CASE("re-running provision keeps keys; a new site is added; --force replaces", "[provision]") {
+TEST_CASE("re-running provision keeps keys, a new site is added, --force replaces", "[provision]") {
   testing::TempDir dir;
   provision_consortium(consortium(), dir.path, false);
   const std::string key = read_file(dir.path + "/hospital-a/hospital-a.key");

@@ -45,7 +45,7 @@ struct KilledJob {
 
 }  // namespace
 
-TEST_CASE("a job resumes after its last completed round; the interrupted one runs again") {
+TEST_CASE("a job resumes after its last completed round, the interrupted one runs again") {
   KilledJob k(3);
   ResumePoint p = find_resume_point(*k.state, k.store, "j");
   CHECK(p.round == 3);

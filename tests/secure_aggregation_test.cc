@@ -243,7 +243,7 @@ TEST_CASE("a forged advert is refused by the coordinator and the site left out",
   REQUIRE_FALSE(server.takes_part("site-02"));
 }
 
-TEST_CASE("a site sending a malformed share is excluded; the others finish with their exact sum", "[secagg]") {
+TEST_CASE("a site sending a malformed share is excluded, the others finish with their exact sum", "[secagg]") {
   Faults f;
   f.tamper_shares = [](std::vector<SealedShare>& shares) {
     for (auto& s : shares) {

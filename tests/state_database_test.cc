@@ -34,7 +34,7 @@ TEST_CASE("jobs are queued in order, a running job is resumed first, names are u
   REQUIRE(jobs[0].submitted_by == "CN=alice,OU=admin");
 }
 
-TEST_CASE("rounds survive reopening; running rounds become interrupted") {
+TEST_CASE("rounds survive reopening, running rounds become interrupted") {
   TempDir dir;
   {
     StateDatabase db(dir.path);

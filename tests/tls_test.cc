@@ -138,3 +138,42 @@ TEST_CASE("a revoked site is refused from its next call on, without a restart", 
                                                   read_file(crl), read_file(testing::kit("site-a").certificate));
   CHECK(revoked_serials(both, read_file(ca + "ca.crt")).size() == 2);
 }
+
+TEST_CASE("an older revocation list does not replace a newer one", "[tls][revocation]") {
+  testing::TempDir dir;
+  const std::string crl = dir.path + "/crl.pem";
+  const std::string ca = testing::kits_dir() + "/ca/";
+  const std::string ca_crt = read_file(ca + "ca.crt"), ca_key = read_file(ca + "ca.key");
+  const std::string site_a = read_file(testing::kit("site-a").certificate);
+  const std::string site_b = read_file(testing::kit("site-b").certificate);
+  const std::string old_list = add_to_revocation_list(ca_crt, ca_key, "", site_a, 1700000000);
+  const std::string new_list = add_to_revocation_list(ca_crt, ca_key, old_list, site_b, 1700000100);
+  CHECK(read_revocation_list(new_list, ca_crt).issued_at == 1700000100);
+  write_file_atomically(crl, new_list);
+  RevocationWatcher watcher(crl, ca_crt);
+  REQUIRE(watcher.is_revoked(site_a));
+  REQUIRE(watcher.is_revoked(site_b));
+  // Someone puts back the older list (only site-a revoked): site-b stays revoked.
+  write_file_atomically(crl, old_list);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));  // the watcher re-reads at most 1/s
+  CHECK(watcher.is_revoked(site_b));
+  CHECK(watcher.is_revoked(site_a));
+}
+
+TEST_CASE("a coordinator built with its revocation gate refuses a revoked site's first call",
+          "[tls][revocation]") {
+  testing::TempDir dir;
+  const std::string crl = dir.path + "/crl.pem";
+  const std::string ca = testing::kits_dir() + "/ca/";
+  write_file_atomically(crl, add_to_revocation_list(read_file(ca + "ca.crt"), read_file(ca + "ca.key"),
+                                                    "", read_file(testing::kit("site-b").certificate)));
+  CoordinatorGates gates;
+  gates.revocation = std::make_shared<RevocationWatcher>(crl, read_file(ca + "ca.crt"));
+  CoordinatorServer server([] { return std::shared_ptr<JobRunner>(); }, "127.0.0.1:0",
+                           make_server_credentials(testing::kit("coordinator")), {}, gates);
+  auto b = wire::Coordinator::NewStub(
+      dial("127.0.0.1:" + std::to_string(server.port()), testing::kit("site-b")));
+  grpc::Status refused = testing::join(*b, "site-b");
+  CHECK(refused.error_code() == grpc::StatusCode::PERMISSION_DENIED);
+  CHECK_THAT(refused.error_message(), Catch::Contains("revoked"));
+}

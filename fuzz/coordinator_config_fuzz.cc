@@ -1,0 +1,15 @@
+// Feeds the input to load_coordinator_config (common/coordinator_config.h) as the YAML file it
+// reads. Finding: anything but fedxray::Error (ConfigError is one), or any crash, leak or sanitizer
+// report.
+#include "common/coordinator_config.h"
+#include "common/error.h"
+#include "fuzz/fuzz_support.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
+  const std::string path = fedxray::fuzz::write_input(data, size, "coordinator.yaml");
+  try {
+    (void)fedxray::load_coordinator_config(path);
+  } catch (const fedxray::Error&) {
+  }
+  return 0;
+}
