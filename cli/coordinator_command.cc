@@ -15,6 +15,7 @@
 #include "common/job_config.h"
 #include "common/metrics_endpoint.h"
 #include "common/model_file.h"
+#include "common/private_file.h"
 #include "common/revocation_list.h"
 #include "common/tls.h"
 #include "coordinator/admin_service.h"
@@ -52,7 +53,9 @@ void add_coordinator_command(CLI::App& app) {
     CoordinatorConfig config = load_coordinator_config(*config_path);
     if (!listen->empty()) config.listen = *listen;
     auto state = std::make_shared<StateDatabase>(config.state_dir);
-    auto audit = std::make_shared<AuditLog>(state->connection());
+    auto audit = std::make_shared<AuditLog>(
+        state->connection(),
+        read_or_create_secret_key(config.audit_key, "audit head key", "coordinator.audit_key"));
     CoordinatorOptions options;
     options.state_dir = config.state_dir;
     options.allowed_sites = config.sites;

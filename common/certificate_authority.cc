@@ -70,7 +70,10 @@ Cert new_cert(EVP_PKEY* subject_key, const std::string& organisation, const std:
   Cert cert(X509_new());
   X509_set_version(cert.get(), 2);
   unsigned char serial[16];
-  RAND_bytes(serial, sizeof(serial));
+  // A predictable or repeated serial would let one revocation hit another participant.
+  if (RAND_bytes(serial, sizeof(serial)) != 1) {
+    throw Error("OpenSSL's random generator failed; cannot pick a certificate serial number");
+  }
   serial[0] &= 0x7f;
   BIGNUM* bn = BN_bin2bn(serial, sizeof(serial), nullptr);
   BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(cert.get()));

@@ -1,5 +1,8 @@
 #include "common/coordinator_config.h"
 
+#include <algorithm>
+#include <filesystem>
+
 #include "common/config_reader.h"
 #include "common/participant_name.h"
 
@@ -26,6 +29,18 @@ CoordinatorConfig load_coordinator_config(const std::string& file) {
   }
   c.heartbeat_timeout_s = r.number("heartbeat_timeout_s", 1, 86400, c.heartbeat_timeout_s);
   c.revocation_list = r.path("revocation_list", std::string());
+  c.audit_key = r.path("audit_key", std::string("audit-head.key"));
+  {
+    namespace fs = std::filesystem;
+    const fs::path key = fs::absolute(c.audit_key).lexically_normal();
+    const fs::path state = fs::absolute(c.state_dir).lexically_normal();
+    const auto [diverge, ignored] = std::mismatch(state.begin(), state.end(), key.begin(), key.end());
+    if (diverge == state.end()) {
+      r.fail("audit_key", "is inside state_dir (" + c.state_dir + "): whoever can rewrite the "
+                          "state could then also re-sign the audit log. Keep it beside the "
+                          "coordinator's certificate, e.g. audit_key: audit-head.key");
+    }
+  }
   c.metrics_listen = r.string("metrics_listen", std::string());
   if (!c.metrics_listen.empty() && c.metrics_listen.find(':') == std::string::npos) {
     r.fail("metrics_listen", "must be address:port, e.g. 127.0.0.1:9464 (got \"" +

@@ -16,6 +16,7 @@ struct CoordinatorConfig {
   std::vector<std::string> sites;      // certificate names allowed to join; empty = any the CA signed
   double heartbeat_timeout_s = 60;     // a selected site silent this long is marked failed
   std::string revocation_list;         // CRL from `fedxray provision --revoke`; re-read on change
+  std::string audit_key;               // HMAC key of the audit log's head; outside state_dir
   std::string metrics_listen;          // Prometheus /metrics and /healthz; empty = off
   bool metrics_allow_remote = false;   // metrics_listen may be a non-loopback address
   bool metrics_tls = false;            // TLS with this certificate; scrapers need a consortium one

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 #include <spdlog/formatter.h>
+#include <spdlog/pattern_formatter.h>
 
 namespace fedxray {
 namespace {
@@ -48,7 +49,46 @@ class JsonFormatter : public spdlog::formatter {
   }
 };
 
+// The text format: spdlog's pattern over the message with its control characters escaped.
+class TextFormatter : public spdlog::formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
+    const std::string escaped = escape_log_text(std::string(msg.payload.data(), msg.payload.size()));
+    spdlog::details::log_msg copy = msg;
+    copy.payload = spdlog::string_view_t(escaped.data(), escaped.size());
+    pattern_.format(copy, dest);
+  }
+  std::unique_ptr<spdlog::formatter> clone() const override {
+    return std::make_unique<TextFormatter>();
+  }
+
+ private:
+  spdlog::pattern_formatter pattern_{"%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v"};
+};
+
 }  // namespace
+
+std::string escape_log_text(const std::string& text) {
+  std::string out;
+  out.reserve(text.size());
+  for (unsigned char c : text) {
+    switch (c) {
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20 || c == 0x7f) {
+          static const char* kHex = "0123456789abcdef";
+          out += "\\x";
+          out += kHex[c >> 4];
+          out += kHex[c & 15];
+        } else {
+          out += char(c);
+        }
+    }
+  }
+  return out;
+}
 
 std::string json_log_line(const std::string& time, const std::string& level,
                           const std::string& message) {
@@ -76,7 +116,7 @@ void init_logging(const std::string& level, const std::string& format) {
   if (format == "json") {
     spdlog::set_formatter(std::make_unique<JsonFormatter>());
   } else {
-    spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+    spdlog::set_formatter(std::make_unique<TextFormatter>());
   }
   gpr_set_log_function(route_grpc_log);
   gpr_set_log_verbosity(GPR_LOG_SEVERITY_ERROR);

@@ -18,4 +18,9 @@ void init_logging(const std::string& level = "info", const std::string& format =
 std::string json_log_line(const std::string& time, const std::string& level,
                           const std::string& message);
 
+// `text` with control characters written as escapes (\n, \r, \t, \xNN), so that a string a
+// site or a file supplied cannot start a forged log line or send terminal escape codes. The text
+// log format applies it to every message; JSON escapes by itself.
+std::string escape_log_text(const std::string& text);
+
 }  // namespace fedxray

@@ -1,5 +1,8 @@
 #include "coordinator/audit_log.h"
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
 #include <filesystem>
 #include <sstream>
 
@@ -70,7 +73,28 @@ std::string audit_hash(const AuditRecord& r) {
   return h.hex_digest();
 }
 
-AuditLog::AuditLog(std::shared_ptr<SqliteDatabase> db) : db_(std::move(db)) { db_->exec(kSchema); }
+AuditLog::AuditLog(std::shared_ptr<SqliteDatabase> db, std::string head_key)
+    : db_(std::move(db)), head_key_(std::move(head_key)) {
+  db_->exec(kSchema);
+}
+
+std::string AuditLog::head_line(int64_t seq, const std::string& hash) const {
+  std::string line = std::to_string(seq) + " " + hash;
+  if (head_key_.empty()) return line;
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int mac_len = 0;
+  if (!HMAC(EVP_sha256(), head_key_.data(), int(head_key_.size()),
+            reinterpret_cast<const unsigned char*>(line.data()), line.size(), mac, &mac_len)) {
+    throw Error("cannot compute the audit head's HMAC (OpenSSL)");
+  }
+  static const char* kHex = "0123456789abcdef";
+  line += " ";
+  for (unsigned int i = 0; i < mac_len; ++i) {
+    line += kHex[mac[i] >> 4];
+    line += kHex[mac[i] & 15];
+  }
+  return line;
+}
 
 std::string AuditLog::head_path() const { return db_->path() + "-audit-head"; }
 
@@ -102,7 +126,7 @@ void AuditLog::append(const std::string& actor, const std::string& action,
       .bind(6, r.outcome).bind(7, r.detail).bind(8, r.previous_hash).bind(9, r.hash).run();
   // The head goes out before the commit: a crash in between leaves a head one ahead of the
   // table, which verify() reports as "the newest record is missing" (never silently passes).
-  write_file_atomically(head_path(), std::to_string(r.seq) + " " + r.hash + "\n", 0600);
+  write_file_atomically(head_path(), head_line(r.seq, r.hash) + "\n", 0600);
   t.commit();
 }
 
@@ -160,7 +184,8 @@ AuditVerdict AuditLog::verify() const {
   }
   std::error_code ec;
   if (std::filesystem::exists(head_path(), ec)) {
-    std::istringstream head(read_file(head_path()));
+    const std::string text = read_file(head_path());
+    std::istringstream head(text);
     int64_t head_seq = 0;
     std::string head_hash;
     head >> head_seq >> head_hash;
@@ -168,6 +193,11 @@ AuditVerdict AuditLog::verify() const {
       v.problem = "the log ends at record " + std::to_string(v.records) + " but its head (" +
                   head_path() + ") says " + std::to_string(head_seq) +
                   ": the newest records were deleted or replaced";
+      return v;
+    }
+    if (!head_key_.empty() && v.records > 0 && text != head_line(head_seq, head_hash) + "\n") {
+      v.problem = "the audit head (" + head_path() + ") was not written with this coordinator's "
+                  "audit key: the log and its head were rebuilt or replaced";
       return v;
     }
   } else if (v.records > 0) {

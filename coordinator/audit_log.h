@@ -4,7 +4,10 @@
 // the outcome and a short detail, plus the hash of the record before it; its own hash is
 // SHA-256 over all of that. The chain's head (record count and last hash) is also written
 // atomically to <db>-audit-head, so deleting the newest records is caught as well as editing or
-// deleting older ones. Records live in the coordinator's state database (table `audit`).
+// deleting older ones. With a head key (kept outside the state folder: coordinator.audit_key)
+// the head also carries HMAC-SHA256(key, count and hash), so someone who can write the database
+// and the head file but not read the key cannot rebuild a consistent chain unnoticed.
+// Records live in the coordinator's state database (table `audit`).
 //
 // verify() recomputes the whole chain and names the first record that does not fit.
 // Thread-safe.
@@ -39,7 +42,8 @@ struct AuditVerdict {
 
 class AuditLog {
  public:
-  explicit AuditLog(std::shared_ptr<SqliteDatabase> db);
+  // An empty `head_key` leaves the head unkeyed (then only the chain itself is checked).
+  explicit AuditLog(std::shared_ptr<SqliteDatabase> db, std::string head_key = {});
 
   void append(const std::string& actor, const std::string& action, const std::string& target,
               const std::string& outcome, const std::string& detail = "");
@@ -52,7 +56,10 @@ class AuditLog {
   std::string head_path() const;
 
  private:
+  std::string head_line(int64_t seq, const std::string& hash) const;
+
   std::shared_ptr<SqliteDatabase> db_;
+  std::string head_key_;
 };
 
 // SHA-256 (hex) of a record's fields and its predecessor's hash.

@@ -67,9 +67,12 @@ for t in "${targets[@]}"; do
     verdict="no findings"
   else
     found=1
-    kind=$(grep -m1 -o 'ERROR: [A-Za-z]*Sanitizer: [a-z-]*\|runtime error: .*\|ERROR: libFuzzer: [a-z-]*\|terminate called.*' "$log" || echo "exit $status")
+    kind=$(grep -m1 -o 'ERROR: [A-Za-z]*Sanitizer: [a-z-]*\|runtime error: .*\|ERROR: libFuzzer: [a-z -]*[a-z]\|terminate called.*' "$log" || echo "exit $status")
+    # The first frame in the project's own code (not libFuzzer's, libc's or the sanitizer's).
+    where=$(sed -n '/ERROR: \|runtime error: /,$p' "$log" |
+      grep -m1 -o " $PWD/[a-z-]*/[a-z_]*\.\(cc\|h\):[0-9]*" || true)
     artifact=$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$log" | tail -1)
-    verdict="FOUND: $kind; reproducer ${artifact:-none written}"
+    verdict="FOUND: $kind${where:+ at${where}}; reproducer ${artifact:-none written}"
   fi
   summary+=("$(printf '%-22s %10s executions %5ss  %s' "$t" "${runs:-?}" "$elapsed" "$verdict")")
 done

@@ -1,21 +1,18 @@
 #include "site-agent/deid_gate.h"
 
 #include <fcntl.h>
-#include <openssl/rand.h>
 #include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <functional>
-#include <thread>
 
 #include "common/atomic_file.h"
 #include "common/error.h"
+#include "common/private_file.h"
 #include "site-agent/csv_manifest.h"
 #include "site-agent/dicom_file.h"
 
@@ -30,11 +27,7 @@ struct OpenFile {
   }
 };
 
-std::string octal_mode(mode_t mode) {
-  char buf[8];
-  std::snprintf(buf, sizeof buf, "%04o", unsigned(mode & 07777));
-  return buf;
-}
+constexpr const char* kDeidSettings = "data.deid_cache / data.deid_secret_file";
 
 std::string home_folder() {
   const char* home = std::getenv("HOME");
@@ -59,35 +52,6 @@ std::string default_cache_folder() {
                 "owns");
   }
   return home + "/.cache/fedxray/deid";
-}
-
-// Refuses what another local user could read, or replace under us.
-void refuse_unless_private(const struct stat& st, const std::string& path, const char* what,
-                           const char* mode) {
-  if (st.st_uid != ::geteuid()) {
-    throw Error(path + ": the de-identification " + what + " belongs to uid " +
-                std::to_string(st.st_uid) + ", not to the agent's uid " +
-                std::to_string(::geteuid()) + "; whoever owns it can read the images or the key. "
-                "If it is yours: chown " + std::to_string(::geteuid()) + " '" + path +
-                "'; otherwise point data.deid_cache / data.deid_secret_file elsewhere");
-  }
-  if ((st.st_mode & 077) != 0) {
-    throw Error(path + ": the de-identification " + what + " is open to group or others (mode " +
-                octal_mode(st.st_mode) + "); fix: chmod " + mode + " '" + path + "'");
-  }
-}
-
-// A folder where others may write, without the sticky bit, lets them swap what it holds.
-void refuse_replaceable_parent(const std::string& path) {
-  const std::string parent = fs::path(path).parent_path().string();
-  struct stat st {};
-  if (parent.empty() || ::stat(parent.c_str(), &st) != 0) return;  // the open that follows reports
-  if ((st.st_mode & 022) != 0 && (st.st_mode & S_ISVTX) == 0) {
-    throw Error(path + ": its folder " + parent + " is writable by group or others without the "
-                "sticky bit (mode " + octal_mode(st.st_mode) + "), so another user could replace "
-                "it; fix: chmod go-w '" + parent + "', or move it to a folder only the agent "
-                "writes");
-  }
 }
 
 // mkdir -p with 0700 for every folder it creates.
@@ -121,65 +85,7 @@ void prepare_cache_folder(const std::string& path) {
   if (::fstat(f.fd, &st) != 0) {
     throw Error(path + ": cannot stat the de-identification cache folder");
   }
-  refuse_unless_private(st, path, "cache folder", "700");
-}
-
-// 32 random bytes written aside (0600, O_EXCL), then linked into place: link() never replaces a
-// key that another agent (or thread) created meanwhile, so every user of the cache keeps one.
-void create_secret(const std::string& path) {
-  std::string secret(32, '\0');
-  if (RAND_bytes(reinterpret_cast<unsigned char*>(secret.data()), 32) != 1) {
-    throw Error("cannot create the de-identification secret: OpenSSL's random generator failed");
-  }
-  const std::string aside =
-      path + ".new-" + std::to_string(::getpid()) + "-" +
-      std::to_string(std::hash<std::thread::id>()(std::this_thread::get_id()));
-  const int fd =
-      ::open(aside.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    throw Error(aside + ": cannot create the de-identification key (" + std::strerror(errno) +
-                "); check that its folder exists and belongs to the agent");
-  }
-  const bool written = ::write(fd, secret.data(), secret.size()) == ssize_t(secret.size()) &&
-                       ::fsync(fd) == 0;
-  ::close(fd);
-  const int linked = written ? ::link(aside.c_str(), path.c_str()) : -1;
-  const int err = errno;
-  ::unlink(aside.c_str());
-  if (!written || (linked != 0 && err != EEXIST)) {
-    throw Error(path + ": cannot store the de-identification key (" + std::strerror(err) + ")");
-  }
-}
-
-std::string read_secret(const std::string& path) {
-  refuse_replaceable_parent(path);
-  const int flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
-  OpenFile f{::open(path.c_str(), flags)};
-  if (f.fd < 0 && errno == ENOENT) {
-    create_secret(path);
-    f.fd = ::open(path.c_str(), flags);
-  }
-  if (f.fd < 0) {
-    if (errno == ELOOP) {
-      throw Error(path + ": the de-identification key is a symbolic link; refused, since whoever "
-                  "controls the link controls the pseudonyms. Replace the link by the key file "
-                  "itself (mode 600), or point data.deid_secret_file at the real file");
-    }
-    throw Error(path + ": cannot open the de-identification key (" + std::strerror(errno) + ")");
-  }
-  struct stat st {};
-  if (::fstat(f.fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    throw Error(path + ": the de-identification key is not a regular file; point "
-                "data.deid_secret_file at the key file");
-  }
-  refuse_unless_private(st, path, "key", "600");
-  std::string secret;
-  char buf[4096];
-  for (ssize_t n; (n = ::read(f.fd, buf, sizeof buf)) != 0;) {
-    if (n < 0) throw Error(path + ": cannot read the de-identification key");
-    secret.append(buf, std::size_t(n));
-  }
-  return secret;
+  refuse_unless_private(st, path, "de-identification cache folder", "700", kDeidSettings);
 }
 
 }  // namespace
@@ -192,7 +98,8 @@ DeidGate::DeidGate(const DataSourceConfig& config) {
   prepare_cache_folder(cache_);
   const std::string secret_file =
       config.deid_secret_file.empty() ? cache_ + "/site-secret.key" : config.deid_secret_file;
-  options_.secret = read_secret(secret_file);
+  options_.secret =
+      read_or_create_secret_key(secret_file, "de-identification key", "data.deid_secret_file");
   if (options_.secret.size() < 16) {
     throw Error(secret_file + ": the de-identification secret is shorter than 16 bytes; delete it "
                 "to have a new one made (pseudonyms will change) or restore it from backup");

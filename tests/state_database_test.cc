@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "common/atomic_file.h"
+#include "common/coordinator_config.h"
 #include "common/error.h"
 #include "coordinator/audit_log.h"
 #include "coordinator/sqlite_database.h"
@@ -137,4 +138,49 @@ TEST_CASE("an unwritable state folder is a clear error") {
   write_file_atomically(dir.path + "/file", "x");
   REQUIRE_THROWS_WITH(StateDatabase(dir.path + "/file/sub"),
                       Catch::Contains("coordinator.state_dir"));
+}
+
+TEST_CASE("a rebuilt audit chain with a rewritten head is caught by the keyed head") {
+  TempDir dir;
+  StateDatabase state(dir.path);
+  const std::string key(32, 'k');
+  AuditLog audit(state.connection(), key);
+  for (int i = 0; i < 3; ++i) audit.append("CN=alice,OU=admin", "abort", "job j" + std::to_string(i), "ok");
+  REQUIRE(audit.verify().intact);
+  REQUIRE(AuditLog(state.connection(), key).verify().intact);  // a restart with the same key
+
+  // Someone with write access to the database and the head file, but not to the key, rewrites
+  // record 2 and every hash after it, then the head, so the chain itself is consistent again.
+  SqliteDatabase& db = *state.connection();
+  std::vector<AuditRecord> rs = audit.records();
+  rs[1].outcome = "refused";
+  for (std::size_t i = 1; i < rs.size(); ++i) {
+    rs[i].previous_hash = rs[i - 1].hash;
+    rs[i].hash = audit_hash(rs[i]);
+    db.exec("UPDATE audit SET outcome = '" + rs[i].outcome + "', previous_hash = '" +
+            rs[i].previous_hash + "', hash = '" + rs[i].hash + "' WHERE seq = " +
+            std::to_string(rs[i].seq));
+  }
+  write_file_atomically(audit.head_path(), "3 " + rs.back().hash + "\n");
+  CHECK(AuditLog(state.connection()).verify().intact);  // unkeyed, the rebuild would pass
+  auto v = audit.verify();
+  CHECK_FALSE(v.intact);
+  CHECK_THAT(v.problem, Catch::Contains("not written with this coordinator's audit key"));
+  write_file_atomically(audit.head_path(), "3 " + rs.back().hash + " " + std::string(64, '0') + "\n");
+  CHECK_FALSE(audit.verify().intact);  // nor with a made-up HMAC
+}
+
+TEST_CASE("the coordinator's audit key must live outside its state folder") {
+  TempDir dir;
+  write_file_atomically(dir.path + "/coordinator.yaml",
+                        "coordinator:\n  listen: 127.0.0.1:0\n  certificate: c.crt\n"
+                        "  private_key: c.key\n  ca_certificate: ca.crt\n  state_dir: state\n"
+                        "  audit_key: state/audit.key\n");
+  CHECK_THROWS_WITH(load_coordinator_config(dir.path + "/coordinator.yaml"),
+                    Catch::Contains("audit_key") && Catch::Contains("inside state_dir"));
+  write_file_atomically(dir.path + "/coordinator.yaml",
+                        "coordinator:\n  listen: 127.0.0.1:0\n  certificate: c.crt\n"
+                        "  private_key: c.key\n  ca_certificate: ca.crt\n  state_dir: state\n");
+  CHECK(load_coordinator_config(dir.path + "/coordinator.yaml").audit_key ==
+        dir.path + "/audit-head.key");
 }
