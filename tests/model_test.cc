@@ -280,6 +280,24 @@ TEST_CASE("keep_optimizer_state carries a site's Adam moments into its next roun
   CHECK(kept.train(job, 2, global, go).model.bytes == reset.bytes);
 }
 
+TEST_CASE("a trainer keeps nothing for a job once it has ended", "[models][schedule]") {
+  TrainHeldOut split{tiny_images(24), tiny_images(6)};
+  ModelSpec spec{"cnn-small", 2, 16, 3};
+  const ModelBlob global = export_weights(*create_model(spec), spec);
+  wire::JobSpec job = tiny_job("adam", 0.01, 3);
+  job.set_keep_optimizer_state(true);
+  auto go = [](const std::string&, double) { return true; };
+  TorchTrainer trainer(std::make_shared<InMemoryDataSource>(split));
+  const ModelBlob first = trainer.train(job, 1, global, go).model;
+  CHECK(trainer.jobs_kept() == 1);
+  CHECK(trainer.splits_kept() == 1);
+  trainer.end_job("j");
+  CHECK(trainer.jobs_kept() == 0);
+  CHECK(trainer.splits_kept() == 0);
+  // A later job of the same name starts afresh: no Adam moments from the ended one.
+  CHECK(trainer.train(job, 1, global, go).model.bytes == first.bytes);
+}
+
 TEST_CASE("FedProx adds mu (w - w_start) to every gradient", "[models][schedule]") {
   // Two full-batch SGD steps. The proximal gradient is zero at the start, so both runs take the
   // same first step w1; the second step differs by exactly lr x mu x (w1 - w0).
