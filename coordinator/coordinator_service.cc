@@ -143,12 +143,23 @@ void CoordinatorService::audit(const std::string& site, const std::string& actio
 }
 
 grpc::Status CoordinatorService::site_of(grpc::ServerContext* context, const char* rpc,
-                                         std::string& site, PeerIdentity* identity) {
+                                         std::string& site, SiteCallLimit::Slot& slot,
+                                         PeerIdentity* identity) {
   PeerIdentity id;
   grpc::Status status = gate_.admit(*context, rpc, id);
   if (!status.ok()) {
     ++refused_;
     return status;
+  }
+  slot = calls_.enter(id.common_name);
+  if (!slot) {
+    ++refused_;
+    spdlog::warn("refused {} from site={}: it already has {} calls in flight", rpc,
+                 id.common_name, calls_.per_site());
+    return {grpc::StatusCode::RESOURCE_EXHAUSTED,
+            "site " + id.common_name + " already has " + std::to_string(calls_.per_site()) +
+                " calls in flight at the coordinator; a site agent needs a handful, so wait for "
+                "them to finish"};
   }
   site = id.common_name;
   if (identity) *identity = std::move(id);
@@ -164,7 +175,8 @@ grpc::Status CoordinatorService::Join(grpc::ServerContext* context,
                                       const wire::JoinRequest* request, wire::JoinReply* reply) {
   std::string site;
   PeerIdentity caller;
-  if (auto s = site_of(context, "Join", site, &caller); !s.ok()) return s;
+  SiteCallLimit::Slot slot;
+  if (auto s = site_of(context, "Join", site, slot, &caller); !s.ok()) return s;
   if (request->site_name() != site) {
     spdlog::warn("refused Join: certificate belongs to site={} but the request claims to be '{}' "
                  "(impersonation attempt or a wrong site.name in its config)",
@@ -204,7 +216,8 @@ grpc::Status CoordinatorService::Join(grpc::ServerContext* context,
 grpc::Status CoordinatorService::GetWork(grpc::ServerContext* context, const wire::WorkRequest*,
                                          wire::WorkReply* reply) {
   std::string site;
-  if (auto s = site_of(context, "GetWork", site); !s.ok()) return s;
+  SiteCallLimit::Slot slot;
+  if (auto s = site_of(context, "GetWork", site, slot); !s.ok()) return s;
   return guarded("GetWork", site, [&] {
     std::shared_ptr<JobRunner> runner = source_();
     if (!runner) {  // between jobs
@@ -222,7 +235,8 @@ grpc::Status CoordinatorService::DownloadModel(grpc::ServerContext* context,
                                                const wire::ModelRequest* request,
                                                grpc::ServerWriter<wire::ModelChunk>* writer) {
   std::string site;
-  if (auto s = site_of(context, "DownloadModel", site); !s.ok()) return s;
+  SiteCallLimit::Slot slot;
+  if (auto s = site_of(context, "DownloadModel", site, slot); !s.ok()) return s;
   return guarded("DownloadModel", site, [&] {
     std::shared_ptr<const ModelFileReader> model = runner_for(site)->begin_download(site, *request);
     const wire::ModelManifest& manifest = model->manifest();
@@ -247,7 +261,8 @@ grpc::Status CoordinatorService::UploadUpdate(grpc::ServerContext* context,
                                               grpc::ServerReader<wire::UpdateChunk>* reader,
                                               wire::UploadReply* reply) {
   std::string site;
-  if (auto s = site_of(context, "UploadUpdate", site); !s.ok()) return s;
+  SiteCallLimit::Slot slot;
+  if (auto s = site_of(context, "UploadUpdate", site, slot); !s.ok()) return s;
   std::string target = "upload";
   grpc::Status status = guarded("UploadUpdate", site, [&]() -> grpc::Status {
     wire::UpdateChunk chunk;
@@ -305,7 +320,8 @@ grpc::Status CoordinatorService::Heartbeat(grpc::ServerContext* context,
                                            const wire::HeartbeatRequest* request,
                                            wire::HeartbeatReply* reply) {
   std::string site;
-  if (auto s = site_of(context, "Heartbeat", site); !s.ok()) return s;
+  SiteCallLimit::Slot slot;
+  if (auto s = site_of(context, "Heartbeat", site, slot); !s.ok()) return s;
   return guarded("Heartbeat", site, [&] {
     *reply = runner_for(site)->heartbeat(site, *request);
     seen(site);  // a site busy training only sends heartbeats
@@ -317,7 +333,8 @@ grpc::Status CoordinatorService::SecureAggregation(grpc::ServerContext* context,
                                                    const wire::SecAggRequest* request,
                                                    wire::SecAggReply* reply) {
   std::string site;
-  if (auto s = site_of(context, "SecureAggregation", site); !s.ok()) return s;
+  SiteCallLimit::Slot slot;
+  if (auto s = site_of(context, "SecureAggregation", site, slot); !s.ok()) return s;
   return guarded("SecureAggregation", site, [&] {
     *reply = runner_for(site)->secure_step(site, *request);
     return grpc::Status::OK;

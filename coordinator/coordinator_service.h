@@ -19,6 +19,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include "coordinator/caller_gate.h"
+#include "coordinator/site_call_limit.h"
 #include "fedxray/proto/fedxray.grpc.pb.h"
 
 namespace fedxray {
@@ -30,6 +31,9 @@ class StateDatabase;
 
 // The job the sites are served for right now (null between jobs).
 using RunnerSource = std::function<std::shared_ptr<JobRunner>()>;
+
+// Calls one site may have in flight at once (see site_call_limit.h).
+inline constexpr int kMaxCallsPerSite = 16;
 
 class CoordinatorService final : public wire::Coordinator::Service {
  public:
@@ -66,8 +70,9 @@ class CoordinatorService final : public wire::Coordinator::Service {
 
  private:
   // Admits a site certificate (CallerGate) and counts refusals; `identity` gets the caller's.
+  // Also takes one of the site's call slots (`slot`) for the rest of the call.
   grpc::Status site_of(grpc::ServerContext* context, const char* rpc, std::string& site,
-                       PeerIdentity* identity = nullptr);
+                       SiteCallLimit::Slot& slot, PeerIdentity* identity = nullptr);
   // The current job's runner, with `site` joined to it; throws Refusal when no job runs.
   std::shared_ptr<JobRunner> runner_for(const std::string& site);
   // `runner`, after joining `site` to it with the site's last Join if it has not joined yet.
@@ -77,6 +82,7 @@ class CoordinatorService final : public wire::Coordinator::Service {
   void audit(const std::string& site, const std::string& action, const std::string& target,
              const grpc::Status& outcome);
   CallerGate gate_{"site"};
+  SiteCallLimit calls_{kMaxCallsPerSite};
   std::mutex mu_;
   std::shared_ptr<StateDatabase> state_;
   std::shared_ptr<AuditLog> audit_;

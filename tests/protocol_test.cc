@@ -7,6 +7,7 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -363,4 +364,38 @@ TEST_CASE("a join with no images, an oversized version or too many models is ref
   CHECK(models.error_message().find("more than 256") != std::string::npos);
   CHECK(attempt([](wire::JoinRequest&) {}).ok());
   CHECK_FALSE(c.runner->has_joined("nobody"));
+}
+
+TEST_CASE("a site that opens calls in a loop is held to a few at a time", "[protocol][hostile]") {
+  CoordinatorFixture c(small_job("flood", 1, 3, 3));  // two of three sites: no round starts
+  auto a = c.stub(kit("site-a"));
+  auto b = c.stub(kit("site-b"));
+  REQUIRE(join(*a, "site-a").ok());
+  REQUIRE(join(*b, "site-b").ok());
+  c.start_rounds();
+  // 24 long polls at once from site-a: each waits up to 5 s, so they overlap.
+  std::vector<grpc::Status> statuses(24);
+  std::vector<std::thread> polls;
+  for (auto& status : statuses) {
+    polls.emplace_back([&a, &status] {
+      grpc::ClientContext context;
+      wire::WorkReply reply;
+      status = a->GetWork(&context, wire::WorkRequest(), &reply);
+    });
+  }
+  for (auto& t : polls) t.join();
+  int exhausted = 0;
+  for (const auto& s : statuses) {
+    if (s.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) {
+      ++exhausted;
+      CHECK_THAT(s.error_message(), Catch::Contains("calls in flight"));
+    } else {
+      CHECK(s.ok());
+    }
+  }
+  CHECK(exhausted >= int(statuses.size()) - kMaxCallsPerSite);
+  CHECK(exhausted < int(statuses.size()));
+  // Another site is not affected, and site-a's slots come back.
+  CHECK(get_work(*b).kind() != wire::WorkReply::JOB_FINISHED);
+  CHECK(join(*a, "site-a").ok());
 }
