@@ -68,7 +68,9 @@ void add_site_command(CLI::App& app) {
         append_metric(out, "fedxray_site_update_bytes_uploaded_total", "counter",
                       "Update bytes uploaded", {{"", double(c.update_bytes_uploaded)}});
         return out;
-      });
+      }, MetricsSecurity{config.metrics_allow_remote,
+                         config.metrics_tls ? config.certificate : std::string(),
+                         config.private_key, config.ca_certificate});
     }
     const std::string outcome = agent.run();
     std::cout << "site " << config.name << ": " << outcome << "\n";

@@ -21,6 +21,7 @@ DataSourceConfig read_data_source_config(ConfigReader r) {
     d.deid_cache = r.path("deid_cache", std::string());
     d.deid_secret_file = r.path("deid_secret_file", std::string());
     d.allow_burned_in_annotation = r.boolean("allow_burned_in_annotation", false);
+    d.allow_paths_outside_manifest_folder = r.boolean("allow_paths_outside_manifest_folder", false);
   }
   d.images = int(r.integer("images", 4, 10000000, 600));
   d.held_out_fraction = r.number("held_out_fraction", 0.01, 0.9, 0.2);
@@ -62,6 +63,8 @@ SiteConfig load_site_config(const std::string& file) {
     r.fail("metrics_listen", "must be address:port, e.g. 127.0.0.1:9465 (got \"" +
                                  c.metrics_listen + "\")");
   }
+  c.metrics_allow_remote = r.boolean("metrics_allow_remote", false);
+  c.metrics_tls = r.boolean("metrics_tls", false);
   r.finish();
   root.finish();
   return c;

@@ -27,11 +27,17 @@ struct DataSourceConfig {
   uint64_t seed = 1;
   double intensity_shift = 0.0;     // synthetic: scanner-like brightness offset
   // image_folder with DICOM files: every DICOM image is de-identified into this folder first
-  // (privacy/dicom_deidentifier.h) and only the copy is decoded. Empty: <temp>/fedxray-deid.
+  // (privacy/dicom_deidentifier.h) and only the copy is decoded. Empty: $XDG_CACHE_HOME/fedxray/deid,
+  // else $HOME/.cache/fedxray/deid. Must be a real folder owned by the agent's user, mode 0700
+  // (site-agent/deid_gate.h); anything else is refused.
   std::string deid_cache;
   std::string deid_secret_file;     // HMAC key for pseudonyms; empty: <deid_cache>/site-secret.key,
-                                    // created (0600, 32 random bytes) on first use
+                                    // created (0600, 32 random bytes) on first use; must be a
+                                    // regular file owned by the agent, mode 0600, not a link
   bool allow_burned_in_annotation = false;
+  // image_folder: accept manifest image paths that are absolute or contain `..`; off, such rows
+  // are skipped so a manifest cannot point the site at files outside its own folder.
+  bool allow_paths_outside_manifest_folder = false;
 };
 
 struct SiteConfig {
@@ -44,6 +50,9 @@ struct SiteConfig {
   int threads = 0;                  // LibTorch intra-op threads; 0 = library default
   SitePolicy policy;                // the site's veto over jobs
   std::string metrics_listen;       // Prometheus /metrics and /healthz; empty = off
+  bool metrics_allow_remote = false;  // metrics_listen may be a non-loopback address
+  bool metrics_tls = false;           // TLS with the site's certificate; scrapers need a
+                                      // consortium certificate
 };
 
 DataSourceConfig read_data_source_config(ConfigReader data_section);

@@ -1,5 +1,7 @@
 #include "site-agent/csv_manifest.h"
 
+#include <filesystem>
+
 #include "common/atomic_file.h"
 #include "common/error.h"
 
@@ -9,14 +11,17 @@ CsvManifest CsvManifest::load(const std::string& path) {
   CsvManifest m;
   m.path_ = path;
   const std::string text = read_file(path);
+  // Excel's "CSV UTF-8" starts with a byte-order mark; it is not part of the first column name.
+  const std::size_t begin = text.compare(0, 3, "\xEF\xBB\xBF") == 0 ? 3 : 0;
   std::vector<std::string> record;
   std::string field;
-  bool quoted = false, field_started = false;
+  bool quoted = false, field_started = false, after_quote = false;
   int line = 1, record_line = 1;
   auto end_field = [&] {
     record.push_back(field);
     field.clear();
     field_started = false;
+    after_quote = false;
   };
   auto end_record = [&] {
     end_field();
@@ -36,7 +41,7 @@ CsvManifest CsvManifest::load(const std::string& path) {
     }
     record.clear();
   };
-  for (std::size_t i = 0; i < text.size(); ++i) {
+  for (std::size_t i = begin; i < text.size(); ++i) {
     const char ch = text[i];
     if (quoted) {
       if (ch == '"' && i + 1 < text.size() && text[i + 1] == '"') {
@@ -44,12 +49,19 @@ CsvManifest CsvManifest::load(const std::string& path) {
         ++i;
       } else if (ch == '"') {
         quoted = false;
+        after_quote = true;
       } else {
         if (ch == '\n') ++line;
         field.push_back(ch);
       }
       continue;
     }
+    if (after_quote && ch != ',' && ch != '\n' && ch != '\r' && ch != ' ' && ch != '\t') {
+      throw Error(path + ":" + std::to_string(line) + ": text after the closing quote of a field "
+                  "(a quote inside a quoted field must be doubled: \"\"); fix the quoting on "
+                  "that line");
+    }
+    if (after_quote && (ch == ' ' || ch == '\t')) continue;  // spacing after a quoted field
     if (ch == '"' && !field_started && field.empty()) {
       quoted = true;
       field_started = true;
@@ -64,7 +76,7 @@ CsvManifest CsvManifest::load(const std::string& path) {
     }
   }
   if (quoted) throw Error(path + ":" + std::to_string(record_line) + ": a quoted field never ends");
-  if (!field.empty() || !record.empty()) end_record();
+  if (!field.empty() || field_started || !record.empty()) end_record();
   if (m.header_.empty()) throw Error(path + ": the manifest is empty; it needs a header row");
   return m;
 }
@@ -87,6 +99,25 @@ std::size_t CsvManifest::column(const std::string& name, const std::string& conf
 
 const std::string& CsvManifest::cell(std::size_t row, std::size_t column) const {
   return rows_[row][column];
+}
+
+std::string manifest_image_path(const std::string& manifest, const std::string& file,
+                                bool allow_outside) {
+  if (file.empty()) throw Error("the image path is empty");
+  const std::filesystem::path relative(file);
+  const std::string fix = "; list images by paths relative to the manifest's folder, or set "
+                          "data.allow_paths_outside_manifest_folder: true in the site config";
+  if (!allow_outside) {
+    if (relative.is_absolute() || relative.has_root_path()) {
+      throw Error("the image path is absolute" + fix);
+    }
+    for (const auto& part : relative) {
+      if (part == "..") {
+        throw Error("the image path has a '..' component, leaving the manifest's folder" + fix);
+      }
+    }
+  }
+  return (std::filesystem::path(manifest).parent_path() / relative).string();
 }
 
 }  // namespace fedxray

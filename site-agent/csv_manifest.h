@@ -1,5 +1,8 @@
 // CsvManifest: a CSV file with a header row, read by column name (RFC 4180 quoting: fields may
-// be quoted, quotes doubled inside, commas and line breaks allowed inside quotes).
+// be quoted, quotes doubled inside, commas and line breaks allowed inside quotes). A UTF-8
+// byte-order mark at the start (Excel's "CSV UTF-8") is skipped. After a closing quote only
+// spaces or tabs (ignored) may come before the next comma or line end; other text, as in
+// `"a"b,1`, is an error naming the file and line.
 //
 // Errors throw fedxray::Error naming the file and, for a missing column, the columns it has.
 // Row numbers given to callers are the file's line numbers of the data rows (header = line 1),
@@ -30,5 +33,11 @@ class CsvManifest {
   std::vector<std::vector<std::string>> rows_;
   std::vector<int> lines_;
 };
+
+// The file a manifest row names: `file` resolved against the manifest's folder. Throws
+// fedxray::Error (without the file name; the caller reports the row) for an empty, absolute or
+// `..` path unless `allow_outside` is set.
+std::string manifest_image_path(const std::string& manifest, const std::string& file,
+                                bool allow_outside);
 
 }  // namespace fedxray

@@ -160,10 +160,15 @@ nlohmann::json deid_report_for(const DataSourceConfig& config) {
   }
   const CsvManifest manifest = CsvManifest::load(config.manifest);
   const std::size_t image_col = manifest.column(config.image_column, "data.image_column");
-  const fs::path base = fs::path(config.manifest).parent_path();
   DeidGate gate(config);
   for (std::size_t r = 0; r < manifest.rows(); ++r) {
-    const fs::path path = base / manifest.cell(r, image_col);
+    fs::path path;
+    try {
+      path = manifest_image_path(config.manifest, manifest.cell(r, image_col),
+                                 config.allow_paths_outside_manifest_folder);
+    } catch (const Error&) {
+      continue;  // the same rows the data source skips
+    }
     if (!fs::exists(path)) continue;
     try {
       gate.gate(path.string(), "line " + std::to_string(manifest.line(r)));

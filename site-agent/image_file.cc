@@ -28,113 +28,137 @@ File open_or_throw(const std::string& path) {
   return f;
 }
 
-// libpng reports through callbacks; keep its words for our error instead of printing them.
-void png_fail(png_structp png, png_const_charp message) {
-  auto* text = static_cast<std::string*>(png_get_error_ptr(png));
-  *text = message;
-  png_longjmp(png, 1);
-}
-void png_ignore_warning(png_structp, png_const_charp) {}
-
-GrayImage decode_png(const std::string& path, FILE* file) {
-  std::string libpng_message;
-  png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &libpng_message, png_fail,
-                                           png_ignore_warning);
-  png_infop info = png ? png_create_info_struct(png) : nullptr;
-  if (!info) throw Error(path + ": out of memory decoding PNG");
-  struct Guard {
-    png_structp* png;
-    png_infop* info;
-    ~Guard() { png_destroy_read_struct(png, info, nullptr); }
-  } guard{&png, &info};
-  GrayImage image;
-  std::vector<png_bytep> rows;
-  std::vector<unsigned char> buffer;
-  if (setjmp(png_jmpbuf(png))) {
-    throw Error(path + ": corrupt or truncated PNG (" + libpng_message + ")");
+void check_dimensions(const std::string& path, uint64_t width, uint64_t height) {
+  if (width == 0 || height == 0 || width > uint64_t(kMaxImageSide) ||
+      height > uint64_t(kMaxImageSide) || width * height > kMaxImagePixels) {
+    throw Error(path + ": the image is " + std::to_string(width) + " x " + std::to_string(height) +
+                " pixels; fedxray decodes at most " + std::to_string(kMaxImageSide) +
+                " per side and " + std::to_string(kMaxImagePixels) + " pixels in all. The file "
+                "is corrupt, or downscale it before listing it in the manifest");
   }
-  png_init_io(png, file);
-  png_read_info(png, info);
-  const int bit_depth = png_get_bit_depth(png, info);
-  const int color = png_get_color_type(png, info);
-  if (color == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
-  if (color == PNG_COLOR_TYPE_GRAY && bit_depth < 8) png_set_expand_gray_1_2_4_to_8(png);
-  if (png_get_valid(png, info, PNG_INFO_tRNS)) png_set_tRNS_to_alpha(png);
-  if (bit_depth == 16) png_set_swap(png);  // host (little-endian) order for uint16 reads
-  png_read_update_info(png, info);
-  image.width = int(png_get_image_width(png, info));
-  image.height = int(png_get_image_height(png, info));
-  const int channels = png_get_channels(png, info);
-  const int depth = png_get_bit_depth(png, info);
-  const std::size_t stride = png_get_rowbytes(png, info);
-  buffer.resize(stride * std::size_t(image.height));
-  rows.resize(std::size_t(image.height));
-  for (int y = 0; y < image.height; ++y) rows[std::size_t(y)] = buffer.data() + stride * std::size_t(y);
-  png_read_image(png, rows.data());
-  png_read_end(png, nullptr);
+}
 
-  const bool colour = channels >= 3;
-  const double scale = depth == 16 ? 65535.0 : 255.0;
-  image.pixels.resize(std::size_t(image.width) * std::size_t(image.height));
-  for (int y = 0; y < image.height; ++y) {
-    const unsigned char* row = rows[std::size_t(y)];
-    for (int x = 0; x < image.width; ++x) {
-      auto sample = [&](int c) -> double {
-        const std::size_t i = (std::size_t(x) * std::size_t(channels) + std::size_t(c));
-        if (depth == 16) {
-          uint16_t v;
-          std::memcpy(&v, row + 2 * i, 2);
-          return v;
-        }
-        return row[i];
-      };
-      const double v = colour ? 0.299 * sample(0) + 0.587 * sample(1) + 0.114 * sample(2) : sample(0);
-      image.pixels[std::size_t(y) * std::size_t(image.width) + std::size_t(x)] = float(v / scale);
+// libpng's simplified API keeps its setjmp/longjmp inside libpng; errors come back as a return
+// value and image.message, so no C++ frame is ever jumped over.
+GrayImage decode_png(const std::string& path, FILE* file) {
+  png_image png;
+  std::memset(&png, 0, sizeof(png));
+  png.version = PNG_IMAGE_VERSION;
+  struct Release {
+    png_image* png;
+    ~Release() { png_image_free(png); }
+  } release{&png};
+  if (!png_image_begin_read_from_stdio(&png, file)) {
+    throw Error(path + ": corrupt or truncated PNG (" + png.message + ")");
+  }
+  check_dimensions(path, png.width, png.height);
+  // Keep the file's own layout (no libpng colour-to-gray, no alpha compositing): 8-bit files
+  // come back as stored, 16-bit ones as 16-bit linear, which libpng premultiplies by alpha.
+  const bool sixteen = (png.format & PNG_FORMAT_FLAG_LINEAR) != 0;
+  const bool colour = (png.format & PNG_FORMAT_FLAG_COLOR) != 0;
+  const bool alpha = (png.format & PNG_FORMAT_FLAG_ALPHA) != 0;
+  png.format = (sixteen ? PNG_FORMAT_FLAG_LINEAR : 0) | (colour ? PNG_FORMAT_FLAG_COLOR : 0) |
+               (alpha ? PNG_FORMAT_FLAG_ALPHA : 0);
+  const std::size_t channels = PNG_IMAGE_PIXEL_CHANNELS(png.format);
+  const std::size_t width = png.width, height = png.height;
+  const std::size_t samples = width * height * channels;
+  std::vector<uint16_t> wide(sixteen ? samples : 0);
+  std::vector<unsigned char> narrow(sixteen ? 0 : samples);
+  void* buffer = sixteen ? static_cast<void*>(wide.data()) : static_cast<void*>(narrow.data());
+  if (!png_image_finish_read(&png, nullptr, buffer, 0, nullptr)) {
+    throw Error(path + ": corrupt or truncated PNG (" + png.message + ")");
+  }
+
+  GrayImage image;
+  image.width = int(width);
+  image.height = int(height);
+  image.pixels.resize(width * height);
+  const double scale = sixteen ? 65535.0 : 255.0;
+  for (std::size_t p = 0; p < width * height; ++p) {
+    const std::size_t at = p * channels;
+    auto sample = [&](std::size_t c) -> double {
+      return sixteen ? double(wide[at + c]) : double(narrow[at + c]);
+    };
+    double v = colour ? 0.299 * sample(0) + 0.587 * sample(1) + 0.114 * sample(2) : sample(0);
+    if (sixteen && alpha) {
+      const double a = sample(channels - 1);  // undo libpng's premultiplication: alpha ignored
+      v = a > 0 ? std::min(65535.0, v * 65535.0 / a) : 0.0;
     }
+    image.pixels[p] = float(v / scale);
   }
   return image;
 }
 
+// libjpeg reports a fatal error through error_exit, which must not return. It longjmps back into
+// the jpeg_* step function below that called libjpeg; those frames hold no C++ object with a
+// destructor, so nothing is skipped. Everything with a destructor lives in decode_jpeg().
 struct JpegError {
-  jpeg_error_mgr mgr;
+  jpeg_error_mgr mgr;  // first, so libjpeg's err pointer is also a JpegError*
   std::jmp_buf jump;
   char message[JMSG_LENGTH_MAX];
 };
 
-GrayImage decode_jpeg(const std::string& path, FILE* file) {
+struct JpegState {
   jpeg_decompress_struct cinfo;
   JpegError err;
-  cinfo.err = jpeg_std_error(&err.mgr);
-  err.mgr.error_exit = [](j_common_ptr c) {
-    auto* e = reinterpret_cast<JpegError*>(c->err);
-    (*c->err->format_message)(c, e->message);
-    std::longjmp(e->jump, 1);
-  };
+};
+
+void jpeg_error_exit(j_common_ptr c) {
+  auto* e = reinterpret_cast<JpegError*>(c->err);
+  (*c->err->format_message)(c, e->message);
+  std::longjmp(e->jump, 1);
+}
+
+// Reads the header and settles the grayscale output size; nothing is allocated for pixels yet.
+bool jpeg_header_step(JpegState* s, FILE* file) {
+  if (setjmp(s->err.jump)) return false;
+  jpeg_create_decompress(&s->cinfo);
+  jpeg_stdio_src(&s->cinfo, file);
+  jpeg_read_header(&s->cinfo, TRUE);
+  s->cinfo.out_color_space = JCS_GRAYSCALE;
+  jpeg_calc_output_dimensions(&s->cinfo);
+  return true;
+}
+
+// Decodes into `out`, output_width x output_height bytes allocated by the caller.
+bool jpeg_pixels_step(JpegState* s, unsigned char* out) {
+  if (setjmp(s->err.jump)) return false;
+  jpeg_start_decompress(&s->cinfo);
+  while (s->cinfo.output_scanline < s->cinfo.output_height) {
+    JSAMPROW row = out + std::size_t(s->cinfo.output_scanline) * s->cinfo.output_width;
+    jpeg_read_scanlines(&s->cinfo, &row, 1);
+  }
+  jpeg_finish_decompress(&s->cinfo);
+  return true;
+}
+
+GrayImage decode_jpeg(const std::string& path, FILE* file) {
+  auto state = std::make_unique<JpegState>();  // zeroed: destroying it before create is safe
+  state->cinfo.err = jpeg_std_error(&state->err.mgr);
+  state->err.mgr.error_exit = jpeg_error_exit;
+  struct Destroy {
+    JpegState* s;
+    ~Destroy() { jpeg_destroy_decompress(&s->cinfo); }
+  } destroy{state.get()};
+  if (!jpeg_header_step(state.get(), file)) {
+    throw Error(path + ": corrupt JPEG (" + state->err.message + ")");
+  }
+  const jpeg_decompress_struct& cinfo = state->cinfo;
+  check_dimensions(path, cinfo.output_width, cinfo.output_height);
+  if (cinfo.output_components != 1) {
+    throw Error(path + ": this JPEG cannot be decoded to grayscale (" +
+                std::to_string(cinfo.output_components) + " output channels)");
+  }
+  const std::size_t width = cinfo.output_width, height = cinfo.output_height;
+  std::vector<unsigned char> gray(width * height);
+  if (!jpeg_pixels_step(state.get(), gray.data())) {
+    throw Error(path + ": corrupt JPEG (" + state->err.message + ")");
+  }
   GrayImage image;
-  std::vector<unsigned char> row;
-  if (setjmp(err.jump)) {
-    jpeg_destroy_decompress(&cinfo);
-    throw Error(path + ": corrupt JPEG (" + err.message + ")");
-  }
-  jpeg_create_decompress(&cinfo);
-  jpeg_stdio_src(&cinfo, file);
-  jpeg_read_header(&cinfo, TRUE);
-  cinfo.out_color_space = JCS_GRAYSCALE;
-  jpeg_start_decompress(&cinfo);
-  image.width = int(cinfo.output_width);
-  image.height = int(cinfo.output_height);
-  image.pixels.resize(std::size_t(image.width) * std::size_t(image.height));
-  row.resize(std::size_t(image.width));
-  while (cinfo.output_scanline < cinfo.output_height) {
-    const int y = int(cinfo.output_scanline);
-    unsigned char* p = row.data();
-    jpeg_read_scanlines(&cinfo, &p, 1);
-    for (int x = 0; x < image.width; ++x) {
-      image.pixels[std::size_t(y) * std::size_t(image.width) + std::size_t(x)] = float(row[std::size_t(x)] / 255.0);
-    }
-  }
-  jpeg_finish_decompress(&cinfo);
-  jpeg_destroy_decompress(&cinfo);
+  image.width = int(width);
+  image.height = int(height);
+  image.pixels.resize(gray.size());
+  for (std::size_t p = 0; p < gray.size(); ++p) image.pixels[p] = float(gray[p] / 255.0);
   return image;
 }
 

@@ -81,7 +81,8 @@ ImagePool ImageFolderSource::load_pool(int classes, int image_size) {
           throw Error("label \"" + label_text + "\" is not a class of this job (0.." +
                       std::to_string(classes - 1) + ")");
         }
-        const fs::path path = base / file;
+        const fs::path path = manifest_image_path(
+            config_.manifest, file, config_.allow_paths_outside_manifest_folder);
         if (!fs::exists(path)) throw Error("file not found");
         usable = gate.gate(path.string(), "line " + std::to_string(manifest.line(r)));
         decoded[r] = resize_square(decode_image_file(usable), image_size);

@@ -7,6 +7,11 @@
 // the job, is skipped and reported with the manifest line and the file; the site trains on the
 // rest and logs how many it skipped. With no usable image left, load() throws and the site
 // refuses the job with that reason.
+//
+// Image paths are relative to the manifest's folder. A row whose path is absolute or has a `..`
+// component is skipped like any other bad row, unless the site config sets
+// `data.allow_paths_outside_manifest_folder: true` (a manifest should not be able to make the
+// site read, and train on, files elsewhere on the machine).
 #pragma once
 
 #include <string>

@@ -1,6 +1,7 @@
 #include "site-agent/npz_source.h"
 
-#include <map>
+#include <algorithm>
+#include <sstream>
 
 #include <spdlog/spdlog.h>
 
@@ -11,56 +12,76 @@
 namespace fedxray {
 namespace {
 
-const std::string& member(const std::map<std::string, std::string>& members,
-                          const std::string& file, const std::string& name,
-                          const std::string& config_key) {
-  auto it = members.find(name);
-  if (it != members.end()) return it->second;
+constexpr int64_t kMaxSide = 65535;
+
+// Throws naming the archive's members when `name` is not one of them.
+void require_member(const NpzArchive& archive, const std::string& name,
+                    const std::string& config_key) {
+  if (archive.has(name)) return;
+  std::vector<std::string> names = archive.member_names();
+  std::sort(names.begin(), names.end());
   std::string present;
-  for (const auto& [n, bytes] : members) present += (present.empty() ? "" : ", ") + n;
-  throw Error(file + ": no member '" + name + "' (from " + config_key + "); the archive has: " +
-              present);
+  for (const auto& n : names) {
+    present += present.empty() ? "" : ", ";
+    // The names come from the file: no control or non-ASCII bytes in the message.
+    for (char c : n) present.push_back(c >= 0x20 && c < 0x7f ? c : '?');
+  }
+  throw Error(archive.path() + ": no member '" + name + "' (from " + config_key +
+              "); the archive has: " + present);
 }
 
 }  // namespace
 
 NpzSource::NpzSource(DataSourceConfig config) : config_(std::move(config)) {
-  auto members = read_zip_members(config_.file);
+  const NpzArchive archive(config_.file);
   for (const auto& split : {config_.train_split, config_.held_out_split}) {
     if (split.empty()) continue;
     const std::string name = split + "_labels.npy";
-    images_ += parse_npy(member(members, config_.file, name, "data.train_split/held_out_split"),
-                         config_.file + ":" + name)
-                   .shape.front();
+    require_member(archive, name, "data.train_split/held_out_split");
+    images_ += archive.read_npy_header(name).elements();
   }
 }
 
-ImageSet NpzSource::read_split(const std::map<std::string, std::string>& members,
-                               const std::string& split, int classes, int image_size) {
+ImageSet NpzSource::read_split(const NpzArchive& archive, const std::string& split, int classes,
+                               int image_size) {
   const std::string images_name = split + "_images.npy", labels_name = split + "_labels.npy";
-  const NpyArray images = parse_npy(member(members, config_.file, images_name, "data." + split),
-                                    config_.file + ":" + images_name);
-  const NpyArray labels = parse_npy(member(members, config_.file, labels_name, "data." + split),
-                                    config_.file + ":" + labels_name);
-  if (images.shape.size() < 3 || images.shape.size() > 4) {
-    throw Error(config_.file + ":" + images_name + ": expected shape (N, H, W) or (N, H, W, C)");
+  const std::string images_where = config_.file + ":" + images_name;
+  require_member(archive, images_name, "data." + split);
+  require_member(archive, labels_name, "data." + split);
+  // Labels first: they are small, and a mismatch is found before the images are read.
+  const NpyArray labels = archive.read_npy(labels_name);
+  const NpyArray header = archive.read_npy_header(images_name);
+  const std::vector<int64_t>& shape = header.shape;
+  if (shape.size() < 3 || shape.size() > 4) {
+    throw Error(images_where + ": expected shape (N, H, W) or (N, H, W, C)");
   }
-  const std::size_t n = std::size_t(images.shape[0]);
+  const int64_t channels = shape.size() == 4 ? shape[3] : 1;
+  if (shape[1] < 1 || shape[1] > kMaxSide || shape[2] < 1 || shape[2] > kMaxSide ||
+      channels < 1 || channels > 4) {
+    throw Error(images_where + ": shape (N, H, W[, C]) needs H and W in 1.." +
+                std::to_string(kMaxSide) + " and C in 1..4 (got H " + std::to_string(shape[1]) +
+                ", W " + std::to_string(shape[2]) + ", C " + std::to_string(channels) + ")");
+  }
+  const std::size_t n = std::size_t(shape[0]);
   if (labels.elements() != n) {
     throw Error(config_.file + ":" + labels_name + ": " + std::to_string(labels.elements()) +
                 " labels for " + std::to_string(n) + " images");
   }
-  const int h = int(images.shape[1]), w = int(images.shape[2]);
-  const int c = images.shape.size() == 4 ? int(images.shape[3]) : 1;
-  const double scale = images.dtype[1] == 'f' ? 1.0 : images.dtype == "|u1" ? 255.0 : 65535.0;
   ImageSet out;
   out.image_size = image_size;
+  if (n == 0) return out;
+  const NpyArray images = archive.read_npy(images_name);
+  const int h = int(shape[1]), w = int(shape[2]), c = int(channels);
+  const double scale = images.dtype[1] == 'f' ? 1.0 : images.item_size() == 1 ? 255.0 : 65535.0;
   GrayImage frame{w, h, std::vector<float>(std::size_t(w) * std::size_t(h))};
   for (std::size_t i = 0; i < n; ++i) {
     const double label = labels.at(i);
-    if (label < 0 || label >= classes || label != double(int64_t(label))) {
+    // Written so that NaN fails too.
+    if (!(label >= 0 && label < classes) || label != double(int64_t(label))) {
+      std::ostringstream shown;
+      shown << label;
       skipped_.push_back(config_.file + ":" + labels_name + "[" + std::to_string(i) + "]: label " +
-                         std::to_string(label) + " is not a class of this job");
+                         shown.str() + " is not a class of this job");
       continue;
     }
     const std::size_t base = i * std::size_t(w) * std::size_t(h) * std::size_t(c);
@@ -80,14 +101,14 @@ ImageSet NpzSource::read_split(const std::map<std::string, std::string>& members
 
 TrainHeldOut NpzSource::load(int classes, int image_size) {
   skipped_.clear();
-  auto members = read_zip_members(config_.file);
+  const NpzArchive archive(config_.file);
   TrainHeldOut out;
   if (config_.held_out_split.empty()) {
-    out = split_held_out(read_split(members, config_.train_split, classes, image_size),
+    out = split_held_out(read_split(archive, config_.train_split, classes, image_size),
                          config_.held_out_fraction, config_.seed);
   } else {
-    out.train = read_split(members, config_.train_split, classes, image_size);
-    out.held_out = read_split(members, config_.held_out_split, classes, image_size);
+    out.train = read_split(archive, config_.train_split, classes, image_size);
+    out.held_out = read_split(archive, config_.held_out_split, classes, image_size);
   }
   for (std::size_t i = 0; i < skipped_.size() && i < 20; ++i) spdlog::warn("skipped {}", skipped_[i]);
   if (!skipped_.empty()) spdlog::warn("{}: skipped {} images", config_.file, skipped_.size());

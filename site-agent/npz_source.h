@@ -6,15 +6,20 @@
 // hold out `held_out_fraction` of the training split). Images are resized once to the job's
 // size; colour becomes luminance. A label outside the job's classes skips that image, reported
 // by member and index; with nothing usable, load() throws and the site refuses the job.
+//
+// The archive is read with NpzArchive (npz_archive.h): one member at a time, every declared size
+// checked before allocating. An images member whose shape is not (N, H, W[, C]) with H and W in
+// 1..65535 and C in 1..4, or whose label count differs, is an Error naming file and member.
 #pragma once
 
-#include <map>
 #include <string>
 #include <vector>
 
 #include "site-agent/data_source.h"
 
 namespace fedxray {
+
+class NpzArchive;
 
 class NpzSource : public DataSource {
  public:
@@ -26,8 +31,8 @@ class NpzSource : public DataSource {
   const std::vector<std::string>& skipped() const { return skipped_; }
 
  private:
-  ImageSet read_split(const std::map<std::string, std::string>& members, const std::string& split,
-                      int classes, int image_size);
+  ImageSet read_split(const NpzArchive& archive, const std::string& split, int classes,
+                      int image_size);
 
   DataSourceConfig config_;
   uint64_t images_ = 0;

@@ -8,8 +8,10 @@
 
 #include <jpeglib.h>
 #include <png.h>
+#include <zlib.h>
 
 #include "common/atomic_file.h"
+#include "common/config_reader.h"
 #include "common/error.h"
 #include "common/site_config.h"
 #include "site-agent/image_file.h"
@@ -75,6 +77,29 @@ void write_gray_jpeg(const std::string& path, int w, int h, unsigned char value)
   std::fclose(f);
 }
 
+// A PNG whose IHDR claims width x height; its IDAT holds a few bytes only.
+std::string png_claiming(uint32_t width, uint32_t height) {
+  auto chunk = [](const std::string& type, const std::string& data) {
+    std::string out;
+    for (uint32_t v : {uint32_t(data.size())}) {
+      for (int i = 3; i >= 0; --i) out.push_back(char((v >> (8 * i)) & 0xff));
+    }
+    const std::string body = type + data;
+    out += body;
+    const uint32_t crc =
+        uint32_t(crc32(0L, reinterpret_cast<const Bytef*>(body.data()), uInt(body.size())));
+    for (int i = 3; i >= 0; --i) out.push_back(char((crc >> (8 * i)) & 0xff));
+    return out;
+  };
+  std::string ihdr;
+  for (uint32_t v : {width, height}) {
+    for (int i = 3; i >= 0; --i) ihdr.push_back(char((v >> (8 * i)) & 0xff));
+  }
+  ihdr += std::string("\x08\x00\x00\x00\x00", 5);  // 8-bit gray, no interlace
+  return std::string("\x89PNG\r\n\x1a\n", 8) + chunk("IHDR", ihdr) +
+         chunk("IDAT", std::string("\x78\x9c\x63\x00\x00\x00\x01\x00\x01", 9)) + chunk("IEND", "");
+}
+
 DataSourceConfig folder_config(const std::string& manifest, const std::string& patient_column = "") {
   DataSourceConfig c;
   c.source = "image_folder";
@@ -96,6 +121,7 @@ TEST_CASE("PNG decoding keeps 8- and 16-bit depth and turns colour into luminanc
   write_png(dir.path + "/g16.png", 2, 1, 16, PNG_COLOR_TYPE_GRAY, {1000, 65535});
   write_png(dir.path + "/rgb.png", 1, 1, 8, PNG_COLOR_TYPE_RGB, {255, 0, 0});
   write_png(dir.path + "/rgba.png", 1, 1, 8, PNG_COLOR_TYPE_RGB_ALPHA, {0, 255, 0, 17});
+  write_png(dir.path + "/rgba16.png", 1, 1, 16, PNG_COLOR_TYPE_RGB_ALPHA, {0, 65535, 0, 32768});
   GrayImage g8 = decode_image_file(dir.path + "/g8.png");
   CHECK(g8.width == 2);
   CHECK(g8.pixels[1] == Approx(51.0 / 255.0));
@@ -104,6 +130,55 @@ TEST_CASE("PNG decoding keeps 8- and 16-bit depth and turns colour into luminanc
   CHECK(g16.pixels[1] == Approx(1.0));
   CHECK(decode_image_file(dir.path + "/rgb.png").pixels[0] == Approx(0.299));
   CHECK(decode_image_file(dir.path + "/rgba.png").pixels[0] == Approx(0.587));  // alpha ignored
+  CHECK(decode_image_file(dir.path + "/rgba16.png").pixels[0] == Approx(0.587).epsilon(1e-4));
+}
+
+TEST_CASE("images whose headers claim huge sizes are refused by name before allocating",
+          "[images]") {
+  testing::TempDir dir;
+  write_file_atomically(dir.path + "/wide.png", png_claiming(1000000, 1000000));
+  CHECK_THROWS_WITH(decode_image_file(dir.path + "/wide.png"),
+                    Catch::Contains("wide.png: the image is 1000000 x 1000000 pixels"));
+  write_file_atomically(dir.path + "/tall.png", png_claiming(1, uint32_t(kMaxImageSide) + 1));
+  CHECK_THROWS_WITH(decode_image_file(dir.path + "/tall.png"),
+                    Catch::Contains("tall.png: the image"));
+  write_file_atomically(dir.path + "/many.png", png_claiming(9000, 9000));  // 81 Mpx in all
+  CHECK_THROWS_WITH(decode_image_file(dir.path + "/many.png"),
+                    Catch::Contains("many.png: the image"));
+  // A real JPEG with its frame header rewritten to 60000 x 60000.
+  write_gray_jpeg(dir.path + "/a.jpg", 8, 8, 100);
+  std::string jpeg = read_file(dir.path + "/a.jpg");
+  const std::size_t sof = jpeg.find("\xFF\xC0");
+  REQUIRE(sof != std::string::npos);
+  for (std::size_t at : {sof + 5, sof + 7}) {
+    jpeg[at] = char(0xEA);  // 0xEA60 = 60000
+    jpeg[at + 1] = char(0x60);
+  }
+  write_file_atomically(dir.path + "/huge.jpg", jpeg);
+  CHECK_THROWS_WITH(decode_image_file(dir.path + "/huge.jpg"),
+                    Catch::Contains("huge.jpg: the image is 60000 x 60000 pixels"));
+}
+
+TEST_CASE("corrupt JPEG headers and tables are refused by name", "[images]") {
+  testing::TempDir dir;
+  write_file_atomically(dir.path + "/junk.jpg",
+                        std::string("\xFF\xD8\xFF\xE0", 4) + " not really a jpeg");
+  CHECK_THROWS_WITH(decode_image_file(dir.path + "/junk.jpg"),
+                    Catch::Contains("junk.jpg: corrupt JPEG"));
+  // Over-subscribed Huffman code lengths: libjpeg fails once decoding starts, after the header.
+  write_gray_jpeg(dir.path + "/a.jpg", 16, 16, 100);
+  std::string jpeg = read_file(dir.path + "/a.jpg");
+  const std::size_t dht = jpeg.find("\xFF\xC4");
+  REQUIRE(dht != std::string::npos);
+  REQUIRE(jpeg.substr(dht + 5, 3) == std::string("\x00\x01\x05", 3));  // the standard DC table
+  jpeg[dht + 5] = 2;
+  jpeg[dht + 6] = 0;
+  jpeg[dht + 7] = 4;
+  write_file_atomically(dir.path + "/bad-table.jpg", jpeg);
+  CHECK_THROWS_WITH(decode_image_file(dir.path + "/bad-table.jpg"),
+                    Catch::Contains("bad-table.jpg: corrupt JPEG"));
+  // The decoder is still usable afterwards (no state left behind by the failed one).
+  CHECK(decode_image_file(dir.path + "/a.jpg").width == 16);
 }
 
 TEST_CASE("JPEG decodes to grayscale and junk files are refused by name", "[images]") {
@@ -153,6 +228,69 @@ TEST_CASE("bad manifest rows are skipped and reported by line, the rest loads", 
   CHECK(source.skipped()[0].find("labels.csv:4: missing.png: file not found") != std::string::npos);
   CHECK(source.skipped()[1].find("labels.csv:5: img2.png: label \"7\" is not a class") != std::string::npos);
   CHECK(source.skipped()[2].find("labels.csv:6: broken.png: corrupt") != std::string::npos);
+}
+
+TEST_CASE("a manifest saved as Excel CSV UTF-8, with a byte-order mark, loads", "[images]") {
+  testing::TempDir dir;
+  write_png(dir.path + "/a.png", 4, 4, 8, PNG_COLOR_TYPE_GRAY, std::vector<unsigned>(16, 9));
+  write_png(dir.path + "/b.png", 4, 4, 8, PNG_COLOR_TYPE_GRAY, std::vector<unsigned>(16, 9));
+  write_file_atomically(dir.path + "/m.csv",
+                        "\xEF\xBB\xBF" "filename,label\r\na.png,0\r\n\"b.png\" ,1\r\n");
+  ImageFolderSource source(folder_config(dir.path + "/m.csv"));
+  TrainHeldOut data = source.load(2, 4);
+  CHECK(source.skipped().empty());
+  CHECK(data.train.count() + data.held_out.count() == 2);
+}
+
+TEST_CASE("text after a closing quote in a manifest is an error naming file and line",
+          "[images]") {
+  testing::TempDir dir;
+  write_file_atomically(dir.path + "/m.csv", "filename,label\na.png,0\n\"a\"b.png,1\n");
+  CHECK_THROWS_WITH(ImageFolderSource(folder_config(dir.path + "/m.csv")),
+                    Catch::Contains("m.csv:3: text after the closing quote"));
+}
+
+TEST_CASE("manifest paths outside the manifest's folder are refused unless the site allows them",
+          "[images]") {
+  testing::TempDir dir;
+  fs::create_directories(dir.path + "/site/sub");
+  write_png(dir.path + "/outside.png", 4, 4, 8, PNG_COLOR_TYPE_GRAY, std::vector<unsigned>(16, 9));
+  write_png(dir.path + "/site/sub/in.png", 4, 4, 8, PNG_COLOR_TYPE_GRAY,
+            std::vector<unsigned>(16, 9));
+  write_file_atomically(dir.path + "/site/m.csv",
+                        "filename,label\n"
+                        "sub/in.png,0\n"
+                        "../outside.png,1\n"                       // line 3
+                        "sub/../../outside.png,1\n"                // line 4
+                        + dir.path + "/outside.png,0\n");          // line 5
+  DataSourceConfig config = folder_config(dir.path + "/site/m.csv");
+  ImageFolderSource strict(config);
+  ImagePool pool = strict.load_pool(2, 4);
+  CHECK(pool.images.count() == 1);
+  REQUIRE(strict.skipped().size() == 3);
+  CHECK_THAT(strict.skipped()[0],
+             Catch::Contains("m.csv:3: ../outside.png: the image path has a '..'") &&
+                 Catch::Contains("data.allow_paths_outside_manifest_folder: true"));
+  CHECK_THAT(strict.skipped()[1],
+             Catch::Contains("m.csv:4: sub/../../outside.png: the image path has"));
+  CHECK_THAT(strict.skipped()[2],
+             Catch::Contains("m.csv:5: ") && Catch::Contains("the image path is absolute"));
+
+  ConfigReader yaml = ConfigReader::load_string(
+      "data:\n  source: image_folder\n  manifest: site/m.csv\n"
+      "  allow_paths_outside_manifest_folder: true\n", dir.path + "/site.yaml");
+  DataSourceConfig allowing = read_data_source_config(yaml.section("data"));
+  CHECK(allowing.allow_paths_outside_manifest_folder);
+  ImageFolderSource lenient(allowing);
+  CHECK(lenient.load_pool(2, 4).images.count() == 4);
+  CHECK(lenient.skipped().empty());
+
+  ConfigReader typo = ConfigReader::load_string(
+      "data:\n  source: image_folder\n  manifest: m.csv\n"
+      "  allow_paths_outside_manifest_folder: sometimes\n", dir.path + "/site.yaml");
+  CHECK_THROWS_WITH(read_data_source_config(typo.section("data")),
+                    Catch::Contains("site.yaml:4") &&
+                        Catch::Contains("allow_paths_outside_manifest_folder"));
 }
 
 TEST_CASE("a manifest without the configured column names it and what is there", "[images]") {

@@ -169,6 +169,7 @@ TEST_CASE("no patient identifier leaves the site during a whole job on real DICO
   data.manifest = dir.path + "/labels.csv";
   data.held_out_fraction = 0.3;
   data.deid_cache = dir.path + "/deid";
+  data.allow_paths_outside_manifest_folder = true;  // the samples stay in ../shared/data
 
   JobConfig job;
   job.name = "dicom-proof";
