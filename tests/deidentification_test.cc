@@ -34,7 +34,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const std::string kDicom = FEDXRAY_SOURCE_DIR "/../shared/data/dicom-cr-samples";
+const std::string kDicom = fedxray::testing::shared_data_dir() + "/dicom-cr-samples";
 const DeidOptions kOptions{"site secret for tests, 32 bytes!", false};
 
 // TAGS.txt: "<relative path>  size=..." then "    Keyword: value" lines.

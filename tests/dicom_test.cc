@@ -21,7 +21,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const std::string kDicom = FEDXRAY_SOURCE_DIR "/../shared/data/dicom-cr-samples";
+const std::string kDicom = fedxray::testing::shared_data_dir() + "/dicom-cr-samples";
 
 // A 3x1 12-bit CR image with the given photometric interpretation and rescale.
 void write_dicom(const std::string& path, const char* photometric, const std::vector<Uint16>& pixels,

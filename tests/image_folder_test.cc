@@ -111,7 +111,7 @@ DataSourceConfig folder_config(const std::string& manifest, const std::string& p
   return c;
 }
 
-const std::string kShared = FEDXRAY_SOURCE_DIR "/../shared/data";
+const std::string kShared = fedxray::testing::shared_data_dir();
 
 }  // namespace
 

@@ -35,7 +35,7 @@ namespace pb = google::protobuf;
 
 namespace {
 
-const std::string kDicom = FEDXRAY_SOURCE_DIR "/../shared/data/dicom-cr-samples";
+const std::string kDicom = fedxray::testing::shared_data_dir() + "/dicom-cr-samples";
 
 struct Sent {
   std::string method;

@@ -156,7 +156,7 @@ DataSourceConfig npz_config(const std::string& file) {
   return c;
 }
 
-const std::string kShared = FEDXRAY_SOURCE_DIR "/../shared/data";
+const std::string kShared = fedxray::testing::shared_data_dir();
 
 }  // namespace
 

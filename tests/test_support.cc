@@ -9,6 +9,11 @@
 #include "common/provisioning.h"
 
 namespace fedxray::testing {
+
+std::string shared_data_dir() {
+  const char* env = std::getenv("FEDXRAY_SHARED_DATA");
+  return env && *env ? std::string(env) : std::string(FEDXRAY_SOURCE_DIR "/../shared/data");
+}
 namespace fs = std::filesystem;
 
 TempDir::TempDir() {

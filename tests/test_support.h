@@ -22,6 +22,10 @@ struct TempDir {
 std::string kits_dir(bool other_ca = false);
 TlsFiles kit(const std::string& name, bool other_ca = false);
 
+// Where the real data sets live: $FEDXRAY_SHARED_DATA, else ../shared/data beside the repo.
+// Tests that need a set call FEDXRAY_SKIP (tests/skip_test.h) when it is absent.
+std::string shared_data_dir();
+
 // A torch-free model: float32 tensors of the given sizes plus one int64 counter, filled from seed.
 ModelBlob make_model(const std::vector<int64_t>& float_sizes, uint64_t seed);
 
