@@ -30,6 +30,9 @@ CoordinatorConfig load_coordinator_config(const std::string& file) {
   c.heartbeat_timeout_s = r.number("heartbeat_timeout_s", 1, 86400, c.heartbeat_timeout_s);
   c.revocation_list = r.path("revocation_list", std::string());
   c.audit_key = r.path("audit_key", std::string("audit-head.key"));
+  // fs::absolute() throws on an empty path, and neither may be empty anyway.
+  if (c.state_dir.empty()) r.fail("state_dir", "must not be empty, e.g. state_dir: state");
+  if (c.audit_key.empty()) r.fail("audit_key", "must not be empty, e.g. audit_key: audit-head.key");
   {
     namespace fs = std::filesystem;
     const fs::path key = fs::absolute(c.audit_key).lexically_normal();

@@ -69,12 +69,15 @@ def npy_seeds():
 
 
 def npz_seeds(arrays):
-    for name, compression in (("stored.npz", zipfile.ZIP_STORED),
-                              ("deflated.npz", zipfile.ZIP_DEFLATED)):
+    for name, compression in (("stored.zip-seed", zipfile.ZIP_STORED),
+                              ("deflated.zip-seed", zipfile.ZIP_DEFLATED)):
         buf = io.BytesIO()
         with zipfile.ZipFile(buf, "w", compression) as z:
-            z.writestr("train_images.npy", arrays["u1_2x3.npy"])
-            z.writestr("train_labels.npy", arrays["f4_vector.npy"])
+            for member, array in (("train_images.npy", "u1_2x3.npy"),
+                                  ("train_labels.npy", "f4_vector.npy")):
+                info = zipfile.ZipInfo(member, date_time=(2024, 1, 1, 0, 0, 0))  # reproducible
+                info.compress_type = compression
+                z.writestr(info, arrays[array])
         put("npz", name, buf.getvalue())
 
 
@@ -117,6 +120,9 @@ def shamir_seed():
     shares = [share(1), share(2), share(3)]
     put("shamir_share", "three_of_threshold_2",
         bytes([2]) + b"".join(struct.pack("<H", len(s)) + s for s in shares))
+    # A share claiming 2^32 - 1 secret bytes with no values once made recovery allocate 4 GiB.
+    huge = struct.pack("<II", 1, 0xFFFFFFFF)
+    put("shamir_share", "secret_bytes_wrap", bytes([1]) + struct.pack("<H", len(huge)) + huge)
 
 
 def secagg_seeds():
@@ -125,6 +131,9 @@ def secagg_seeds():
     params += varint(6 << 3 | 1) + struct.pack("<d", 1024.0)
     params += varint(7 << 3 | 1) + struct.pack("<d", 1.0)
     put("secagg_round_params", "three_sites", params)
+    # neighbours = INT_MAX once overflowed NeighbourGraph (tests/fuzz_regression_test.cc).
+    put("secagg_round_params", "neighbours_int_max",
+        b"".join(field(1, f"site-0{i}") for i in range(3)) + field(2, 2) + field(3, 0x7FFFFFFF))
 
     def chunks(*parts):
         return b"".join(struct.pack("<H", len(p)) + p for p in parts)

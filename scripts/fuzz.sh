@@ -28,7 +28,8 @@ if ((${#missing[@]})); then
   SUDO=""
   if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
+    "${missing[@]}"
 fi
 
 if [ ! -f "$BUILD/build.ninja" ]; then
@@ -67,7 +68,9 @@ for t in "${targets[@]}"; do
     verdict="no findings"
   else
     found=1
-    kind=$(grep -m1 -o 'ERROR: [A-Za-z]*Sanitizer: [a-z-]*\|runtime error: .*\|ERROR: libFuzzer: [a-z -]*[a-z]\|terminate called.*' "$log" || echo "exit $status")
+    pattern='ERROR: [A-Za-z]*Sanitizer: [a-z-]*\|runtime error: .*'
+    pattern+='\|ERROR: libFuzzer: [a-z -]*[a-z]\|terminate called.*'
+    kind=$(grep -m1 -o "$pattern" "$log" || echo "exit $status")
     # The first frame in the project's own code (not libFuzzer's, libc's or the sanitizer's).
     where=$(sed -n '/ERROR: \|runtime error: /,$p' "$log" |
       grep -m1 -o " $PWD/[a-z-]*/[a-z_]*\.\(cc\|h\):[0-9]*" || true)

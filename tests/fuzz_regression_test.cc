@@ -8,6 +8,7 @@
 #include <string>
 
 #include "common/atomic_file.h"
+#include "common/coordinator_config.h"
 #include "common/error.h"
 #include "common/model_file.h"
 #include "privacy/neighbour_graph.h"
@@ -75,4 +76,22 @@ TEST_CASE("round params asking for INT_MAX neighbours give the complete graph", 
   const NeighbourGraph graph(round.sites, round.neighbours, "seed");
   CHECK(graph.degree() == 2);
   CHECK(graph.neighbours("site-01") == std::vector<std::string>{"site-00", "site-02"});
+}
+
+TEST_CASE("a coordinator config with an empty state_dir or audit_key is a config error",
+          "[fuzz]") {
+  // state_dir: "" reached std::filesystem::absolute(""), whose filesystem_error escaped the
+  // loader and ended the coordinator with std::terminate instead of naming the key.
+  testing::TempDir dir;
+  const std::string file = dir.path + "/coordinator.yaml";
+  const std::string head = "coordinator:\n  certificate: c.crt\n  private_key: c.key\n"
+                           "  ca_certificate: ca.crt\n";
+  write_file_atomically(file, head + "  state_dir: \"\"\n");
+  CHECK_THROWS_WITH(load_coordinator_config(file),
+                    Catch::Contains("'coordinator.state_dir' must not be empty"));
+  write_file_atomically(file, head + "  audit_key: \"\"\n");
+  CHECK_THROWS_WITH(load_coordinator_config(file),
+                    Catch::Contains("'coordinator.audit_key' must not be empty"));
+  write_file_atomically(file, head);
+  CHECK_NOTHROW(load_coordinator_config(file));
 }
