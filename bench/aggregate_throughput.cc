@@ -16,8 +16,8 @@
 #include <nlohmann/json.hpp>
 
 #include "bench/resnet_layout.h"
-#include "common/model_stream.h"
-#include "coordinator/streaming_fedavg.h"
+#include "wire/model_stream.h"
+#include "coordinator/aggregation/streaming_fedavg.h"
 
 using namespace fedxray;
 

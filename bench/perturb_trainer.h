@@ -4,7 +4,7 @@
 
 #include <cstring>
 
-#include "site-agent/trainer.h"
+#include "training/trainer.h"
 
 namespace fedxray::bench {
 

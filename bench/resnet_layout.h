@@ -5,7 +5,7 @@
 
 #include <cstdint>
 
-#include "common/model_blob.h"
+#include "wire/model_blob.h"
 
 namespace fedxray::bench {
 

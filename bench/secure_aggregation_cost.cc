@@ -19,10 +19,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "common/certificate_authority.h"
-#include "privacy/neighbour_graph.h"
-#include "privacy/secure_aggregation_server.h"
-#include "privacy/secure_aggregation_site.h"
+#include "pki/certificate_authority.h"
+#include "privacy/secagg/neighbour_graph.h"
+#include "privacy/secagg/secure_aggregation_server.h"
+#include "privacy/secagg/secure_aggregation_site.h"
 
 using namespace fedxray;
 

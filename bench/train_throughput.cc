@@ -18,9 +18,9 @@
 #include <torch/torch.h>
 
 #include "models/model_registry.h"
-#include "site-agent/batch_pipeline.h"
-#include "site-agent/csv_manifest.h"
-#include "site-agent/image_file.h"
+#include "training/batch_pipeline.h"
+#include "data/csv_manifest.h"
+#include "data/image_file.h"
 
 using namespace fedxray;
 using Clock = std::chrono::steady_clock;

@@ -16,10 +16,10 @@
 #include "cli/commands.h"
 #include "cli/exit_code.h"
 #include "cli/text_table.h"
-#include "common/admin_config.h"
-#include "common/atomic_file.h"
-#include "common/sha256.h"
-#include "common/tls.h"
+#include "config/admin_config.h"
+#include "base/atomic_file.h"
+#include "base/sha256.h"
+#include "pki/tls.h"
 #include "fedxray/proto/admin.grpc.pb.h"
 
 namespace fedxray {

@@ -7,15 +7,15 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
-#include "common/config_reader.h"
-#include "common/model_file.h"
-#include "common/site_config.h"
+#include "config/config_reader.h"
+#include "wire/model_file.h"
+#include "config/site_config.h"
 #include "models/model_weights.h"
 #include "models/torchscript_model.h"
-#include "common/atomic_file.h"
-#include "common/sha256.h"
-#include "site-agent/data_source.h"
-#include "site-agent/local_training.h"
+#include "base/atomic_file.h"
+#include "base/sha256.h"
+#include "data/data_source.h"
+#include "training/local_training.h"
 
 namespace fedxray {
 

@@ -1,7 +1,7 @@
 // Commands report failure by throwing CommandFailed with the process exit code to use.
 #pragma once
 
-#include "common/error.h"
+#include "base/error.h"
 
 namespace fedxray {
 

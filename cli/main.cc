@@ -5,10 +5,10 @@
 
 #include "cli/commands.h"
 #include "cli/exit_code.h"
-#include "common/error.h"
-#include "common/log.h"
-#include "common/memory_tuning.h"
-#include "common/version.h"
+#include "base/error.h"
+#include "base/log.h"
+#include "base/memory_tuning.h"
+#include "base/version.h"
 
 int main(int argc, char** argv) {
   fedxray::keep_model_buffers_mapped();

@@ -4,11 +4,11 @@
 #include <iostream>
 
 #include "cli/commands.h"
-#include "common/atomic_file.h"
-#include "common/consortium_config.h"
-#include "common/error.h"
-#include "common/revocation_list.h"
-#include "common/provisioning.h"
+#include "base/atomic_file.h"
+#include "config/consortium_config.h"
+#include "base/error.h"
+#include "pki/revocation_list.h"
+#include "pki/provisioning.h"
 
 namespace fedxray {
 

@@ -15,11 +15,11 @@
 
 #include "cli/commands.h"
 #include "cli/exit_code.h"
-#include "cli/federation_simulation.h"
-#include "common/atomic_file.h"
-#include "common/error.h"
-#include "common/simulation_config.h"
-#include "common/site_config.h"
+#include "simulation/federation_simulation.h"
+#include "base/atomic_file.h"
+#include "base/error.h"
+#include "config/simulation_config.h"
+#include "config/site_config.h"
 
 namespace fedxray {
 namespace fs = std::filesystem;

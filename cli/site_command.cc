@@ -6,14 +6,14 @@
 
 #include "cli/commands.h"
 #include "cli/signal_stop.h"
-#include "common/metrics_endpoint.h"
-#include "common/site_config.h"
-#include "common/tls.h"
-#include "site-agent/data_source.h"
-#include "site-agent/deid_gate.h"
-#include "site-agent/secure_upload.h"
+#include "ops/metrics_endpoint.h"
+#include "config/site_config.h"
+#include "pki/tls.h"
+#include "data/data_source.h"
+#include "data/deid_gate.h"
+#include "site-agent/transport/secure_upload.h"
 #include "site-agent/site_agent.h"
-#include "site-agent/torch_trainer.h"
+#include "training/torch_trainer.h"
 
 namespace fedxray {
 

@@ -1,8 +1,8 @@
-// Feeds the input to load_admin_config (common/admin_config.h) as the YAML file it reads (as the
+// Feeds the input to load_admin_config (config/admin_config.h) as the YAML file it reads (as the
 // kit's admin.yaml). Finding: anything but fedxray::Error (ConfigError is one), or any crash, leak
 // or sanitizer report.
-#include "common/admin_config.h"
-#include "common/error.h"
+#include "config/admin_config.h"
+#include "base/error.h"
 #include "fuzz/fuzz_support.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {

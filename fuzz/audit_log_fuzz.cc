@@ -1,4 +1,4 @@
-// Tampers with a real audit log (coordinator/audit_log.h) and runs AuditLog::verify() and
+// Tampers with a real audit log (coordinator/store/audit_log.h) and runs AuditLog::verify() and
 // records() on it: what verify() reads back is a stored record and the head file, so the input
 // is a list of edits to those. Each edit is [op][record][length][bytes]: op % 4 = 0 sets a text
 // column (op / 4 % 8 picks which) of record 1 + record % 4 to the bytes, 1 deletes that record,
@@ -9,9 +9,9 @@
 #include <filesystem>
 #include <memory>
 
-#include "common/error.h"
-#include "coordinator/audit_log.h"
-#include "coordinator/sqlite_database.h"
+#include "base/error.h"
+#include "coordinator/store/audit_log.h"
+#include "coordinator/store/sqlite_database.h"
 #include "fuzz/fuzz_support.h"
 
 namespace {

@@ -1,8 +1,8 @@
-// Feeds the input to load_consortium_config (common/consortium_config.h) as the YAML file it reads.
+// Feeds the input to load_consortium_config (config/consortium_config.h) as the YAML file it reads.
 // Finding: anything but fedxray::Error (ConfigError is one), or any crash, leak or sanitizer
 // report.
-#include "common/consortium_config.h"
-#include "common/error.h"
+#include "config/consortium_config.h"
+#include "base/error.h"
 #include "fuzz/fuzz_support.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {

@@ -1,12 +1,12 @@
-// Feeds the input to CsvManifest::load (site-agent/csv_manifest.h) as a manifest file, then reads
+// Feeds the input to CsvManifest::load (data/csv_manifest.h) as a manifest file, then reads
 // every cell by column name as the data sources do. Finding: anything but fedxray::Error from
 // load() or column(), data-row line numbers that do not increase, or any crash, leak or
 // sanitizer report.
 #include <cstdlib>
 
-#include "common/error.h"
+#include "base/error.h"
 #include "fuzz/fuzz_support.h"
-#include "site-agent/csv_manifest.h"
+#include "data/csv_manifest.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
   const std::string path = fedxray::fuzz::write_input(data, size, "manifest.csv");

@@ -1,4 +1,4 @@
-// Feeds the input to deidentify_dicom (privacy/dicom_deidentifier.h) as a DICOM file from a
+// Feeds the input to deidentify_dicom (privacy/deid/dicom_deidentifier.h) as a DICOM file from a
 // site's image folder, writing the copy into the fuzzer's temporary folder. Finding: anything but
 // fedxray::Error, a record that is refused without a reason or has an output path exactly when it
 // was refused, or any crash, leak or sanitizer report (DCMTK's own included: it parses the input).
@@ -6,9 +6,9 @@
 
 #include <dcmtk/oflog/oflog.h>
 
-#include "common/error.h"
+#include "base/error.h"
 #include "fuzz/fuzz_support.h"
-#include "privacy/dicom_deidentifier.h"
+#include "privacy/deid/dicom_deidentifier.h"
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
   OFLog::configure(OFLogger::OFF_LOG_LEVEL);  // DCMTK would warn on every malformed input

@@ -1,7 +1,7 @@
-// Feeds the input to load_job_config (common/job_config.h) as the YAML file it reads. Finding:
+// Feeds the input to load_job_config (config/job_config.h) as the YAML file it reads. Finding:
 // anything but fedxray::Error (ConfigError is one), or any crash, leak or sanitizer report.
-#include "common/error.h"
-#include "common/job_config.h"
+#include "base/error.h"
+#include "config/job_config.h"
 #include "fuzz/fuzz_support.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {

@@ -1,4 +1,4 @@
-// Feeds the input to json_log_line (common/log.h), which the JSON log format runs on every log
+// Feeds the input to json_log_line (base/log.h), which the JSON log format runs on every log
 // message: the bytes up to the first NUL are the level, the rest the message (or all of it when
 // there is no NUL). Messages carry site- and file-supplied text, so any bytes are possible.
 // Finding: any exception (none is documented), output that is not exactly one line of JSON
@@ -8,7 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "common/log.h"
+#include "base/log.h"
 #include "fuzz/fuzz_support.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {

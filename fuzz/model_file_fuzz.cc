@@ -1,13 +1,13 @@
-// Feeds the input to ModelFileReader (common/model_file.h) as a .fxm file: open, ranged reads,
-// read_all(), and the manifest checks of common/model_blob.h on what it accepted. Finding:
+// Feeds the input to ModelFileReader (wire/model_file.h) as a .fxm file: open, ranged reads,
+// read_all(), and the manifest checks of wire/model_blob.h on what it accepted. Finding:
 // anything but fedxray::Error, an accepted manifest that manifest_problem() rejects, a file
 // descriptor left open after the reader is gone (also when it refused the file), or any crash,
 // leak or sanitizer report.
 #include <cstdlib>
 
-#include "common/error.h"
-#include "common/model_blob.h"
-#include "common/model_file.h"
+#include "base/error.h"
+#include "wire/model_blob.h"
+#include "wire/model_file.h"
 #include "fuzz/fuzz_support.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {

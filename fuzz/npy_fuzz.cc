@@ -1,12 +1,12 @@
-// Feeds the input to parse_npy (site-agent/npz_archive.h) as one .npy member already in memory,
+// Feeds the input to parse_npy (data/npz_archive.h) as one .npy member already in memory,
 // then reads every element back as the NPZ data source does. Finding: anything but
 // fedxray::Error, an accepted array whose data is not exactly elements() x item_size() bytes,
 // or any crash, leak or sanitizer report (an allocation beyond -rss_limit_mb included).
 #include <cstdlib>
 
-#include "common/error.h"
+#include "base/error.h"
 #include "fuzz/fuzz_support.h"
-#include "site-agent/npz_archive.h"
+#include "data/npz_archive.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
   try {

@@ -1,4 +1,4 @@
-// Feeds the input to NpzArchive (site-agent/npz_archive.h) as an .npz file and reads every
+// Feeds the input to NpzArchive (data/npz_archive.h) as an .npz file and reads every
 // member (up to 16) three ways: raw bytes, the .npy header alone, the whole .npy. Finding:
 // anything but fedxray::Error, read_npy() disagreeing with parse_npy() over read() (one accepting
 // what the other refuses, or a different dtype, shape or data), a header that differs from the
@@ -9,9 +9,9 @@
 #include <cstdlib>
 #include <optional>
 
-#include "common/error.h"
+#include "base/error.h"
 #include "fuzz/fuzz_support.h"
-#include "site-agent/npz_archive.h"
+#include "data/npz_archive.h"
 
 namespace {
 

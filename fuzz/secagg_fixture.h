@@ -5,8 +5,8 @@
 #include <cstdio>
 #include <vector>
 
-#include "common/certificate_authority.h"
-#include "privacy/secure_aggregation_site.h"
+#include "pki/certificate_authority.h"
+#include "privacy/secagg/secure_aggregation_site.h"
 
 namespace fedxray::fuzz {
 

@@ -1,8 +1,8 @@
-// Plays one secure-aggregation round (privacy/secure_aggregation_server.h, _site.h) between
+// Plays one secure-aggregation round (privacy/secagg/secure_aggregation_server.h, _site.h) between
 // three real sites, where site-02 misbehaves: each of its four messages (key advert, sealed
 // shares, share receipt, unmask reveal) is its honest one in protobuf form with a fuzz chunk
 // merged over it (MergeFromString: fields replaced, list items added), converted back with
-// from_wire() (privacy/secure_aggregation_wire.h) and handed to the coordinator's SecAggServer;
+// from_wire() (privacy/secagg/secure_aggregation_wire.h) and handed to the coordinator's SecAggServer;
 // the honest sites get whatever the server relays. Input: four chunks, each
 // [u16 little-endian length][protobuf bytes]; a missing or empty chunk leaves that message honest.
 // Finding: anything but fedxray::Error (SecAggRefusal is one) escaping a site or the server, an
@@ -12,10 +12,10 @@
 #include <map>
 #include <memory>
 
-#include "common/error.h"
+#include "base/error.h"
 #include "fuzz/secagg_fixture.h"
-#include "privacy/secure_aggregation_server.h"
-#include "privacy/secure_aggregation_wire.h"
+#include "privacy/secagg/secure_aggregation_server.h"
+#include "privacy/secagg/secure_aggregation_wire.h"
 
 namespace {
 

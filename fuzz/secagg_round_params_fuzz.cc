@@ -1,14 +1,14 @@
 // Feeds the input as a wire::SecAggRoundParams (protobuf bytes, as a site receives them with its
-// assignment) through from_wire() (privacy/secure_aggregation_wire.h) into SecAggSite and
+// assignment) through from_wire() (privacy/secagg/secure_aggregation_wire.h) into SecAggSite and
 // SecAggServer, then has the site advertise its keys. Finding: anything but fedxray::Error
 // (SecAggRefusal is one) from the constructors or advertise(), params that do not survive
 // to_wire(from_wire()), or any crash, leak or sanitizer report.
 #include <cstdlib>
 
-#include "common/error.h"
+#include "base/error.h"
 #include "fuzz/secagg_fixture.h"
-#include "privacy/secure_aggregation_server.h"
-#include "privacy/secure_aggregation_wire.h"
+#include "privacy/secagg/secure_aggregation_server.h"
+#include "privacy/secagg/secure_aggregation_wire.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
   fedxray::wire::SecAggRoundParams params;

@@ -1,4 +1,4 @@
-// Feeds Shamir shares (privacy/shamir.h) as a site's unmask response carries them:
+// Feeds Shamir shares (privacy/secagg/shamir.h) as a site's unmask response carries them:
 // byte 0 = threshold, then shares as [u16 little-endian length][ShamirShare bytes]. Each is
 // parsed, re-serialised, and the parsed set goes to shamir_recover(). Finding: anything but
 // fedxray::Error, an accepted share that does not serialise back to the same bytes, a recovered
@@ -7,8 +7,8 @@
 #include <cstdlib>
 #include <vector>
 
-#include "common/error.h"
-#include "privacy/shamir.h"
+#include "base/error.h"
+#include "privacy/secagg/shamir.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
   if (size < 1) return 0;

@@ -1,8 +1,8 @@
-// Feeds the input to load_simulation_file (common/simulation_config.h) as the YAML file it reads
+// Feeds the input to load_simulation_file (config/simulation_config.h) as the YAML file it reads
 // (job: and simulation:). Finding: anything but fedxray::Error (ConfigError is one), or any crash,
 // leak or sanitizer report.
-#include "common/error.h"
-#include "common/simulation_config.h"
+#include "base/error.h"
+#include "config/simulation_config.h"
 #include "fuzz/fuzz_support.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {

@@ -1,8 +1,8 @@
-// Feeds the input to load_site_config (common/site_config.h) as the YAML file it reads (and to
+// Feeds the input to load_site_config (config/site_config.h) as the YAML file it reads (and to
 // load_data_source_config, which reads only its data: mapping). Finding: anything but
 // fedxray::Error (ConfigError is one), or any crash, leak or sanitizer report.
-#include "common/error.h"
-#include "common/site_config.h"
+#include "base/error.h"
+#include "config/site_config.h"
 #include "fuzz/fuzz_support.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {

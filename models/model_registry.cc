@@ -2,7 +2,7 @@
 
 #include <mutex>
 
-#include "common/error.h"
+#include "base/error.h"
 #include "models/cnn_small.h"
 #include "models/densenet121.h"
 #include "models/resnet18.h"

@@ -2,7 +2,7 @@
 
 #include <cstring>
 
-#include "common/error.h"
+#include "base/error.h"
 
 namespace fedxray {
 namespace {

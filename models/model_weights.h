@@ -5,7 +5,7 @@
 // blob back; it throws fedxray::Error naming the first tensor whose name, dtype or shape differs.
 #pragma once
 
-#include "common/model_blob.h"
+#include "wire/model_blob.h"
 #include "models/image_classifier.h"
 #include "models/model_registry.h"
 

@@ -7,7 +7,7 @@
 #include <torch/csrc/jit/frontend/tracer.h>
 #include <torch/script.h>
 
-#include "common/error.h"
+#include "base/error.h"
 #include "models/model_weights.h"
 
 namespace fedxray {

@@ -12,7 +12,7 @@
 
 #include <memory>
 
-#include "common/model_blob.h"
+#include "wire/model_blob.h"
 #include "models/image_classifier.h"
 
 namespace fedxray {

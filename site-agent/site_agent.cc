@@ -8,11 +8,11 @@
 
 #include <spdlog/spdlog.h>
 
-#include "common/error.h"
-#include "common/retry_backoff.h"
-#include "common/version.h"
-#include "site-agent/client_privacy.h"
-#include "site-agent/model_transfer.h"
+#include "base/error.h"
+#include "site-agent/transport/retry_backoff.h"
+#include "base/version.h"
+#include "site-agent/filters/client_privacy.h"
+#include "site-agent/transport/model_transfer.h"
 
 namespace fedxray {
 namespace {

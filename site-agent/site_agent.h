@@ -23,11 +23,11 @@
 #include <grpcpp/grpcpp.h>
 
 #include "fedxray/proto/fedxray.grpc.pb.h"
-#include "common/site_policy.h"
-#include "privacy/secure_aggregation_site.h"
-#include "site-agent/privacy_budget.h"
-#include "site-agent/secure_upload.h"
-#include "site-agent/trainer.h"
+#include "config/site_policy.h"
+#include "privacy/secagg/secure_aggregation_site.h"
+#include "site-agent/filters/privacy_budget.h"
+#include "site-agent/transport/secure_upload.h"
+#include "training/trainer.h"
 
 namespace fedxray {
 

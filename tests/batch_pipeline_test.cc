@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <cmath>
 
-#include "site-agent/batch_pipeline.h"
-#include "site-agent/synthetic_radiographs.h"
+#include "training/batch_pipeline.h"
+#include "data/synthetic_radiographs.h"
 
 using namespace fedxray;
 

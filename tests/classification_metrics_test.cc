@@ -3,8 +3,8 @@
 
 #include <cmath>
 
-#include "common/error.h"
-#include "site-agent/classification_metrics.h"
+#include "base/error.h"
+#include "training/classification_metrics.h"
 
 using namespace fedxray;
 

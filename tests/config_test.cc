@@ -1,13 +1,13 @@
 // Config files: every mistake is reported with the file, the dotted key and the line.
 #include <catch2/catch.hpp>
 
-#include "common/config_reader.h"
-#include "common/consortium_config.h"
-#include "common/error.h"
-#include "common/job_config.h"
-#include "common/simulation_config.h"
-#include "common/site_config.h"
-#include "common/atomic_file.h"
+#include "config/config_reader.h"
+#include "config/consortium_config.h"
+#include "base/error.h"
+#include "config/job_config.h"
+#include "config/simulation_config.h"
+#include "config/site_config.h"
+#include "base/atomic_file.h"
 #include "tests/test_support.h"
 
 using namespace fedxray;

@@ -1,9 +1,9 @@
 #include "tests/coordinator_fixture.h"
 
-#include "common/atomic_file.h"
-#include "common/error.h"
-#include "common/version.h"
-#include "coordinator/fedavg_strategy.h"
+#include "base/atomic_file.h"
+#include "base/error.h"
+#include "base/version.h"
+#include "coordinator/aggregation/fedavg_strategy.h"
 
 namespace fedxray::testing {
 

@@ -8,11 +8,11 @@
 
 #include <grpcpp/grpcpp.h>
 
-#include "common/job_config.h"
-#include "coordinator/coordinator_service.h"
-#include "coordinator/job_runner.h"
+#include "config/job_config.h"
+#include "coordinator/transport/coordinator_service.h"
+#include "coordinator/round/job_runner.h"
 #include "fedxray/proto/fedxray.grpc.pb.h"
-#include "site-agent/model_transfer.h"
+#include "site-agent/transport/model_transfer.h"
 #include "tests/test_support.h"
 
 namespace fedxray::testing {

@@ -21,11 +21,11 @@
 #include <dcmtk/dcmdata/dcsequen.h>
 #include <dcmtk/dcmdata/dcuid.h>
 
-#include "common/atomic_file.h"
-#include "privacy/confidentiality_profile.h"
-#include "privacy/dicom_deidentifier.h"
-#include "site-agent/deid_gate.h"
-#include "site-agent/dicom_file.h"
+#include "base/atomic_file.h"
+#include "privacy/deid/confidentiality_profile.h"
+#include "privacy/deid/dicom_deidentifier.h"
+#include "data/deid_gate.h"
+#include "data/dicom_file.h"
 #include "tests/skip_test.h"
 #include "tests/test_support.h"
 

@@ -9,10 +9,10 @@
 #include <dcmtk/dcmdata/dcfilefo.h>
 #include <dcmtk/dcmdata/dcuid.h>
 
-#include "common/atomic_file.h"
-#include "common/site_config.h"
-#include "site-agent/dicom_file.h"
-#include "site-agent/image_folder_source.h"
+#include "base/atomic_file.h"
+#include "config/site_config.h"
+#include "data/dicom_file.h"
+#include "data/image_folder_source.h"
 #include "tests/skip_test.h"
 #include "tests/test_support.h"
 

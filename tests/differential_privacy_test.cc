@@ -5,9 +5,9 @@
 #include <cmath>
 #include <vector>
 
-#include "common/error.h"
-#include "privacy/client_dp.h"
-#include "privacy/rdp_accountant.h"
+#include "base/error.h"
+#include "privacy/dp/client_dp.h"
+#include "privacy/dp/rdp_accountant.h"
 
 using namespace fedxray;
 

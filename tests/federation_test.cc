@@ -10,16 +10,16 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
-#include "common/model_file.h"
-#include "common/tls.h"
-#include "coordinator/coordinator_service.h"
-#include "coordinator/fedavg_strategy.h"
-#include "coordinator/job_runner.h"
+#include "wire/model_file.h"
+#include "pki/tls.h"
+#include "coordinator/transport/coordinator_service.h"
+#include "coordinator/aggregation/fedavg_strategy.h"
+#include "coordinator/round/job_runner.h"
 #include "models/model_registry.h"
 #include "models/model_weights.h"
-#include "site-agent/data_source.h"
+#include "data/data_source.h"
 #include "site-agent/site_agent.h"
-#include "site-agent/torch_trainer.h"
+#include "training/torch_trainer.h"
 #include "tests/test_support.h"
 #include "tests/catch_after_torch.h"  // last: see the header
 

@@ -7,13 +7,13 @@
 #include <filesystem>
 #include <string>
 
-#include "common/atomic_file.h"
-#include "common/coordinator_config.h"
-#include "common/error.h"
-#include "common/model_file.h"
-#include "privacy/neighbour_graph.h"
-#include "privacy/secure_aggregation_wire.h"
-#include "privacy/shamir.h"
+#include "base/atomic_file.h"
+#include "config/coordinator_config.h"
+#include "base/error.h"
+#include "wire/model_file.h"
+#include "privacy/secagg/neighbour_graph.h"
+#include "privacy/secagg/secure_aggregation_wire.h"
+#include "privacy/secagg/shamir.h"
 #include "tests/test_support.h"
 
 using namespace fedxray;

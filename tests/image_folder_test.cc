@@ -10,12 +10,12 @@
 #include <png.h>
 #include <zlib.h>
 
-#include "common/atomic_file.h"
-#include "common/config_reader.h"
-#include "common/error.h"
-#include "common/site_config.h"
-#include "site-agent/image_file.h"
-#include "site-agent/image_folder_source.h"
+#include "base/atomic_file.h"
+#include "config/config_reader.h"
+#include "base/error.h"
+#include "config/site_config.h"
+#include "data/image_file.h"
+#include "data/image_folder_source.h"
 #include "tests/skip_test.h"
 #include "tests/test_support.h"
 

@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/sinks/ostream_sink.h>
 
-#include "common/log.h"
+#include "base/log.h"
 
 using namespace fedxray;
 

@@ -1,11 +1,11 @@
 // The model registry: cnn-small is small, seeded, and survives the torch <-> wire bridge.
-#include "common/error.h"
+#include "base/error.h"
 #include "models/model_registry.h"
 #include "models/model_weights.h"
 #include "models/torchscript_model.h"
-#include "site-agent/data_source.h"
-#include "site-agent/local_training.h"
-#include "site-agent/torch_trainer.h"
+#include "data/data_source.h"
+#include "training/local_training.h"
+#include "training/torch_trainer.h"
 #include "tests/test_support.h"
 
 #include <cmath>

@@ -15,16 +15,16 @@
 #include <grpcpp/support/client_interceptor.h>
 #include <torch/torch.h>
 
-#include "common/tls.h"
-#include "common/version.h"
-#include "coordinator/coordinator_service.h"
-#include "coordinator/fedavg_strategy.h"
-#include "coordinator/job_runner.h"
+#include "pki/tls.h"
+#include "base/version.h"
+#include "coordinator/transport/coordinator_service.h"
+#include "coordinator/aggregation/fedavg_strategy.h"
+#include "coordinator/round/job_runner.h"
 #include "models/model_registry.h"
 #include "models/model_weights.h"
-#include "site-agent/image_folder_source.h"
+#include "data/image_folder_source.h"
 #include "site-agent/site_agent.h"
-#include "site-agent/torch_trainer.h"
+#include "training/torch_trainer.h"
 #include "tests/test_support.h"
 #include "tests/catch_after_torch.h"  // last: see the header
 #include "tests/skip_test.h"  // after Catch

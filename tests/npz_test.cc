@@ -8,10 +8,10 @@
 
 #include <zlib.h>
 
-#include "common/atomic_file.h"
-#include "common/error.h"
-#include "site-agent/npz_archive.h"
-#include "site-agent/npz_source.h"
+#include "base/atomic_file.h"
+#include "base/error.h"
+#include "data/npz_archive.h"
+#include "data/npz_source.h"
 #include "tests/skip_test.h"
 #include "tests/test_support.h"
 

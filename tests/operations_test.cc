@@ -17,12 +17,12 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
-#include "common/atomic_file.h"
-#include "common/model_file.h"
-#include "coordinator/audit_log.h"
-#include "coordinator/checkpoint_store.h"
-#include "coordinator/sqlite_database.h"
-#include "coordinator/state_database.h"
+#include "base/atomic_file.h"
+#include "wire/model_file.h"
+#include "coordinator/store/audit_log.h"
+#include "coordinator/store/checkpoint_store.h"
+#include "coordinator/store/sqlite_database.h"
+#include "coordinator/store/state_database.h"
 #include "tests/process_support.h"
 #include "tests/test_support.h"
 

@@ -4,7 +4,7 @@
 #include <map>
 #include <set>
 
-#include "site-agent/dataset_partition.h"
+#include "data/dataset_partition.h"
 
 using namespace fedxray;
 

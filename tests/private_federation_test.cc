@@ -8,9 +8,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "common/atomic_file.h"
-#include "common/model_file.h"
-#include "privacy/rdp_accountant.h"
+#include "base/atomic_file.h"
+#include "wire/model_file.h"
+#include "privacy/dp/rdp_accountant.h"
 #include "site-agent/site_agent.h"
 #include "tests/coordinator_fixture.h"
 #include "tests/shift_trainer.h"

@@ -12,7 +12,7 @@
 #include <stdexcept>
 #include <thread>
 
-#include "common/atomic_file.h"
+#include "base/atomic_file.h"
 #include "tests/test_support.h"
 
 namespace fedxray::testing {

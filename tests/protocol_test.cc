@@ -11,9 +11,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "common/atomic_file.h"
-#include "common/model_file.h"
-#include "privacy/fixed_point.h"
+#include "base/atomic_file.h"
+#include "wire/model_file.h"
+#include "privacy/secagg/fixed_point.h"
 #include "tests/coordinator_fixture.h"
 
 using namespace fedxray;

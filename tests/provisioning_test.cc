@@ -9,9 +9,9 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include "common/atomic_file.h"
-#include "common/consortium_config.h"
-#include "common/provisioning.h"
+#include "base/atomic_file.h"
+#include "config/consortium_config.h"
+#include "pki/provisioning.h"
 #include "tests/test_support.h"
 
 using namespace fedxray;

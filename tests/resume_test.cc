@@ -5,13 +5,13 @@
 #include <filesystem>
 #include <fstream>
 
-#include "common/atomic_file.h"
-#include "common/model_file.h"
-#include "coordinator/checkpoint_store.h"
-#include "coordinator/fedavg_strategy.h"
-#include "coordinator/job_runner.h"
-#include "coordinator/resume_point.h"
-#include "coordinator/state_database.h"
+#include "base/atomic_file.h"
+#include "wire/model_file.h"
+#include "coordinator/store/checkpoint_store.h"
+#include "coordinator/aggregation/fedavg_strategy.h"
+#include "coordinator/round/job_runner.h"
+#include "coordinator/store/resume_point.h"
+#include "coordinator/store/state_database.h"
 #include "tests/coordinator_fixture.h"
 
 using namespace fedxray;

@@ -8,15 +8,15 @@
 #include <random>
 #include <set>
 
-#include "common/certificate_authority.h"
-#include "common/error.h"
-#include "privacy/authenticated_encryption.h"
-#include "privacy/fixed_point.h"
-#include "privacy/key_agreement.h"
-#include "privacy/mask_generator.h"
-#include "privacy/neighbour_graph.h"
-#include "privacy/participant_signature.h"
-#include "privacy/shamir.h"
+#include "pki/certificate_authority.h"
+#include "base/error.h"
+#include "privacy/secagg/authenticated_encryption.h"
+#include "privacy/secagg/fixed_point.h"
+#include "privacy/secagg/key_agreement.h"
+#include "privacy/secagg/mask_generator.h"
+#include "privacy/secagg/neighbour_graph.h"
+#include "privacy/secagg/participant_signature.h"
+#include "privacy/secagg/shamir.h"
 
 using namespace fedxray;
 

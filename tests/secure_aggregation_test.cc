@@ -8,9 +8,9 @@
 #include <random>
 #include <set>
 
-#include "common/certificate_authority.h"
-#include "privacy/secure_aggregation_server.h"
-#include "privacy/secure_aggregation_site.h"
+#include "pki/certificate_authority.h"
+#include "privacy/secagg/secure_aggregation_server.h"
+#include "privacy/secagg/secure_aggregation_site.h"
 
 using namespace fedxray;
 

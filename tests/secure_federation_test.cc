@@ -11,8 +11,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "common/model_file.h"
-#include "privacy/fixed_point.h"
+#include "wire/model_file.h"
+#include "privacy/secagg/fixed_point.h"
 #include "site-agent/site_agent.h"
 #include "tests/coordinator_fixture.h"
 #include "tests/shift_trainer.h"

@@ -3,8 +3,8 @@
 
 #include <cstring>
 
-#include "common/model_file.h"
-#include "coordinator/server_momentum.h"
+#include "wire/model_file.h"
+#include "coordinator/aggregation/server_momentum.h"
 #include "tests/test_support.h"
 
 using namespace fedxray;

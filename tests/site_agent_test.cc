@@ -11,9 +11,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "common/atomic_file.h"
-#include "common/site_policy.h"
-#include "site-agent/privacy_budget.h"
+#include "base/atomic_file.h"
+#include "config/site_policy.h"
+#include "site-agent/filters/privacy_budget.h"
 #include "site-agent/site_agent.h"
 #include "tests/coordinator_fixture.h"
 #include "tests/shift_trainer.h"

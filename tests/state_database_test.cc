@@ -4,12 +4,12 @@
 
 #include <filesystem>
 
-#include "common/atomic_file.h"
-#include "common/coordinator_config.h"
-#include "common/error.h"
-#include "coordinator/audit_log.h"
-#include "coordinator/sqlite_database.h"
-#include "coordinator/state_database.h"
+#include "base/atomic_file.h"
+#include "config/coordinator_config.h"
+#include "base/error.h"
+#include "coordinator/store/audit_log.h"
+#include "coordinator/store/sqlite_database.h"
+#include "coordinator/store/state_database.h"
 #include "test_support.h"
 
 using namespace fedxray;

@@ -6,10 +6,10 @@
 #include <cstring>
 #include <random>
 
-#include "common/error.h"
-#include "common/model_file.h"
-#include "coordinator/fedavg_strategy.h"
-#include "coordinator/streaming_fedavg.h"
+#include "base/error.h"
+#include "wire/model_file.h"
+#include "coordinator/aggregation/fedavg_strategy.h"
+#include "coordinator/aggregation/streaming_fedavg.h"
 #include "tests/test_support.h"
 
 using namespace fedxray;

@@ -4,9 +4,9 @@
 #include <cstring>
 #include <filesystem>
 
-#include "common/consortium_config.h"
-#include "common/error.h"
-#include "common/provisioning.h"
+#include "config/consortium_config.h"
+#include "base/error.h"
+#include "pki/provisioning.h"
 
 namespace fedxray::testing {
 

@@ -4,8 +4,8 @@
 #include <cstdint>
 #include <string>
 
-#include "common/model_blob.h"
-#include "common/tls.h"
+#include "wire/model_blob.h"
+#include "pki/tls.h"
 
 namespace fedxray::testing {
 

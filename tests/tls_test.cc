@@ -8,9 +8,9 @@
 #include <chrono>
 #include <thread>
 
-#include "common/atomic_file.h"
-#include "common/log.h"
-#include "common/revocation_list.h"
+#include "base/atomic_file.h"
+#include "base/log.h"
+#include "pki/revocation_list.h"
 #include "tests/coordinator_fixture.h"
 
 using namespace fedxray;

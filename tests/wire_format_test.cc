@@ -4,10 +4,10 @@
 #include <filesystem>
 #include <fstream>
 
-#include "common/atomic_file.h"
-#include "common/error.h"
-#include "common/model_file.h"
-#include "common/model_stream.h"
+#include "base/atomic_file.h"
+#include "base/error.h"
+#include "wire/model_file.h"
+#include "wire/model_stream.h"
 #include "tests/test_support.h"
 
 using namespace fedxray;

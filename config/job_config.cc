@@ -1,0 +1,93 @@
+#include "config/job_config.h"
+
+#include "config/config_reader.h"
+#include "config/participant_name.h"
+
+namespace fedxray {
+namespace {
+
+GaussianMechanismConfig read_gaussian_mechanism(ConfigReader d) {
+  GaussianMechanismConfig p;
+  p.enabled = d.boolean("enabled", true);
+  p.clip_norm = d.number("clip_norm", 1e-9, 1e9, 1.0);
+  p.noise_multiplier = d.number("noise_multiplier", 1e-3, 1e4, 1.0);
+  p.delta = d.number("delta", 1e-15, 0.1, 1e-5);
+  d.finish();
+  return p;
+}
+
+}  // namespace
+
+JobConfig read_job_config(ConfigReader r) {
+  JobConfig c;
+  c.name = r.string("name");
+  if (!is_valid_job_name(c.name)) {
+    r.fail("name", std::string("must be ") + kJobNameRule + " (got \"" + c.name + "\")");
+  }
+  c.model = r.string("model");
+  c.classes = int(r.integer("classes", 2, 1000));
+  c.image_size = int(r.integer("image_size", 8, 4096));
+  c.rounds = int(r.integer("rounds", 1, 100000));
+  c.sites_per_round = int(r.integer("sites_per_round", 1, 10000));
+  c.min_sites = int(r.integer("min_sites", 1, 10000, c.sites_per_round));
+  if (c.min_sites > c.sites_per_round) {
+    r.fail("min_sites", "must not exceed sites_per_round (" + std::to_string(c.sites_per_round) +
+                            "), got " + std::to_string(c.min_sites));
+  }
+  c.round_deadline_s = r.number("round_deadline_s", 1, 7 * 24 * 3600.0, 600.0);
+  c.local_epochs = int(r.integer("local_epochs", 1, 1000, 1));
+  c.batch_size = int(r.integer("batch_size", 1, 65536, 32));
+  c.optimizer = r.choice("optimizer", {"sgd", "adam"}, std::string("sgd"));
+  c.learning_rate = r.number("learning_rate", 1e-8, 10.0, 0.05);
+  c.momentum = r.number("momentum", 0.0, 0.999, 0.9);
+  c.seed = uint64_t(r.integer("seed", 0, INT64_MAX, 1));
+  c.max_site_samples = uint64_t(r.integer("max_site_samples", 1, 1000000000, 1000000));
+  c.augment = r.boolean("augment", false);
+  c.keep_optimizer_state = r.boolean("keep_optimizer_state", false);
+  c.logit_adjustment = r.boolean("logit_adjustment", false);
+  c.proximal_mu = r.number("proximal_mu", 0.0, 100.0, 0.0);
+  c.learning_rate_schedule =
+      r.choice("learning_rate_schedule", {"constant", "cosine"}, std::string("constant"));
+  c.server_momentum = r.number("server_momentum", 0.0, 0.999, 0.0);
+  c.server_learning_rate = r.number("server_learning_rate", 1e-4, 10.0, 1.0);
+  c.initial_model = r.path("initial_model", std::string());
+  if (r.has("secure_aggregation")) {
+    ConfigReader s = r.section("secure_aggregation");
+    SecureAggregationConfig& a = c.secure_aggregation;
+    a.enabled = s.boolean("enabled", true);
+    a.threshold = int(s.integer("threshold", 0, 10000, 0));
+    a.neighbours = int(s.integer("neighbours", 0, 10000, 0));
+    a.clip = s.number("clip", 1e-6, 1e6, 8.0);
+    a.stage_timeout_s = s.number("stage_timeout_s", 1, 24 * 3600.0, 60.0);
+    if (a.enabled && c.min_sites < 2) {
+      s.fail("enabled", "needs job.min_sites >= 2: the sum of a single site is that site's update");
+    }
+    if (a.threshold > c.sites_per_round) {
+      s.fail("threshold", "must not exceed sites_per_round (" + std::to_string(c.sites_per_round) +
+                              "), got " + std::to_string(a.threshold));
+    }
+    s.finish();
+  }
+  if (r.has("differential_privacy")) {
+    c.differential_privacy = read_gaussian_mechanism(r.section("differential_privacy"));
+  }
+  if (r.has("dp_sgd")) c.dp_sgd = read_gaussian_mechanism(r.section("dp_sgd"));
+  r.finish();
+  return c;
+}
+
+JobConfig load_job_config(const std::string& file) {
+  ConfigReader root = ConfigReader::load_file(file);
+  JobConfig c = read_job_config(root.section("job"));
+  root.finish();
+  return c;
+}
+
+JobConfig parse_job_config(const std::string& text, const std::string& file) {
+  ConfigReader root = ConfigReader::load_string(text, file);
+  JobConfig c = read_job_config(root.section("job"));
+  root.finish();
+  return c;
+}
+
+}  // namespace fedxray

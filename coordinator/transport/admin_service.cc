@@ -1,0 +1,274 @@
+#include "coordinator/transport/admin_service.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include <spdlog/spdlog.h>
+
+#include "base/error.h"
+#include "base/sha256.h"
+#include "coordinator/store/audit_log.h"
+#include "coordinator/store/checkpoint_store.h"
+#include "coordinator/round/job_queue.h"
+#include "coordinator/round/job_runner.h"
+#include "coordinator/store/state_database.h"
+
+namespace fedxray {
+namespace {
+
+// Thrown inside a handler to answer with this status.
+struct StatusError {
+  grpc::StatusCode code;
+  std::string message;
+};
+
+admin::Job to_wire(const JobRow& j) {
+  admin::Job w;
+  w.set_name(j.name);
+  w.set_status(j.status);
+  w.set_message(j.message);
+  w.set_rounds(uint32_t(j.rounds));
+  w.set_completed_rounds(uint32_t(j.completed_rounds));
+  w.set_submitted_by(j.submitted_by);
+  w.set_submitted_at(j.submitted_at);
+  w.set_started_at(j.started_at);
+  w.set_finished_at(j.finished_at);
+  return w;
+}
+
+JobRow require_job(StateDatabase& state, const std::string& name) {
+  auto row = state.job(name);
+  if (!row) {
+    throw StatusError{grpc::StatusCode::NOT_FOUND,
+                      "no job named '" + name + "'; `fedxray admin jobs` lists them"};
+  }
+  return *row;
+}
+
+}  // namespace
+
+AdminService::AdminService(JobQueue& queue, std::shared_ptr<StateDatabase> state,
+                           std::shared_ptr<AuditLog> audit, AdminServiceOptions options)
+    : queue_(queue), state_(std::move(state)), audit_(std::move(audit)), options_(std::move(options)) {}
+
+void AdminService::use_revocation_list(std::shared_ptr<RevocationWatcher> watcher) {
+  gate_.use_revocation_list(std::move(watcher));
+}
+
+template <typename Fn>
+grpc::Status AdminService::serve(grpc::ServerContext* context, const char* action,
+                                 const std::string& target, Fn&& fn) {
+  PeerIdentity id;
+  grpc::Status status = gate_.admit(*context, "admin " + std::string(action), id);
+  const std::string actor = id.common_name.empty() ? "unauthenticated " + context->peer()
+                                                   : id.subject();
+  if (status.ok()) {
+    try {
+      status = fn(actor);
+    } catch (const StatusError& e) {
+      status = {e.code, e.message};
+    } catch (const ConfigError& e) {
+      status = {grpc::StatusCode::INVALID_ARGUMENT, e.what()};
+    } catch (const std::exception& e) {
+      status = {grpc::StatusCode::FAILED_PRECONDITION, e.what()};
+    }
+  }
+  if (!status.ok()) spdlog::warn("admin {} {} by {} refused: {}", action, target, actor, status.error_message());
+  audit_->record(actor, action, target, status.ok() ? "ok" : "refused", status.error_message());
+  return status;
+}
+
+grpc::Status AdminService::SubmitJob(grpc::ServerContext* context,
+                                     const admin::SubmitJobRequest* request,
+                                     admin::SubmitJobReply* reply) {
+  const std::string source = request->source().empty() ? "submitted job" : request->source();
+  return serve(context, "submit", source, [&](const std::string& actor) {
+    uint32_t ahead = 0;
+    for (const auto& j : state_->jobs()) ahead += j.status == "queued" || j.status == "running";
+    reply->set_job(queue_.submit(request->yaml(), source, actor));
+    reply->set_queued_behind(ahead);
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status AdminService::ListJobs(grpc::ServerContext* context, const admin::ListJobsRequest*,
+                                    admin::ListJobsReply* reply) {
+  return serve(context, "jobs", "coordinator", [&](const std::string&) {
+    for (const auto& j : state_->jobs()) *reply->add_jobs() = to_wire(j);
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status AdminService::JobStatus(grpc::ServerContext* context, const admin::JobRequest* request,
+                                     admin::JobStatusReply* reply) {
+  return serve(context, "status", "job " + request->job(), [&](const std::string&) {
+    const JobRow job = require_job(*state_, request->job());
+    *reply->mutable_job() = to_wire(job);
+    const auto rounds = state_->rounds(job.name);
+    double total = 0;
+    int completed = 0;
+    for (const auto& r : rounds) {
+      auto* w = reply->add_rounds();
+      w->set_round(uint32_t(r.round));
+      w->set_status(r.status);
+      w->set_reason(r.reason);
+      w->set_seconds(r.seconds);
+      w->set_model_sha256(r.model_sha256);
+      if (r.record.is_object()) {
+        w->set_reported(uint32_t(r.record.value("reported", 0)));
+        w->set_selected(uint32_t(r.record.value("selected", 0)));
+      }
+      if (r.status == "completed") {
+        total += r.seconds;
+        ++completed;
+      }
+    }
+    auto add_sites = [&](const auto& sites) {  // live from the runner, or as recorded
+      for (const auto& s : sites) {
+        auto* w = reply->add_sites();
+        w->set_site(s.site);
+        w->set_state(s.state);
+        w->set_reason(s.reason);
+      }
+    };
+    std::shared_ptr<JobRunner> runner = queue_.current();
+    if (job.status == "running" && runner && runner->job().name == job.name) {
+      const JobProgress p = runner->progress();
+      if (!p.finished) reply->set_current_round(uint32_t(p.round));
+      add_sites(runner->round_sites());
+    } else if (!rounds.empty()) {
+      add_sites(state_->site_rounds(job.name, rounds.back().round));
+    }
+    reply->set_seconds_per_round(completed ? total / completed : 0);
+    const bool live = job.status == "running" || job.status == "queued";
+    reply->set_estimated_seconds_left(
+        !live ? 0 : completed ? (job.rounds - job.completed_rounds) * (total / completed) : -1);
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status AdminService::AbortJob(grpc::ServerContext* context, const admin::JobRequest* request,
+                                    admin::AbortJobReply* reply) {
+  return serve(context, "abort", "job " + request->job(), [&](const std::string& actor) {
+    require_job(*state_, request->job());
+    queue_.abort(request->job(), actor);
+    reply->set_message("job " + request->job() + " aborted; the last good model is kept");
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status AdminService::ListSites(grpc::ServerContext* context, const admin::ListSitesRequest*,
+                                     admin::ListSitesReply* reply) {
+  return serve(context, "sites", "coordinator", [&](const std::string&) {
+    for (const auto& s : state_->sites()) {
+      auto* w = reply->add_sites();
+      w->set_name(s.name);
+      w->set_connected(seen_within(s, options_.heartbeat_timeout_s));
+      w->set_first_seen(s.first_seen);
+      w->set_last_seen(s.last_seen);
+      w->set_version(s.version);
+      w->set_certificate_sha256(s.fingerprint);
+    }
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status AdminService::DownloadModel(grpc::ServerContext* context,
+                                         const admin::DownloadModelRequest* request,
+                                         grpc::ServerWriter<admin::FileChunk>* writer) {
+  const std::string target = "job " + request->job() +
+                             (request->round() > 0 ? " round " + std::to_string(request->round())
+                                                   : " pooled");
+  return serve(context, "download", target, [&](const std::string&) -> grpc::Status {
+    const JobRow job = require_job(*state_, request->job());
+    int round = 0;
+    for (const auto& r : state_->rounds(job.name)) {
+      if (r.status != "completed") continue;
+      if (request->round() > 0 ? r.round == request->round() : r.round > round) round = r.round;
+    }
+    if (round == 0 || (request->round() > 0 && round != request->round())) {
+      throw StatusError{grpc::StatusCode::NOT_FOUND,
+                        request->round() > 0
+                            ? "round " + std::to_string(request->round()) + " of job " + job.name +
+                                  " has not completed; `fedxray admin status " + job.name +
+                                  "` lists the completed rounds"
+                            : "job " + job.name + " has no completed round yet"};
+    }
+    const CheckpointStore store(options_.state_dir, job.name);
+    const std::filesystem::path exports = std::filesystem::path(store.dir()) / "exports";
+    std::filesystem::create_directories(exports);
+    const std::string pt = (exports / ("round-" + std::to_string(round) + "-" +
+                                       std::to_string(::getpid()) + "-" +
+                                       std::to_string(std::rand()) + ".pt")).string();
+    struct Remove {
+      std::string path;
+      ~Remove() { std::filesystem::remove(path); }
+    } cleanup{pt};
+    options_.export_torchscript(store.model_path(round), pt);
+    std::ifstream in(pt, std::ios::binary);
+    const uint64_t total = std::filesystem::file_size(pt);
+    Sha256 hash;
+    admin::FileChunk chunk;
+    chunk.set_round(uint32_t(round));
+    chunk.set_total_bytes(total);
+    std::string buffer(1 << 20, '\0');
+    uint64_t sent = 0;
+    do {
+      in.read(buffer.data(), std::streamsize(buffer.size()));
+      const std::size_t n = std::size_t(in.gcount());
+      hash.update(buffer.data(), n);
+      chunk.set_data(buffer.data(), n);
+      sent += n;
+      if (sent == total) chunk.set_sha256(hash.hex_digest());
+      if (!writer->Write(chunk)) {
+        return grpc::Status(grpc::StatusCode::CANCELLED, "the admin went away during download");
+      }
+      chunk.clear_round();
+      chunk.clear_total_bytes();
+    } while (sent < total);
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status AdminService::Metrics(grpc::ServerContext* context, const admin::JobRequest* request,
+                                   admin::MetricsReply* reply) {
+  return serve(context, "metrics", "job " + request->job(), [&](const std::string&) {
+    require_job(*state_, request->job());
+    for (const auto& r : state_->rounds(request->job())) {
+      if (r.record.is_object()) reply->add_round_records_json(r.record.dump());
+    }
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status AdminService::Audit(grpc::ServerContext* context, const admin::AuditRequest* request,
+                                 admin::AuditReply* reply) {
+  return serve(context, request->verify() ? "audit-verify" : "audit", "audit log",
+               [&](const std::string&) {
+                 if (request->verify()) {
+                   const AuditVerdict v = audit_->verify();
+                   reply->set_verified(true);
+                   reply->set_intact(v.intact);
+                   reply->set_count(v.records);
+                   reply->set_problem(v.problem);
+                 }
+                 for (const auto& r : audit_->records(request->limit())) {
+                   auto* w = reply->add_records();
+                   w->set_seq(r.seq);
+                   w->set_at(r.at);
+                   w->set_actor(r.actor);
+                   w->set_action(r.action);
+                   w->set_target(r.target);
+                   w->set_outcome(r.outcome);
+                   w->set_detail(r.detail);
+                   w->set_hash(r.hash);
+                 }
+                 return grpc::Status::OK;
+               });
+}
+
+}  // namespace fedxray

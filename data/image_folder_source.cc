@@ -1,0 +1,141 @@
+#include "data/image_folder_source.h"
+
+#include <algorithm>
+#include <cctype>
+#include <atomic>
+#include <filesystem>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+#include "base/error.h"
+#include "data/csv_manifest.h"
+#include "data/deid_gate.h"
+#include "data/image_file.h"
+
+namespace fedxray {
+namespace fs = std::filesystem;
+
+namespace {
+
+void refuse_identifying_columns(const CsvManifest& manifest, const DataSourceConfig& config) {
+  // Only a pseudonymous patient key may identify a patient in a manifest.
+  static const char* kIdentifying[] = {"name", "birth", "dob", "address", "phone", "email",
+                                       "mrn", "ssn", "accession", "insurance", "kana", "kanji"};
+  for (const auto& column : manifest.header()) {
+    std::string lower;
+    for (char c : column) lower.push_back(char(std::tolower(static_cast<unsigned char>(c))));
+    if (lower == "filename" || column == config.image_column) continue;
+    for (const char* word : kIdentifying) {
+      if (lower.find(word) != std::string::npos) {
+        throw ShareableError("the manifest has a column '" + column +
+                             "' that looks like a patient identifier; a manifest may carry only a "
+                             "pseudonymous patient key (data.patient_column): remove the column");
+      }
+    }
+  }
+}
+
+}  // namespace
+
+ImageFolderSource::ImageFolderSource(DataSourceConfig config) : config_(std::move(config)) {
+  rows_ = CsvManifest::load(config_.manifest).rows();
+}
+
+TrainHeldOut ImageFolderSource::load(int classes, int image_size) {
+  ImagePool pool = load_pool(classes, image_size);
+  // Without a patient column each row is its own patient, so this is a per-image split.
+  return split_held_out_by_group(pool.images, pool.patients, config_.held_out_fraction, config_.seed);
+}
+
+ImagePool ImageFolderSource::load_pool(int classes, int image_size) {
+  const CsvManifest manifest = CsvManifest::load(config_.manifest);
+  const std::size_t image_col = manifest.column(config_.image_column, "data.image_column");
+  const std::size_t label_col = manifest.column(config_.label_column, "data.label_column");
+  const bool by_patient = !config_.patient_column.empty();
+  const std::size_t patient_col =
+      by_patient ? manifest.column(config_.patient_column, "data.patient_column") : 0;
+  const fs::path base = fs::path(config_.manifest).parent_path();
+  const std::size_t n = manifest.rows();
+  refuse_identifying_columns(manifest, config_);
+  DeidGate gate(config_);
+
+  std::vector<std::vector<float>> decoded(n);
+  std::vector<int64_t> labels(n, -1);
+  std::vector<std::string> problems(n);
+  std::atomic<std::size_t> next{0};
+  auto worker = [&] {
+    for (std::size_t r = next++; r < n; r = next++) {
+      const std::string& file = manifest.cell(r, image_col);
+      const std::string& label_text = manifest.cell(r, label_col);
+      std::string usable;  // the file decoded: the de-identified copy for DICOM
+      try {
+        std::size_t used = 0;
+        long long label = -1;
+        try {
+          label = std::stoll(label_text, &used);
+        } catch (const std::exception&) {
+          used = 0;
+        }
+        if (used == 0 || used != label_text.size() || label < 0 || label >= classes) {
+          throw Error("label \"" + label_text + "\" is not a class of this job (0.." +
+                      std::to_string(classes - 1) + ")");
+        }
+        const fs::path path = manifest_image_path(
+            config_.manifest, file, config_.allow_paths_outside_manifest_folder);
+        if (!fs::exists(path)) throw Error("file not found");
+        usable = gate.gate(path.string(), "line " + std::to_string(manifest.line(r)));
+        decoded[r] = resize_square(decode_image_file(usable), image_size);
+        labels[r] = label;
+      } catch (const std::exception& e) {
+        std::string why = e.what();
+        for (const std::string& named : {(base / file).string(), usable}) {
+          if (!named.empty() && why.rfind(named + ": ", 0) == 0) why = why.substr(named.size() + 2);
+        }
+        problems[r] = manifest.path() + ":" + std::to_string(manifest.line(r)) + ": " + file + ": " + why;
+      }
+    }
+  };
+  const unsigned threads = std::max(1u, std::min(8u, std::thread::hardware_concurrency()));
+  std::vector<std::thread> decoders;
+  for (unsigned t = 0; t < threads; ++t) decoders.emplace_back(worker);
+  for (auto& t : decoders) t.join();
+
+  ImagePool pool;
+  ImageSet& all = pool.images;
+  all.image_size = image_size;
+  std::vector<std::string>& patients = pool.patients;
+  skipped_.clear();
+  for (std::size_t r = 0; r < n; ++r) {
+    if (!problems[r].empty()) {
+      skipped_.push_back(problems[r]);
+      continue;
+    }
+    all.pixels.insert(all.pixels.end(), decoded[r].begin(), decoded[r].end());
+    all.labels.push_back(labels[r]);
+    patients.push_back(by_patient ? manifest.cell(r, patient_col) : "row-" + std::to_string(r));
+  }
+  for (std::size_t i = 0; i < skipped_.size() && i < 20; ++i) spdlog::warn("skipped {}", skipped_[i]);
+  if (!skipped_.empty()) {
+    spdlog::warn("{}: skipped {} of {} rows{}", manifest.path(), skipped_.size(), n,
+                 skipped_.size() > 20 ? " (first 20 listed)" : "");
+  }
+  const std::string report = gate.write_report();
+  if (gate.report()["files"].get<std::size_t>() > 0) {
+    spdlog::info("{}: de-identification report for {} DICOM files in {}", manifest.path(),
+                 gate.report()["files"].get<std::size_t>(), report);
+  }
+  if (all.count() == 0) {
+    // The details (file names, which may carry patient IDs) stay in this log; the reason that
+    // goes to the coordinator has counts only.
+    if (!skipped_.empty()) spdlog::error("first problem: {}", skipped_.front());
+    throw ShareableError("none of the " + std::to_string(n) + " listed images is usable for this job (" +
+                         std::to_string(skipped_.size()) +
+                         " skipped; the reasons are in the site's log); the site refuses the job");
+  }
+  spdlog::info("{}: {} images loaded at {} px{}", manifest.path(), all.count(), image_size,
+               by_patient ? ", split by " + config_.patient_column : "");
+  return pool;
+}
+
+}  // namespace fedxray

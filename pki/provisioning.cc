@@ -1,0 +1,135 @@
+#include "pki/provisioning.h"
+
+#include <sys/stat.h>
+
+#include <filesystem>
+
+#include "base/atomic_file.h"
+#include "pki/certificate_authority.h"
+#include "base/error.h"
+
+namespace fedxray {
+namespace fs = std::filesystem;
+namespace {
+
+struct Kit {
+  std::string name;
+  std::string role;
+  bool server = false;
+  std::vector<std::string> hosts;
+  std::string config_name;
+  std::string config_text;
+};
+
+class KitWriter {
+ public:
+  KitWriter(bool force, ProvisionReport& report) : force_(force), report_(report) {}
+
+  // Writes `path` unless it exists and we are not forcing. Returns the file's contents.
+  std::string ensure(const std::string& path, int mode, const std::string& contents) {
+    if (!force_ && fs::exists(path)) {
+      report_.kept.push_back(path);
+      return read_file(path);
+    }
+    write_file_atomically(path, contents, mode);
+    ::chmod(path.c_str(), mode);
+    report_.created.push_back(path);
+    return contents;
+  }
+  bool exists_unforced(const std::string& path) const { return !force_ && fs::exists(path); }
+
+ private:
+  bool force_;
+  ProvisionReport& report_;
+};
+
+std::string coordinator_yaml(const ConsortiumConfig& c, const std::string& name) {
+  std::string sites;
+  for (const auto& s : c.sites) sites += "    - " + s + "\n";
+  return "# fedxray coordinator for consortium '" + c.name + "'. Paths are relative to this file.\n"
+         "coordinator:\n"
+         "  listen: \"0.0.0.0:" + std::to_string(c.coordinator_port) + "\"\n"
+         "  certificate: " + name + ".crt\n"
+         "  private_key: " + name + ".key\n"
+         "  ca_certificate: ca.crt\n"
+         "  state_dir: state\n"
+         "  heartbeat_timeout_s: 60\n"
+         "  sites:\n" + sites;
+}
+
+// The lines every participant config shares: who it is, where the coordinator is, its kit.
+std::string identity_yaml(const ConsortiumConfig& c, const std::string& section,
+                          const std::string& name) {
+  return "# fedxray " + section + " '" + name + "'. Paths are relative to this file.\n" +
+         section + ":\n"
+         "  name: " + name + "\n"
+         "  coordinator: \"" + c.coordinator_hosts.front() + ":" +
+         std::to_string(c.coordinator_port) + "\"\n"
+         "  certificate: " + name + ".crt\n"
+         "  private_key: " + name + ".key\n"
+         "  ca_certificate: ca.crt\n";
+}
+
+std::string site_yaml(const ConsortiumConfig& c, const std::string& name) {
+  return identity_yaml(c, "site", name) +
+         "  threads: 0\n"
+         "  data:\n"
+         "    source: synthetic      # real loaders (PNG+CSV, .npz, DICOM) come in a later release\n"
+         "    images: 600\n"
+         "    held_out_fraction: 0.2\n"
+         "    seed: 1\n"
+         "    intensity_shift: 0.0\n";
+}
+
+std::string admin_yaml(const ConsortiumConfig& c, const std::string& name) {
+  return identity_yaml(c, "admin", name);
+}
+
+}  // namespace
+
+ProvisionReport provision_consortium(const ConsortiumConfig& c, const std::string& out_dir,
+                                     bool force) {
+  ProvisionReport report;
+  KitWriter writer(force, report);
+  fs::create_directories(fs::path(out_dir) / "ca");
+  const std::string ca_cert_path = (fs::path(out_dir) / "ca" / "ca.crt").string();
+  const std::string ca_key_path = (fs::path(out_dir) / "ca" / "ca.key").string();
+
+  CertificateAuthority ca = [&] {
+    if (writer.exists_unforced(ca_key_path) && fs::exists(ca_cert_path)) {
+      return CertificateAuthority::load(read_file(ca_cert_path), read_file(ca_key_path));
+    }
+    if (writer.exists_unforced(ca_key_path) || writer.exists_unforced(ca_cert_path)) {
+      throw Error("found only half of the CA in " + out_dir + "/ca (need ca.crt and ca.key); "
+                  "restore the missing file or re-run with --force to start a new consortium");
+    }
+    return CertificateAuthority::create(c.name, c.validity_days);
+  }();
+  writer.ensure(ca_key_path, 0600, ca.private_key_pem());
+  writer.ensure(ca_cert_path, 0644, ca.certificate_pem());
+
+  std::vector<Kit> kits;
+  kits.push_back({c.coordinator_name, "coordinator", true, c.coordinator_hosts, "coordinator.yaml",
+                  coordinator_yaml(c, c.coordinator_name)});
+  for (const auto& s : c.sites) kits.push_back({s, "site", false, {}, "site.yaml", site_yaml(c, s)});
+  for (const auto& a : c.admins) {
+    kits.push_back({a, "admin", false, {}, "admin.yaml", admin_yaml(c, a)});
+  }
+
+  for (const auto& kit : kits) {
+    fs::path dir = fs::path(out_dir) / kit.name;
+    fs::create_directories(dir);
+    const std::string key_path = (dir / (kit.name + ".key")).string();
+    const std::string cert_path = (dir / (kit.name + ".crt")).string();
+    const bool had_key = writer.exists_unforced(key_path);
+    std::string key = writer.ensure(key_path, 0600, had_key ? "" : generate_private_key_pem());
+    CertificateRequest req{kit.name, kit.role, kit.hosts, kit.server, c.validity_days};
+    if (!had_key && fs::exists(cert_path)) fs::remove(cert_path);  // cert of a replaced key
+    writer.ensure(cert_path, 0644, writer.exists_unforced(cert_path) ? "" : ca.issue(key, req));
+    writer.ensure((dir / "ca.crt").string(), 0644, ca.certificate_pem());
+    writer.ensure((dir / kit.config_name).string(), 0644, kit.config_text);
+  }
+  return report;
+}
+
+}  // namespace fedxray

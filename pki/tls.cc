@@ -1,0 +1,103 @@
+#include "pki/tls.h"
+
+#include <sys/stat.h>
+
+#include <grpc/grpc_security_constants.h>
+#include <spdlog/spdlog.h>
+
+#include "base/atomic_file.h"
+#include "base/error.h"
+
+namespace fedxray {
+namespace {
+
+std::string load_pem(const std::string& path, const std::string& what) {
+  if (path.empty()) throw Error("no " + what + " file configured; set it in the config file");
+  try {
+    std::string pem = read_file(path);
+    if (pem.find("-----BEGIN") == std::string::npos) {
+      throw Error(path + " is not a PEM file (" + what + "); use the file from the startup kit");
+    }
+    return pem;
+  } catch (const Error& e) {
+    throw Error(std::string(e.what()) + " (" + what + ")");
+  }
+}
+
+void warn_if_key_is_readable_by_others(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
+    spdlog::warn("private key {} is readable by other users; run: chmod 600 {}", path, path);
+  }
+}
+
+std::string subject_field(const std::string& subject, const std::string& field) {
+  // gRPC renders the subject RFC 2253 style: "CN=site-a,OU=site,O=demo".
+  std::size_t pos = 0;
+  while (pos < subject.size()) {
+    std::size_t end = subject.find(',', pos);
+    if (end == std::string::npos) end = subject.size();
+    std::string part = subject.substr(pos, end - pos);
+    if (part.rfind(field + "=", 0) == 0) return part.substr(field.size() + 1);
+    pos = end + 1;
+  }
+  return "";
+}
+
+}  // namespace
+
+std::shared_ptr<grpc::ServerCredentials> make_server_credentials(const TlsFiles& files) {
+  grpc::SslServerCredentialsOptions options(
+      GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  options.pem_root_certs = load_pem(files.ca_certificate, "ca_certificate");
+  warn_if_key_is_readable_by_others(files.private_key);
+  options.pem_key_cert_pairs.push_back(
+      {load_pem(files.private_key, "private_key"), load_pem(files.certificate, "certificate")});
+  return grpc::SslServerCredentials(options);
+}
+
+std::shared_ptr<grpc::Channel> dial(const std::string& target, const TlsFiles& files,
+                                    const std::string& tls_name) {
+  return dial(target, files, tls_name, {});
+}
+
+std::shared_ptr<grpc::Channel> dial(
+    const std::string& target, const TlsFiles& files, const std::string& tls_name,
+    std::vector<std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>> interceptors) {
+  grpc::SslCredentialsOptions options;
+  options.pem_root_certs = load_pem(files.ca_certificate, "ca_certificate");
+  warn_if_key_is_readable_by_others(files.private_key);
+  options.pem_private_key = load_pem(files.private_key, "private_key");
+  options.pem_cert_chain = load_pem(files.certificate, "certificate");
+  grpc::ChannelArguments args;
+  if (!tls_name.empty()) args.SetSslTargetNameOverride(tls_name);
+  args.SetMaxReceiveMessageSize(4 << 20);
+  args.SetInt(GRPC_ARG_HTTP2_MAX_FRAME_SIZE, 1 << 20);
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 30000);
+  // After a coordinator restart, reconnect within seconds rather than gRPC's default of up to
+  // two minutes; callers add their own backoff with jitter on top.
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 500);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 5000);
+  // Each channel its own connections: a channel dialled afresh really reconnects.
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  if (interceptors.empty()) return grpc::CreateCustomChannel(target, grpc::SslCredentials(options), args);
+  return grpc::experimental::CreateCustomChannelWithInterceptors(
+      target, grpc::SslCredentials(options), args, std::move(interceptors));
+}
+
+PeerIdentity peer_identity(const grpc::ServerContext& context) {
+  PeerIdentity id;
+  auto auth = context.auth_context();
+  if (!auth || !auth->IsPeerAuthenticated()) return id;
+  auto cn = auth->FindPropertyValues(GRPC_X509_CN_PROPERTY_NAME);
+  if (!cn.empty()) id.common_name.assign(cn.front().data(), cn.front().size());
+  auto subject = auth->FindPropertyValues(GRPC_X509_SUBJECT_PROPERTY_NAME);
+  if (!subject.empty()) {
+    id.role = subject_field(std::string(subject.front().data(), subject.front().size()), "OU");
+  }
+  auto pem = auth->FindPropertyValues(GRPC_X509_PEM_CERT_PROPERTY_NAME);
+  if (!pem.empty()) id.certificate_pem.assign(pem.front().data(), pem.front().size());
+  return id;
+}
+
+}  // namespace fedxray

@@ -1,0 +1,104 @@
+#include "training/torch_trainer.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "models/model_registry.h"
+#include "models/model_weights.h"
+#include "training/local_training.h"
+
+namespace fedxray {
+
+TorchTrainer::TorchTrainer(std::shared_ptr<DataSource> data) : data_(std::move(data)) {}
+
+const TrainHeldOut& TorchTrainer::split_for(int classes, int image_size) {
+  auto key = std::make_pair(classes, image_size);
+  auto it = splits_.find(key);
+  if (it == splits_.end()) it = splits_.emplace(key, data_->load(classes, image_size)).first;
+  if (it->second.train.count() == 0) {
+    throw Error("this site has no usable training images for the job; it refuses the round");
+  }
+  return it->second;
+}
+
+std::vector<std::string> TorchTrainer::supported_models() const { return registered_models(); }
+
+void TorchTrainer::end_job(const std::string& job_id) {
+  dp_sgd_spent_.erase(job_id);
+  optimizer_state_.erase(job_id);
+  splits_.clear();  // the next job may ask for another image size; reloaded on demand
+}
+
+TrainingResult TorchTrainer::train(const wire::JobSpec& job, int round, const ModelBlob& global,
+                                   const TrainingProgress& progress) {
+  const TrainHeldOut& split = split_for(int(job.classes()), int(job.image_size()));
+  const ImageSet& train_set = split.train;
+  const ImageSet& held_out = split.held_out;
+  const auto start = std::chrono::steady_clock::now();
+  ModelSpec spec{job.model(), int(job.classes()), int(job.image_size()), job.seed()};
+  std::shared_ptr<ImageClassifier> model = model_from_blob(global);
+  TrainingResult result;
+  if (!progress("evaluating", 0.0)) throw TrainingCancelled();
+  Evaluation before = evaluate(*model, held_out, spec.classes);
+  TrainingOptions options;
+  options.epochs = int(job.local_epochs());
+  options.batch_size = int(job.batch_size());
+  options.optimizer = job.optimizer();
+  options.learning_rate = job.learning_rate();
+  options.momentum = job.momentum();
+  // A new batch order and augmentation each round, the same on a re-run of the round.
+  options.seed = job.seed() ^ (uint64_t(train_set.count()) << 20) ^
+                 (uint64_t(round) * 0x9E3779B97F4A7C15ULL);
+  if (job.learning_rate_schedule() == "cosine") {
+    options.schedule_epochs = int(job.rounds() * job.local_epochs());
+    options.first_epoch = (std::max(round, 1) - 1) * int(job.local_epochs());
+  }
+  options.augmentation.enabled = job.augment();
+  options.proximal_mu = job.proximal_mu();
+  options.logit_adjustment = job.logit_adjustment();
+  options.classes = spec.classes;
+  if (job.keep_optimizer_state()) options.optimizer_state = &optimizer_state_[job.job_id()];
+  if (job.dp_sgd().enabled()) {
+    options.dp_sgd.enabled = true;
+    options.dp_sgd.clip_norm = job.dp_sgd().clip_norm();
+    options.dp_sgd.noise_multiplier = job.dp_sgd().noise_multiplier();
+  }
+  const double train_loss = train_epochs(*model, train_set, options,
+                                         [&](double f) { return progress("training", f); });
+  if (!progress("evaluating", 1.0)) throw TrainingCancelled();
+  Evaluation after = evaluate(*model, held_out, spec.classes);
+  result.model = export_weights(*model, spec);
+  result.samples = train_set.count();
+  result.metrics.set_train_loss(train_loss);
+  result.metrics.set_held_out_loss(after.loss);
+  result.metrics.set_held_out_accuracy(after.metrics.accuracy);
+  result.metrics.set_held_out_balanced_accuracy(after.metrics.balanced_accuracy);
+  result.metrics.set_held_out_macro_f1(after.metrics.macro_f1);
+  result.metrics.set_held_out_auc(after.metrics.roc_auc);
+  result.metrics.set_held_out_count(after.metrics.count);
+  result.metrics.set_global_held_out_loss(before.loss);
+  result.metrics.set_global_held_out_accuracy(before.metrics.accuracy);
+  result.metrics.set_global_held_out_balanced_accuracy(before.metrics.balanced_accuracy);
+  result.metrics.set_global_held_out_auc(before.metrics.roc_auc);
+  if (job.dp_sgd().enabled()) {
+    // Each batch is one step of the sampled Gaussian mechanism with q = batch / train size
+    // (the accountant's Poisson-sampling assumption, as usual for shuffled fixed-size batches).
+    const std::size_t n = train_set.count();
+    const std::size_t batch = std::min<std::size_t>(n, std::size_t(options.batch_size));
+    const int steps = int(options.epochs * ((n + batch - 1) / batch));
+    RdpAccountant& spent = dp_sgd_spent_[job.job_id()];
+    spent.add_sampled_gaussian(double(batch) / double(n), options.dp_sgd.noise_multiplier, steps);
+    const auto eps = spent.epsilon(job.dp_sgd().delta());
+    result.metrics.set_dp_sgd_epsilon(eps.epsilon);
+    result.metrics.set_dp_sgd_delta(eps.delta);
+    spdlog::info("job={} DP-SGD: this site's training data has spent epsilon {:.3f} (delta {:g}) "
+                 "in this job", job.job_id(), eps.epsilon, eps.delta);
+  }
+  result.metrics.set_train_seconds(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  return result;
+}
+
+}  // namespace fedxray

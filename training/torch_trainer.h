@@ -1,0 +1,39 @@
+// TorchTrainer: the real Trainer — LibTorch training of a registry model on the site's own
+// images, evaluation of both the received global model and the locally trained one on the
+// site's held-out split.
+#pragma once
+
+#include <algorithm>
+#include <map>
+#include <memory>
+#include <utility>
+
+#include "privacy/dp/rdp_accountant.h"
+#include "data/data_source.h"
+#include "training/trainer.h"
+
+namespace fedxray {
+
+class TorchTrainer : public Trainer {
+ public:
+  explicit TorchTrainer(std::shared_ptr<DataSource> data);
+  std::vector<std::string> supported_models() const override;
+  uint64_t dataset_size() const override { return data_->size(); }
+  TrainingResult train(const wire::JobSpec& job, int round, const ModelBlob& global,
+                       const TrainingProgress& progress) override;
+  void end_job(const std::string& job_id) override;
+  // Jobs with state kept in memory (optimizer state or DP-SGD spending), and loaded splits.
+  std::size_t jobs_kept() const { return std::max(dp_sgd_spent_.size(), optimizer_state_.size()); }
+  std::size_t splits_kept() const { return splits_.size(); }
+
+ private:
+  // The split for (classes, image_size), loaded once per job shape.
+  const TrainHeldOut& split_for(int classes, int image_size);
+
+  std::shared_ptr<DataSource> data_;
+  std::map<std::pair<int, int>, TrainHeldOut> splits_;
+  std::map<std::string, RdpAccountant> dp_sgd_spent_;  // per job: sample-level DP-SGD so far
+  std::map<std::string, std::string> optimizer_state_;   // per job, with keep_optimizer_state
+};
+
+}  // namespace fedxray
