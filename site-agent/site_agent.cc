@@ -226,10 +226,10 @@ void SiteAgent::serve_round(const wire::WorkReply& work) {
     HeartbeatThread heartbeat(*stub_, beat, std::chrono::milliseconds(heartbeat_interval_ms_));
     const auto t0 = Clock::now();
     training_ = true;
-    struct Idle {
+    struct ClearTrainingFlagOnExit {
       std::atomic<bool>& training;
-      ~Idle() { training = false; }
-    } idle{training_};
+      ~ClearTrainingFlagOnExit() { training = false; }
+    } clear_training_flag{training_};
     ModelBlob global = download(job, round);
     bytes_down_ += global.bytes.size();
     const auto t1 = Clock::now();

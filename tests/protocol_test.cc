@@ -165,6 +165,7 @@ TEST_CASE("a round fails cleanly when fewer than min_sites report by the deadlin
   for (const auto& s : records[0]["sites"]) {
     if (s["site"] == "site-b") {
       b_recorded_late = s["reason"].get<std::string>().find("late") != std::string::npos;
+      CHECK(s["state"] == "late");  // recorded as a state, not read back from the reason
     }
   }
   CHECK(b_recorded_late);
@@ -246,11 +247,15 @@ TEST_CASE("a site that gives up a round is recorded with its reason at once", "[
   auto records = metrics(*c.runner);
   REQUIRE(records.size() == 1);
   CHECK(records[0]["status"] == "completed");
-  std::string b_reason;
+  std::string b_reason, b_state;
   for (const auto& s : records[0]["sites"]) {
-    if (s["site"] == "site-b") b_reason = s.value("reason", "");
+    if (s["site"] == "site-b") {
+      b_reason = s.value("reason", "");
+      b_state = s.value("state", "");
+    }
   }
   CHECK(b_reason == "site refused the round: labels.csv: none of the 40 listed images is usable");
+  CHECK(b_state == "refused");
 }
 
 TEST_CASE("a model of more than 2 GiB downloads in 1 MiB chunks with its checksum", "[protocol][large]") {
@@ -292,6 +297,9 @@ TEST_CASE("an update claiming more samples than its site joined with is refused 
     if (s["site"] == "site-b") b_reason = s.value("reason", "");
   }
   CHECK(b_reason.find("refused: the update claims 1000000000000 samples") != std::string::npos);
+  for (const auto& s : records[0]["sites"]) {
+    if (s["site"] == "site-b") CHECK(s["state"] == "failed");  // its update failed, not the site
+  }
 }
 
 TEST_CASE("a site weighs at most the job's max_site_samples", "[protocol][hostile]") {

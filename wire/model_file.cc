@@ -8,6 +8,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "base/byte_order.h"
 #include "base/error.h"
 
 namespace fedxray {
@@ -15,16 +16,6 @@ namespace {
 
 constexpr char kMagic[8] = {'F', 'X', 'M', 'O', 'D', 'E', 'L', '1'};
 constexpr std::size_t kTrailer = 64;
-
-void put_u64(std::string& out, uint64_t v) {
-  for (int i = 0; i < 8; ++i) out.push_back(char((v >> (8 * i)) & 0xff));
-}
-
-uint64_t get_u64(const unsigned char* p) {
-  uint64_t v = 0;
-  for (int i = 7; i >= 0; --i) v = (v << 8) | p[i];
-  return v;
-}
 
 void pread_exact(int fd, void* buf, std::size_t size, uint64_t offset, const std::string& path) {
   char* p = static_cast<char*>(buf);
@@ -46,7 +37,7 @@ ModelFileWriter::ModelFileWriter(const std::string& path, const wire::ModelManif
   header.clear_sha256();
   std::string body = header.SerializeAsString();
   std::string head(kMagic, sizeof(kMagic));
-  put_u64(head, body.size());
+  put_le64(head, body.size());
   head += body;
   file_.write(head.data(), head.size());
 }
@@ -86,7 +77,7 @@ ModelFileReader::ModelFileReader(const std::string& path) : path_(path) {
       throw Error(path +
                   ": not a fedxray model file (bad magic); expected a .fxm written by fedxray");
     }
-    uint64_t mlen = get_u64(head + 8);
+    uint64_t mlen = get_le(head + 8, 8);
     if (mlen > file_size) throw Error(path + ": model file header is corrupt");
     std::string body(mlen, '\0');
     pread_exact(fd_, body.data(), mlen, 16, path);

@@ -58,11 +58,11 @@ const char* JobRunner::state_name(const SiteRound& s) {
     case SiteState::kSelected: return "selected";
     case SiteState::kTraining: return "training";
     case SiteState::kUploading: return "uploading";
-    case SiteState::kReported: return "uploaded";
+    case SiteState::kUploaded: return "uploaded";
+    case SiteState::kLate: return "late";
+    case SiteState::kRefused: return "refused";
     case SiteState::kFailed: break;
   }
-  if (s.reason.rfind("late", 0) == 0) return "late";
-  if (s.reason.rfind("site refused", 0) == 0) return "refused";
   return "failed";
 }
 
@@ -233,8 +233,8 @@ JobProgress JobRunner::progress() const {
   p.rounds = job_.rounds;
   p.selected = int(round_.sites.size());
   for (const auto& [name, s] : round_.sites) {
-    p.reported += s.state == SiteState::kReported;
-    p.failed += s.state == SiteState::kFailed;
+    p.reported += s.state == SiteState::kUploaded;
+    p.failed += finished(s.state) && s.state != SiteState::kUploaded;
   }
   p.finished = finished_;
   p.succeeded = succeeded_;
@@ -314,8 +314,9 @@ bool JobRunner::wait_for_sites(std::unique_lock<std::mutex>& lock) {
   }
 }
 
-void JobRunner::fail_site(SiteRound& s, const std::string& site, const std::string& reason) {
-  s.state = SiteState::kFailed;
+void JobRunner::fail_site(SiteRound& s, const std::string& site, const std::string& reason,
+                          SiteState outcome) {
+  s.state = outcome;
   s.reason = reason;
   if (round_.secure) round_.secure->site_failed(site);
   record_site(site, s);
@@ -334,7 +335,7 @@ void JobRunner::expire_silent_sites() {
 
 bool JobRunner::round_settled() const {
   for (const auto& [name, s] : round_.sites) {
-    if (s.state != SiteState::kReported && s.state != SiteState::kFailed) return false;
+    if (!finished(s.state)) return false;
   }
   return true;
 }
@@ -375,17 +376,21 @@ nlohmann::json JobRunner::run_round(int number) {
   const double collect_seconds = seconds_since(started);
   const bool deadline_passed = Clock::now() >= round_.deadline;
   for (auto& [name, s] : round_.sites) {
-    if (s.state == SiteState::kReported || s.state == SiteState::kFailed) continue;
-    fail_site(s, name, stopping_ ? "job stopped: " + stop_reason_
-                                 : "late: the round deadline passed before its update arrived");
+    if (finished(s.state)) continue;
+    if (stopping_) {
+      fail_site(s, name, "job stopped: " + stop_reason_);
+    } else {
+      fail_site(s, name, "late: the round deadline passed before its update arrived",
+                SiteState::kLate);
+    }
   }
   int reported = 0;
   nlohmann::json sites = nlohmann::json::array();
   for (const auto& [name, s] : round_.sites) {
     nlohmann::json entry = {{"site", name},
-                            {"status", s.state == SiteState::kReported ? "reported" : "failed"},
+                            {"status", s.state == SiteState::kUploaded ? "reported" : "failed"},
                             {"state", state_name(s)}};
-    if (s.state == SiteState::kReported) {
+    if (s.state == SiteState::kUploaded) {
       ++reported;
       entry["samples"] = s.samples;
       entry["metrics"] = metrics_json(s.metrics);
@@ -636,12 +641,12 @@ std::unique_ptr<UploadSession> JobRunner::begin_upload(const std::string& site,
                                                        const wire::UpdateHeader& header) {
   std::lock_guard<std::mutex> lock(mu_);
   SiteRound& s = require_assignment(site, header.job_id(), int(header.round()));
-  if (s.state == SiteState::kReported || s.state == SiteState::kUploading) {
+  if (s.state == SiteState::kUploaded || s.state == SiteState::kUploading) {
     throw Refusal(RefusalCode::kFailedPrecondition,
                   "site " + site + " already uploaded for round " + std::to_string(header.round()) +
                       "; a second upload for the same round is refused");
   }
-  if (s.state == SiteState::kFailed) {
+  if (finished(s.state)) {
     throw Refusal(RefusalCode::kFailedPrecondition,
                   "site " + site + " was dropped from round " + std::to_string(header.round()) +
                       " (" + s.reason + ")");
@@ -700,7 +705,7 @@ void JobRunner::finish_upload(UploadSession& session) {
                       session.site + " was complete; it was not counted");
   }
   session.sink->commit();
-  it->second.state = SiteState::kReported;
+  it->second.state = SiteState::kUploaded;
   it->second.samples = session.header.sample_count();
   it->second.metrics = session.header.metrics();
   record_site(session.site, it->second);
@@ -730,7 +735,8 @@ wire::HeartbeatReply JobRunner::heartbeat(const std::string& site,
   if (!request.failure().empty() && request.job_id() == job_.name &&
       int(request.round()) == round_.number && round_.open && it != round_.sites.end() &&
       (it->second.state == SiteState::kSelected || it->second.state == SiteState::kTraining)) {
-    fail_site(it->second, site, "site refused the round: " + request.failure().substr(0, 500));
+    fail_site(it->second, site, "site refused the round: " + request.failure().substr(0, 500),
+              SiteState::kRefused);
     changed_.notify_all();
   }
   const bool active = request.job_id() == job_.name && int(request.round()) == round_.number &&
@@ -740,7 +746,8 @@ wire::HeartbeatReply JobRunner::heartbeat(const std::string& site,
                        it->second.state == SiteState::kUploading);
   reply.set_keep_going(active);
   if (!active) {
-    reply.set_message(it != round_.sites.end() && it->second.state == SiteState::kFailed
+    reply.set_message(it != round_.sites.end() && finished(it->second.state) &&
+                              it->second.state != SiteState::kUploaded
                           ? "dropped from this round: " + it->second.reason
                           : "round " + std::to_string(request.round()) + " is over for this site");
   }

@@ -127,7 +127,9 @@ class JobRunner {
   bool all_sites_told_finished() const;
 
  private:
-  enum class SiteState { kSelected, kTraining, kUploading, kReported, kFailed };
+  // A selected site's part in a round. The last four are final; each is recorded as itself.
+  enum class SiteState { kSelected, kTraining, kUploading, kUploaded, kLate, kRefused, kFailed };
+  static bool finished(SiteState s) { return s >= SiteState::kUploaded; }
   struct SiteInfo {
     std::chrono::steady_clock::time_point last_seen;
     uint64_t dataset_size = 0;
@@ -158,7 +160,9 @@ class JobRunner {
   void expire_silent_sites();                                  // mu_ held
   bool round_settled() const;                                  // mu_ held
   nlohmann::json run_round(int number);
-  void fail_site(SiteRound& s, const std::string& site, const std::string& reason);
+  // Ends the site's part in the round as `outcome` (kLate, kRefused or kFailed) with `reason`.
+  void fail_site(SiteRound& s, const std::string& site, const std::string& reason,
+                 SiteState outcome = SiteState::kFailed);
   static const char* state_name(const SiteRound& s);
   void record_site(const std::string& site, const SiteRound& s);  // into the state database
   void resume(const ModelBlob& initial_model);

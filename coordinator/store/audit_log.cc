@@ -10,6 +10,7 @@
 
 #include "base/atomic_file.h"
 #include "base/error.h"
+#include "base/hex.h"
 #include "base/sha256.h"
 #include "coordinator/store/sqlite_database.h"
 #include "coordinator/store/state_database.h"
@@ -87,13 +88,7 @@ std::string AuditLog::head_line(int64_t seq, const std::string& hash) const {
             reinterpret_cast<const unsigned char*>(line.data()), line.size(), mac, &mac_len)) {
     throw Error("cannot compute the audit head's HMAC (OpenSSL)");
   }
-  static const char* kHex = "0123456789abcdef";
-  line += " ";
-  for (unsigned int i = 0; i < mac_len; ++i) {
-    line += kHex[mac[i] >> 4];
-    line += kHex[mac[i] & 15];
-  }
-  return line;
+  return line + " " + to_hex(mac, mac_len);
 }
 
 std::string AuditLog::head_path() const { return db_->path() + "-audit-head"; }

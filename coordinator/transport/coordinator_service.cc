@@ -107,10 +107,10 @@ std::shared_ptr<JobRunner> CoordinatorService::runner_for(const std::string& sit
   if (!runner) {
     throw Refusal(RefusalCode::kFailedPrecondition, "no job is running on this coordinator");
   }
-  return joined(std::move(runner), site);
+  return with_site_joined(std::move(runner), site);
 }
 
-std::shared_ptr<JobRunner> CoordinatorService::joined(std::shared_ptr<JobRunner> runner,
+std::shared_ptr<JobRunner> CoordinatorService::with_site_joined(std::shared_ptr<JobRunner> runner,
                                                       const std::string& site) {
   if (!runner->has_joined(site)) {
     wire::JoinRequest join;
@@ -225,7 +225,7 @@ grpc::Status CoordinatorService::GetWork(grpc::ServerContext* context, const wir
       reply->set_kind(wire::WorkReply::WAIT);
       return grpc::Status::OK;
     }
-    *reply = joined(std::move(runner), site)->get_work(site, kLongPoll);
+    *reply = with_site_joined(std::move(runner), site)->get_work(site, kLongPoll);
     seen(site);
     return grpc::Status::OK;
   });

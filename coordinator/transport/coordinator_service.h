@@ -76,7 +76,8 @@ class CoordinatorService final : public wire::Coordinator::Service {
   // The current job's runner, with `site` joined to it; throws Refusal when no job runs.
   std::shared_ptr<JobRunner> runner_for(const std::string& site);
   // `runner`, after joining `site` to it with the site's last Join if it has not joined yet.
-  std::shared_ptr<JobRunner> joined(std::shared_ptr<JobRunner> runner, const std::string& site);
+  std::shared_ptr<JobRunner> with_site_joined(std::shared_ptr<JobRunner> runner,
+                                              const std::string& site);
   // Updates the site's last-seen time in the registry (throttled).
   void seen(const std::string& site);
   void audit(const std::string& site, const std::string& action, const std::string& target,

@@ -17,6 +17,7 @@
 #include <dcmtk/dcmdata/dcvrcs.h>
 
 #include "base/error.h"
+#include "base/hex.h"
 #include "privacy/deid/confidentiality_profile.h"
 
 namespace fedxray {
@@ -128,13 +129,7 @@ std::string pseudonymous_uid(const std::string& secret, const std::string& uid) 
 
 std::string pseudonymous_id(const std::string& secret, const std::string& id) {
   const std::string mac = hmac_sha256(secret, "patient\n" + id);
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (int i = 0; i < 8; ++i) {
-    out.push_back(hex[uint8_t(mac[std::size_t(i)]) >> 4]);
-    out.push_back(hex[uint8_t(mac[std::size_t(i)]) & 15]);
-  }
-  return out;
+  return to_hex(mac.data(), 8);
 }
 
 DeidRecord deidentify_dicom(const std::string& input, const std::string& output,

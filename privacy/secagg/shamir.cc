@@ -4,6 +4,7 @@
 
 #include <cstring>
 
+#include "base/byte_order.h"
 #include "base/error.h"
 
 namespace fedxray {
@@ -38,25 +39,14 @@ uint64_t random_field_element() {
   }
 }
 
-void put_u32(std::string& out, uint32_t v) {
-  for (int i = 0; i < 4; ++i) out.push_back(char((v >> (8 * i)) & 0xff));
-}
-void put_u64(std::string& out, uint64_t v) {
-  for (int i = 0; i < 8; ++i) out.push_back(char((v >> (8 * i)) & 0xff));
-}
-uint64_t get_le(const std::string& in, std::size_t at, int bytes) {
-  uint64_t v = 0;
-  for (int i = 0; i < bytes; ++i) v |= uint64_t(uint8_t(in[at + i])) << (8 * i);
-  return v;
-}
 
 }  // namespace
 
 std::string ShamirShare::serialize() const {
   std::string out;
-  put_u32(out, x);
-  put_u32(out, secret_bytes);
-  for (uint64_t v : y) put_u64(out, v);
+  put_le32(out, x);
+  put_le32(out, secret_bytes);
+  for (uint64_t v : y) put_le64(out, v);
   return out;
 }
 
