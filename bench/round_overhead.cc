@@ -71,7 +71,7 @@ int run_coordinator(const std::string& dir, int sites, int rounds, bool secure, 
   }
   CheckpointStore store(options.state_dir, job.name);
   JobRunner runner(job, options, read_model_file(dir + "/initial.fxm"),
-                   std::make_unique<FedAvgStrategy>(1, store.journal_dir()));
+                   make_job_strategy(job, store.journal_dir()));
   CoordinatorServer server(runner, "127.0.0.1:0", make_server_credentials(kit(dir, "coordinator")));
   if (state_db) server.service().use_state(options.state, audit);
   write_file_atomically(dir + "/port", std::to_string(server.port()));

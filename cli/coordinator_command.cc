@@ -67,7 +67,7 @@ void add_coordinator_command(CLI::App& app) {
       CheckpointStore journal_home(options.state_dir, job.name);
       return std::make_shared<JobRunner>(
           job, options, make_initial_model(job),
-          std::make_unique<FedAvgStrategy>(job.seed, journal_home.journal_dir()));
+          make_job_strategy(job, journal_home.journal_dir()));
     });
     // Before any other thread starts (it blocks SIGINT/SIGTERM process-wide).
     stop_on_signal([&queue] { queue.shutdown("signal received"); });

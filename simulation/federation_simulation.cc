@@ -106,7 +106,7 @@ SimulationResult run_federation_simulation(
   CheckpointStore store(options.state_dir, config.job.name);
   ModelBlob initial = make_initial_model(config.job);
   JobRunner runner(config.job, options, initial,
-                   std::make_unique<FedAvgStrategy>(config.job.seed, store.journal_dir()));
+                   make_job_strategy(config.job, store.journal_dir()));
   CoordinatorServer server(runner, "127.0.0.1:0",
                            make_server_credentials(kit(consortium.coordinator_name)));
   const std::string target = "127.0.0.1:" + std::to_string(server.port());

@@ -52,7 +52,7 @@ struct LiveCoordinator {
     queue = std::make_unique<JobQueue>(state, audit, [options](const JobConfig& job) {
       CheckpointStore store(options.state_dir, job.name);
       return std::make_shared<JobRunner>(job, options, testing::make_model({64, 1000}, 1),
-                                         std::make_unique<FedAvgStrategy>(job.seed, store.journal_dir()));
+                                         make_job_strategy(job, store.journal_dir()));
     });
     AdminServiceOptions admin_options;
     admin_options.state_dir = dir.path;

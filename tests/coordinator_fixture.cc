@@ -29,7 +29,7 @@ CoordinatorFixture::CoordinatorFixture(JobConfig job, std::vector<std::string> a
   options.ca_pem = read_file(kit("coordinator").ca_certificate);
   CheckpointStore store(state.path, job.name);
   runner = std::make_unique<JobRunner>(job, options, initial,
-                                       std::make_unique<FedAvgStrategy>(job.seed, store.journal_dir()));
+                                       make_job_strategy(job, store.journal_dir()));
   server = std::make_unique<CoordinatorServer>(*runner, "127.0.0.1:0",
                                                make_server_credentials(kit("coordinator")));
 }

@@ -49,7 +49,7 @@ TEST_CASE("two sites x two rounds: each global model is the weighted mean of the
   options.allowed_sites = {"site-a", "site-b"};
   CheckpointStore store(state.path, job.name);
   JobRunner runner(job, options, initial,
-                   std::make_unique<FedAvgStrategy>(job.seed, store.journal_dir()));
+                   make_job_strategy(job, store.journal_dir()));
   CoordinatorServer server(runner, "127.0.0.1:0", make_server_credentials(testing::kit("coordinator")));
   const std::string target = "127.0.0.1:" + std::to_string(server.port());
 

@@ -186,7 +186,7 @@ TEST_CASE("no patient identifier leaves the site during a whole job on real DICO
   CoordinatorOptions options;
   options.state_dir = dir.path + "/state";
   CheckpointStore store(options.state_dir, job.name);
-  JobRunner runner(job, options, initial, std::make_unique<FedAvgStrategy>(job.seed, store.journal_dir()));
+  JobRunner runner(job, options, initial, make_job_strategy(job, store.journal_dir()));
   CoordinatorServer server(runner, "127.0.0.1:0", make_server_credentials(testing::kit("coordinator")));
 
   Recorder recorder;

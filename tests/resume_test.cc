@@ -100,7 +100,7 @@ TEST_CASE("the job runner resumes from the state database and rewrites metrics.j
   options.state = k.state;
   JobConfig job = testing::small_job("j", 5, 1, 1);
   JobRunner runner(job, options, testing::make_model({16, 100}, 42),
-                   std::make_unique<FedAvgStrategy>(1, k.store.journal_dir()));
+                   make_job_strategy(job, k.store.journal_dir()));
   CHECK(runner.resumed_from() == 2);
   // Round 0 was not overwritten with the new initial model.
   CHECK(read_model_file(k.store.model_path(0)).bytes == testing::make_model({16, 100}, 1).bytes);
@@ -116,8 +116,9 @@ TEST_CASE("without recorded rounds a job starts from its initial model") {
   options.state_dir = dir.path;
   options.state = state;
   CheckpointStore store(dir.path, "fresh");
-  JobRunner runner(testing::small_job("fresh", 2, 1, 1), options, testing::make_model({16}, 7),
-                   std::make_unique<FedAvgStrategy>(1, store.journal_dir()));
+  const JobConfig fresh = testing::small_job("fresh", 2, 1, 1);
+  JobRunner runner(fresh, options, testing::make_model({16}, 7),
+                   make_job_strategy(fresh, store.journal_dir()));
   CHECK(runner.resumed_from() == 0);
   CHECK(read_model_file(store.model_path(0)).bytes == testing::make_model({16}, 7).bytes);
 }

@@ -2,9 +2,13 @@
 #include <catch2/catch.hpp>
 
 #include <cstring>
+#include <filesystem>
 
-#include "wire/model_file.h"
+#include "config/job_config.h"
+#include "coordinator/aggregation/aggregator.h"
 #include "coordinator/aggregation/server_momentum.h"
+#include "coordinator/aggregation/strategy.h"
+#include "wire/model_file.h"
 #include "tests/test_support.h"
 
 using namespace fedxray;
@@ -96,4 +100,37 @@ TEST_CASE("server momentum resumed from the last two checkpoints continues as if
     CHECK(element(b, k) == Approx(element(a, k)).margin(1e-6));
     CHECK(element(b, k) != Approx(element(g2, k) - 0.01f).margin(1e-6));  // not a momentum-free step
   }
+}
+
+TEST_CASE("a job's strategy is FedAvg, wrapped in server momentum when the job asks",
+          "[fedavgm]") {
+  testing::TempDir dir;
+  JobConfig job;
+  job.name = "strategy";
+  CHECK(make_job_strategy(job, dir.path)->name() == "fedavg");
+  job.server_momentum = 0.5;
+  job.server_learning_rate = 2.0;
+  std::unique_ptr<Strategy> fedavgm = make_job_strategy(job, dir.path);
+  CHECK(fedavgm->name() == "fedavg+server-momentum");
+  CHECK(fedavgm->keeps_server_state());
+
+  // Alone, with no network: one site's update of +0.1 everywhere; the strategy's next global
+  // model is the momentum step, prev + 2.0 * 0.1 (the same as ServerMomentum's first step).
+  const ModelBlob g0 = testing::make_model({10}, 1);
+  write_model_file(dir.path + "/g0.fxm", g0);
+  const ModelBlob update = shifted(g0, 0.1f);
+  std::shared_ptr<Aggregator> aggregator = fedavgm->make_aggregator(g0.manifest);
+  {
+    auto sink = aggregator->begin_update("site-a", 10);
+    sink->fold(0, update.bytes.data(), update.bytes.size());
+    sink->commit();
+  }
+  aggregator->close();
+  ModelFileReader prev(dir.path + "/g0.fxm");
+  ModelFileWriter next(dir.path + "/g1.fxm", g0.manifest);
+  fedavgm->update_global(*aggregator, prev, next, dir.path + "/g1.fxm.mean");
+  next.commit();
+  const ModelBlob g1 = read_model_file(dir.path + "/g1.fxm");
+  for (std::size_t k = 0; k < 10; ++k) CHECK(element(g1, k) == Approx(element(g0, k) + 0.2f).margin(1e-6));
+  CHECK_FALSE(std::filesystem::exists(dir.path + "/g1.fxm.mean"));  // the side file is gone
 }

@@ -1,8 +1,12 @@
-// Strategy: one federated algorithm, as a handful of verbs the coordinator calls each round.
+// Strategy: one federated algorithm, as the verbs the job runner calls each round (in the style
+// of Flower's Strategy): configure a round (select_sites), aggregate its updates
+// (make_aggregator), update the global model (update_global), and pick up again after a
+// coordinator restart (resume).
 //
-// A new algorithm is a new Strategy implementation; the job runner, transport and store stay as
-// they are. Implementations are called from the job runner's thread only, and need no network,
-// so they can be unit-tested on their own.
+// A new algorithm (FedOpt, a robust aggregator, ...) is a new Strategy, or a decorator around
+// one (ServerMomentumStrategy); the job runner, transport and store stay as they are.
+// make_job_strategy() builds the one a job's configuration asks for. Implementations are called
+// from the job runner's thread only and need no network, so they can be unit-tested alone.
 #pragma once
 
 #include <cstdint>
@@ -15,6 +19,9 @@
 namespace fedxray {
 
 class Aggregator;
+class ModelFileReader;
+class ModelFileWriter;
+struct JobConfig;
 
 class Strategy {
  public:
@@ -25,6 +32,20 @@ class Strategy {
                                                 int wanted) = 0;
   // A fresh aggregator for one round; it must accept updates with this layout.
   virtual std::shared_ptr<Aggregator> make_aggregator(const wire::ModelManifest& layout) = 0;
+  // Writes the next global model into `next` from the round's closed `aggregate` and the
+  // `previous` global model. `scratch` is a path the strategy may use for a side file. The
+  // default publishes the aggregate as it is (FedAvg).
+  virtual void update_global(const Aggregator& aggregate, const ModelFileReader& previous,
+                             ModelFileWriter& next, const std::string& scratch);
+  // After a restart that resumes at `current`, with `before` the global model of the round
+  // before it: rebuild any server-side state. The default keeps none.
+  virtual void resume(const ModelFileReader& before, const ModelFileReader& current) {}
+  // Whether resume() needs `before` (else a missing or corrupt one is no loss).
+  virtual bool keeps_server_state() const { return false; }
 };
+
+// FedAvg (seeded site selection, streaming weighted mean, undo journals in `journal_dir`),
+// wrapped in server momentum when the job sets server_momentum or server_learning_rate.
+std::unique_ptr<Strategy> make_job_strategy(const JobConfig& job, const std::string& journal_dir);
 
 }  // namespace fedxray

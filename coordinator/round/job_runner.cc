@@ -73,7 +73,8 @@ JobRunner::JobRunner(JobConfig job, CoordinatorOptions options, ModelBlob initia
     : job_(std::move(job)),
       options_(std::move(options)),
       strategy_(std::move(strategy)),
-      store_(options_.state_dir, job_.name) {
+      store_(options_.state_dir, job_.name),
+      observers_(make_round_observers(job_)) {
   std::string problem = manifest_problem(initial_model.manifest);
   if (!problem.empty()) throw Error("the initial model is malformed: " + problem);
   layout_ = initial_model.manifest;
@@ -84,10 +85,6 @@ JobRunner::JobRunner(JobConfig job, CoordinatorOptions options, ModelBlob initia
                   "no consortium CA certificate to check the sites' keys with");
     }
     secure_journals_ = UndoJournalPool::create(store_.journal_dir());
-  }
-  if (job_.differential_privacy.enabled) accountant_ = std::make_unique<RdpAccountant>();
-  if (job_.server_momentum > 0 || job_.server_learning_rate != 1.0) {
-    server_momentum_ = std::make_unique<ServerMomentum>(job_.server_momentum, job_.server_learning_rate);
   }
   resume(initial_model);
 }
@@ -108,10 +105,7 @@ void JobRunner::resume(const ModelBlob& initial_model) {
       previous_sha_ = p.model_sha256;
       store_.rewrite_metrics(p.records);  // the database is the truth; metrics.jsonl follows it
       for (const auto& record : p.records) {
-        if (accountant_ && record.contains("privacy")) {
-          accountant_->add_sampled_gaussian(record["privacy"]["sampling_rate"].get<double>(),
-                                            job_.differential_privacy.noise_multiplier);
-        }
+        for (auto& observer : observers_) observer->replay(record);
       }
       spdlog::info("job={} resumes after round {} (model sha256 {})", job_.name, resume_round_,
                    previous_sha_);
@@ -120,13 +114,13 @@ void JobRunner::resume(const ModelBlob& initial_model) {
   if (!resuming) write_model_file(store_.model_path(0), initial_model);
   global_ = std::make_shared<ModelFileReader>(store_.model_path(resume_round_));
   if (!resuming) previous_sha_ = global_->manifest().sha256();
-  if (server_momentum_ && resume_round_ > 0) {
+  if (strategy_->keeps_server_state() && resume_round_ > 0) {
     std::string problem;
     if (verified_model_sha256(store_.model_path(resume_round_ - 1), problem).empty()) {
-      spdlog::warn("job={} server momentum restarts from zero: round {} checkpoint unusable ({})",
-                   job_.name, resume_round_ - 1, problem);
+      spdlog::warn("job={} {} restarts its server state from zero: round {} checkpoint unusable "
+                   "({})", job_.name, strategy_->name(), resume_round_ - 1, problem);
     } else {
-      server_momentum_->resume(ModelFileReader(store_.model_path(resume_round_ - 1)), *global_);
+      strategy_->resume(ModelFileReader(store_.model_path(resume_round_ - 1)), *global_);
     }
   }
 }
@@ -412,26 +406,12 @@ nlohmann::json JobRunner::run_round(int number) {
   if (reported >= job_.min_sites && !stopped) {
     try {
       ModelFileWriter writer(store_.model_path(number), layout_);
-      if (server_momentum_) {
-        // The average goes to a side file first; the server's momentum step makes the model.
-        const std::string mean_path = store_.model_path(number) + ".mean";
-        {
-          ModelFileWriter mean(mean_path, layout_);
-          aggregator->write_result(mean);
-          mean.commit();
-        }
-        const ModelBlob average = read_model_file(mean_path);
-        std::filesystem::remove(mean_path);
-        std::filesystem::remove(mean_path + ".sha256");
-        std::shared_ptr<const ModelFileReader> previous;
-        {
-          std::lock_guard<std::mutex> guard(mu_);
-          previous = global_;
-        }
-        server_momentum_->apply(*previous, average, writer);
-      } else {
-        aggregator->write_result(writer);
+      std::shared_ptr<const ModelFileReader> previous;
+      {
+        std::lock_guard<std::mutex> guard(mu_);
+        previous = global_;
       }
+      strategy_->update_global(*aggregator, *previous, writer, store_.model_path(number) + ".mean");
       sha = writer.commit();
       published = std::make_shared<ModelFileReader>(store_.model_path(number));
     } catch (const Error& e) {
@@ -454,20 +434,10 @@ nlohmann::json JobRunner::run_round(int number) {
   if (published) {
     global_ = published;
     record["status"] = "completed";
-    if (accountant_) {
-      // Client-level DP: one step of the sampled Gaussian mechanism per published round, with
-      // the sampling rate of sites (those this coordinator admits, or has seen).
-      const double population = double(std::max<std::size_t>(
-          std::size_t(job_.sites_per_round),
-          options_.allowed_sites.empty() ? sites_.size() : options_.allowed_sites.size()));
-      const double q = std::min(1.0, double(job_.sites_per_round) / population);
-      accountant_->add_sampled_gaussian(q, job_.differential_privacy.noise_multiplier);
-      const auto spent = accountant_->epsilon(job_.differential_privacy.delta);
-      record["privacy"] = {{"epsilon", spent.epsilon}, {"delta", spent.delta},
-                           {"rdp_order", spent.order}, {"sampling_rate", q},
-                           {"noise_multiplier", job_.differential_privacy.noise_multiplier},
-                           {"clip_norm", job_.differential_privacy.clip_norm}};
-    }
+    const PublishedRound round{number, job_.sites_per_round,
+                               options_.allowed_sites.empty() ? sites_.size()
+                                                              : options_.allowed_sites.size()};
+    for (auto& observer : observers_) observer->round_published(round, record);
     record["model"] = store_.model_path(number);
     record["model_sha256"] = sha;
     record["total_samples"] = aggregator->committed_weight();

@@ -26,6 +26,7 @@
 
 #include "config/job_config.h"
 #include "wire/model_blob.h"
+#include "coordinator/round/round_observer.h"
 #include "coordinator/store/checkpoint_store.h"
 #include "fedxray/proto/fedxray.pb.h"
 
@@ -33,9 +34,7 @@ namespace fedxray {
 
 class Aggregator;
 class ModelFileReader;
-class RdpAccountant;
 class SecureRound;
-class ServerMomentum;
 class StateDatabase;
 class UndoJournalPool;
 class Strategy;
@@ -182,9 +181,7 @@ class JobRunner {
   Round round_;
   std::shared_ptr<const ModelFileReader> global_;
   std::shared_ptr<UndoJournalPool> secure_journals_;
-  std::unique_ptr<ServerMomentum> server_momentum_;  // FedAvgM jobs
-  std::unique_ptr<RdpAccountant> accountant_;  // differential-privacy jobs: what the pooled
-                                               // model has spent so far
+  std::vector<std::unique_ptr<RoundObserver>> observers_;  // e.g. the DP accountant
   bool stopping_ = false;
   bool interrupted_ = false;
   int resume_round_ = 0;
