@@ -120,6 +120,13 @@ SitePolicy read_site_policy(ConfigReader r) {
   p.max_batch_size = int(r.integer("max_batch_size", 1, 1 << 20, 1024));
   p.max_classes = int(r.integer("max_classes", 2, 1000000, 1000));
   p.max_model_mb = r.number("max_model_mb", 1.0, 1024.0 * 1024, 8192.0);
+  p.require_filters = r.string_list("require_filters", std::vector<std::string>{});
+  for (const auto& name : p.require_filters) {
+    if (std::find(kOutboundFilters.begin(), kOutboundFilters.end(), name) == kOutboundFilters.end()) {
+      r.fail("require_filters", "names '" + name + "', which is not an outbound filter (known: "
+                                "dp-clip-noise, privacy-budget, sample-weight-cap)");
+    }
+  }
   if ((p.max_epsilon_per_job > 0 || p.lifetime_epsilon > 0) && p.budget_file.empty()) {
     r.fail("budget_file", "is required with max_epsilon_per_job or lifetime_epsilon: the spent "
                           "budget must survive restarts (e.g. budget_file: privacy-budget.txt)");

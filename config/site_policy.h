@@ -24,6 +24,9 @@ namespace fedxray {
 
 class ConfigReader;
 
+inline const std::vector<std::string> kOutboundFilters = {"dp-clip-noise", "privacy-budget",
+                                                          "sample-weight-cap"};
+
 struct SitePolicy {
   std::vector<std::string> allowed_models;  // empty = any model the site supports
   int max_local_epochs = 0;                 // 0 = no limit
@@ -37,6 +40,9 @@ struct SitePolicy {
   int max_batch_size = 1024;
   int max_classes = 1000;
   double max_model_mb = 8192;       // largest global model the site downloads
+  // Outbound filters (site-agent/filters/site_filters.h) every job must use on this site's
+  // updates, by name: one of kOutboundFilters.
+  std::vector<std::string> require_filters;
 
   uint64_t max_model_bytes() const { return uint64_t(max_model_mb * 1024 * 1024); }
 

@@ -11,19 +11,12 @@
 #include "base/error.h"
 #include "site-agent/transport/retry_backoff.h"
 #include "base/version.h"
-#include "site-agent/filters/client_privacy.h"
 #include "site-agent/transport/model_transfer.h"
 
 namespace fedxray {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-// What this site's update may weigh: its dataset size, and at most the job's per-site cap (which
-// the coordinator enforces; 0 from an older coordinator means none).
-uint64_t weight_cap(const wire::JobSpec& job, uint64_t dataset_size) {
-  return job.max_site_samples() > 0 ? std::min(dataset_size, job.max_site_samples()) : dataset_size;
-}
 
 bool transient(const grpc::Status& s) {
   // CANCELLED: the coordinator shut down with this call in flight (a restart).
@@ -98,7 +91,8 @@ SiteAgent::SiteAgent(std::shared_ptr<grpc::Channel> channel, SiteAgentOptions op
     : stub_(wire::Coordinator::NewStub(channel)),
       options_(std::move(options)),
       trainer_(trainer),
-      budget_(options_.policy.budget_file) {}
+      budget_(options_.policy.budget_file),
+      filters_(options_.policy, budget_) {}
 
 void SiteAgent::stop() { stopping_ = true; }
 
@@ -219,9 +213,10 @@ void SiteAgent::serve_round(const wire::WorkReply& work) {
   beat.set_round(uint32_t(round));
   beat.set_phase("downloading");
   try {
+    const FilterRound filter_round{job, round, trainer_.dataset_size()};
     std::string refused = options_.policy.violation(job);
     if (refused.empty()) enter_job(job.job_id());  // only a well-formed id names a job
-    if (refused.empty()) refused = budget_.check_round(options_.policy, job, round);
+    if (refused.empty()) refused = filters_.check(filter_round);
     if (!refused.empty()) throw ShareableError(refused);
     HeartbeatThread heartbeat(*stub_, beat, std::chrono::milliseconds(heartbeat_interval_ms_));
     const auto t0 = Clock::now();
@@ -232,6 +227,7 @@ void SiteAgent::serve_round(const wire::WorkReply& work) {
     } clear_training_flag{training_};
     ModelBlob global = download(job, round);
     bytes_down_ += global.bytes.size();
+    filters_.apply_inbound(filter_round, global);
     const auto t1 = Clock::now();
     TrainingResult result = trainer_.train(job, round, global, [&](const std::string& phase, double f) {
       heartbeat.set_phase(phase, f);
@@ -239,8 +235,7 @@ void SiteAgent::serve_round(const wire::WorkReply& work) {
     });
     heartbeat.set_phase("uploading", 1.0);
     if (!heartbeat.keep_going()) throw TrainingCancelled();
-    apply_client_privacy(job, global, result);
-    budget_.spend_round(job);  // counted before anything leaves the site
+    filters_.apply_outbound(filter_round, global, result);  // site_filters.h: DP, budget, weight
     const auto t2 = Clock::now();
     if (job.secure_aggregation().enabled()) {
       if (!work.has_secure_aggregation()) {
@@ -251,7 +246,7 @@ void SiteAgent::serve_round(const wire::WorkReply& work) {
                     "without its certificate key to sign its round keys");
       }
       run_secure_round(*stub_, options_.credentials, work, global, result,
-                       weight_cap(job, trainer_.dataset_size()), on_secure_step_);
+                       trainer_.dataset_size(), on_secure_step_);
     } else {
       upload(job, round, result);
     }
@@ -307,8 +302,8 @@ ModelBlob SiteAgent::download(const wire::JobSpec& job, int round) {
 }
 
 void SiteAgent::upload(const wire::JobSpec& job, int round, const TrainingResult& result) {
-  const uint64_t weight = std::min(result.samples, weight_cap(job, trainer_.dataset_size()));
-  grpc::Status s = upload_update(*stub_, job.job_id(), round, result.model, weight, result.metrics);
+  grpc::Status s =
+      upload_update(*stub_, job.job_id(), round, result.model, result.samples, result.metrics);
   if (!s.ok()) {
     throw Error("the coordinator rejected the update for round " + std::to_string(round) + ": " +
                 s.error_message());

@@ -1,8 +1,9 @@
 // SiteAgent: the hospital side of the protocol. It only ever dials out to the coordinator.
 //
 // run(): Join, then long-poll for work. For each TRAIN assignment: download the global model
-// (chunked, SHA-256 checked), train it with the Trainer while a background thread heartbeats,
-// and upload the new weights as a chunked stream with the sample count and local metrics (or,
+// (chunked, SHA-256 checked), pass it through the inbound filters, train it with the Trainer
+// while a background thread heartbeats, pass the update through the outbound filters
+// (site-agent/filters/site_filters.h: DP, privacy budget, weight cap) and upload the new weights as a chunked stream with the sample count and local metrics (or,
 // when the job asks for secure aggregation, only a masked update: see secure_upload.h). When
 // the coordinator says the round is over for this site, training is abandoned and nothing is
 // uploaded. Any exception during a round (a refused assignment, LibTorch, out of memory, a file)
@@ -26,6 +27,7 @@
 #include "config/site_policy.h"
 #include "privacy/secagg/secure_aggregation_site.h"
 #include "site-agent/filters/privacy_budget.h"
+#include "site-agent/filters/site_filters.h"
 #include "site-agent/transport/secure_upload.h"
 #include "training/trainer.h"
 
@@ -92,6 +94,7 @@ class SiteAgent {
   SiteAgentOptions options_;
   Trainer& trainer_;
   PrivacyBudget budget_;  // options_.policy.budget_file
+  SiteFilters filters_;   // what is applied to the model received and the update sent
   uint32_t heartbeat_interval_ms_ = 2000;
   std::string current_job_;  // the job of the last assignment, until it finishes
   std::atomic<bool> stopping_{false};
