@@ -337,13 +337,35 @@ bool JobRunner::round_settled() const {
 nlohmann::json JobRunner::run_round(int number) {
   const auto started = Clock::now();
   std::unique_lock<std::mutex> lock(mu_);
+  nlohmann::json record = {{"job", job_.name}, {"round", number}};
+  if (!open_round(number, lock, record)) return record;
+  while (!stopping_ && !round_settled() && Clock::now() < round_.deadline) {
+    changed_.wait_for(lock, std::chrono::milliseconds(100));
+    expire_silent_sites();
+  }
+  const double collect_seconds = seconds_since(started);
+  RoundOutcome outcome = close_round(record);
+  outcome.collect_seconds = collect_seconds;
+  lock.unlock();  // writing the model can take a while; sites keep being answered meanwhile
+  publish(number, outcome);
+  lock.lock();
+  account(number, outcome, record);
+  record["collect_seconds"] = outcome.collect_seconds;  // from round start until it closed
+  record["seconds"] = seconds_since(started);  // including publishing the new global model
+  spdlog::info("job={} round={} {} ({} of {} sites reported, {:.2f} s)", job_.name, number,
+               record["status"].get<std::string>(), outcome.reported, outcome.selected,
+               record["seconds"].get<double>());
+  changed_.notify_all();
+  return record;
+}
+
+bool JobRunner::open_round(int number, std::unique_lock<std::mutex>& lock, nlohmann::json& record) {
   round_ = Round{};
   round_.number = number;
-  nlohmann::json record = {{"job", job_.name}, {"round", number}};
   if (!wait_for_sites(lock)) {
     record["status"] = "failed";
     record["reason"] = "stopped: " + stop_reason_;
-    return record;
+    return false;
   }
   std::vector<std::string> chosen =
       strategy_->select_sites(number, available_sites(), job_.sites_per_round);
@@ -361,14 +383,16 @@ nlohmann::json JobRunner::run_round(int number) {
   spdlog::info("job={} round={} started with sites {}", job_.name, number,
                nlohmann::json(chosen).dump());
   changed_.notify_all();
+  return true;
+}
 
-  while (!stopping_ && !round_settled() && Clock::now() < round_.deadline) {
-    changed_.wait_for(lock, std::chrono::milliseconds(100));
-    expire_silent_sites();
-  }
+JobRunner::RoundOutcome JobRunner::close_round(nlohmann::json& record) {
   round_.open = false;
-  const double collect_seconds = seconds_since(started);
-  const bool deadline_passed = Clock::now() >= round_.deadline;
+  RoundOutcome outcome;
+  outcome.deadline_passed = Clock::now() >= round_.deadline;
+  outcome.stopped = stopping_;
+  outcome.aggregator = round_.aggregator;
+  outcome.selected = round_.sites.size();
   for (auto& [name, s] : round_.sites) {
     if (finished(s.state)) continue;
     if (stopping_) {
@@ -378,14 +402,13 @@ nlohmann::json JobRunner::run_round(int number) {
                 SiteState::kLate);
     }
   }
-  int reported = 0;
   nlohmann::json sites = nlohmann::json::array();
   for (const auto& [name, s] : round_.sites) {
     nlohmann::json entry = {{"site", name},
                             {"status", s.state == SiteState::kUploaded ? "reported" : "failed"},
                             {"state", state_name(s)}};
     if (s.state == SiteState::kUploaded) {
-      ++reported;
+      ++outcome.reported;
       entry["samples"] = s.samples;
       entry["metrics"] = metrics_json(s.metrics);
     } else {
@@ -394,31 +417,31 @@ nlohmann::json JobRunner::run_round(int number) {
     sites.push_back(entry);
   }
   record["sites"] = sites;
-  record["selected"] = chosen.size();
-  record["reported"] = reported;
-  std::shared_ptr<Aggregator> aggregator = round_.aggregator;
-  const bool stopped = stopping_;
-  lock.unlock();  // writing the model can take a while; sites keep being answered meanwhile
+  record["selected"] = outcome.selected;
+  record["reported"] = outcome.reported;
+  return outcome;
+}
 
-  aggregator->close();  // uploads still in flight are taken back out before anything is written
-  std::string publish_error, sha;
-  std::shared_ptr<ModelFileReader> published;
-  if (reported >= job_.min_sites && !stopped) {
-    try {
-      ModelFileWriter writer(store_.model_path(number), layout_);
-      std::shared_ptr<const ModelFileReader> previous;
-      {
-        std::lock_guard<std::mutex> guard(mu_);
-        previous = global_;
-      }
-      strategy_->update_global(*aggregator, *previous, writer, store_.model_path(number) + ".mean");
-      sha = writer.commit();
-      published = std::make_shared<ModelFileReader>(store_.model_path(number));
-    } catch (const Error& e) {
-      publish_error = e.what();
+void JobRunner::publish(int number, RoundOutcome& outcome) {
+  outcome.aggregator->close();  // uploads in flight are taken back out before anything is written
+  if (outcome.reported < job_.min_sites || outcome.stopped) return;
+  try {
+    ModelFileWriter writer(store_.model_path(number), layout_);
+    std::shared_ptr<const ModelFileReader> previous;
+    {
+      std::lock_guard<std::mutex> guard(mu_);
+      previous = global_;
     }
+    strategy_->update_global(*outcome.aggregator, *previous, writer,
+                             store_.model_path(number) + ".mean");
+    outcome.sha = writer.commit();
+    outcome.published = std::make_shared<ModelFileReader>(store_.model_path(number));
+  } catch (const Error& e) {
+    outcome.publish_error = e.what();
   }
-  lock.lock();
+}
+
+void JobRunner::account(int number, const RoundOutcome& outcome, nlohmann::json& record) {
   std::string secure_failure;
   if (round_.secure) {
     const SecAggReport r = round_.secure->report();
@@ -431,37 +454,33 @@ nlohmann::json JobRunner::run_round(int number) {
       secure_failure = r.failure;
     }
   }
-  if (published) {
-    global_ = published;
+  if (outcome.published) {
+    global_ = outcome.published;
     record["status"] = "completed";
     const PublishedRound round{number, job_.sites_per_round,
                                options_.allowed_sites.empty() ? sites_.size()
                                                               : options_.allowed_sites.size()};
     for (auto& observer : observers_) observer->round_published(round, record);
     record["model"] = store_.model_path(number);
-    record["model_sha256"] = sha;
-    record["total_samples"] = aggregator->committed_weight();
-  } else {
-    record["status"] = "failed";
-    record["reason"] =
-        !secure_failure.empty() && reported >= job_.min_sites && !stopped
-            ? "secure aggregation failed (nothing about any single site was revealed): " +
-                  secure_failure
-        : !publish_error.empty()
-            ? "could not publish the new global model (the previous one is intact): " + publish_error
-        : stopped ? "stopped: " + stop_reason_
-                  : std::to_string(reported) + " of " + std::to_string(chosen.size()) +
-                          " selected sites reported, fewer than min_sites (" +
-                          std::to_string(job_.min_sites) + ")" +
-                          (deadline_passed ? " by the deadline" : "");
+    record["model_sha256"] = outcome.sha;
+    record["total_samples"] = outcome.aggregator->committed_weight();
+    return;
   }
-  record["collect_seconds"] = collect_seconds;  // from round start until the round closed
-  record["seconds"] = seconds_since(started);     // including publishing the new global model
-  spdlog::info("job={} round={} {} ({} of {} sites reported, {:.2f} s)", job_.name, number,
-               record["status"].get<std::string>(), reported, chosen.size(),
-               record["seconds"].get<double>());
-  changed_.notify_all();
-  return record;
+  const bool enough = outcome.reported >= job_.min_sites && !outcome.stopped;
+  record["status"] = "failed";
+  record["reason"] =
+      !secure_failure.empty() && enough
+          ? "secure aggregation failed (nothing about any single site was revealed): " +
+                secure_failure
+      : !outcome.publish_error.empty()
+          ? "could not publish the new global model (the previous one is intact): " +
+                outcome.publish_error
+      : outcome.stopped ? "stopped: " + stop_reason_
+                        : std::to_string(outcome.reported) + " of " +
+                              std::to_string(outcome.selected) +
+                              " selected sites reported, fewer than min_sites (" +
+                              std::to_string(job_.min_sites) + ")" +
+                              (outcome.deadline_passed ? " by the deadline" : "");
 }
 
 uint64_t JobRunner::weight_limit(const std::string& site) const {

@@ -158,7 +158,24 @@ class JobRunner {
   bool wait_for_sites(std::unique_lock<std::mutex>& lock);
   void expire_silent_sites();                                  // mu_ held
   bool round_settled() const;                                  // mu_ held
+  // One round: open (select sites, make the aggregator), collect updates until every selected
+  // site is done or the deadline passes, close (mark the rest late), publish the next global
+  // model (the strategy's update), account (status, observers such as the DP accountant).
   nlohmann::json run_round(int number);
+  struct RoundOutcome {
+    std::size_t selected = 0;
+    int reported = 0;
+    bool stopped = false;
+    bool deadline_passed = false;
+    double collect_seconds = 0;
+    std::shared_ptr<Aggregator> aggregator;
+    std::shared_ptr<ModelFileReader> published;  // set when the next global model is written
+    std::string sha, publish_error;
+  };
+  bool open_round(int number, std::unique_lock<std::mutex>& lock, nlohmann::json& record);  // mu_ held
+  RoundOutcome close_round(nlohmann::json& record);                                      // mu_ held
+  void publish(int number, RoundOutcome& outcome);                                       // mu_ free
+  void account(int number, const RoundOutcome& outcome, nlohmann::json& record);         // mu_ held
   // Ends the site's part in the round as `outcome` (kLate, kRefused or kFailed) with `reason`.
   void fail_site(SiteRound& s, const std::string& site, const std::string& reason,
                  SiteState outcome = SiteState::kFailed);
