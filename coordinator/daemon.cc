@@ -1,0 +1,138 @@
+#include "coordinator/daemon.h"
+
+#include <chrono>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+#include "base/atomic_file.h"
+#include "base/private_file.h"
+#include "coordinator/aggregation/strategy.h"
+#include "coordinator/round/job_queue.h"
+#include "coordinator/round/job_runner.h"
+#include "coordinator/store/audit_log.h"
+#include "coordinator/store/state_database.h"
+#include "coordinator/transport/admin_service.h"
+#include "coordinator/transport/coordinator_metrics.h"
+#include "coordinator/transport/coordinator_service.h"
+#include "ops/metrics_endpoint.h"
+#include "pki/revocation_list.h"
+#include "pki/tls.h"
+
+namespace fedxray {
+namespace {
+
+// Queues the --job unless it is recorded already (then it resumes); returns its name.
+std::string queue_job_file(const std::string& path, JobQueue& queue, StateDatabase& state,
+                           AuditLog& audit) {
+  const std::string yaml = read_file(path);
+  const JobConfig job = parse_job_config(yaml, path);  // errors name file, key, line
+  if (auto row = state.job(job.name)) {
+    if (row->config_yaml != yaml) {
+      spdlog::warn("job={} is recorded in {} already; its recorded configuration is used, not "
+                   "the changed {} (give a new job another job.name)",
+                   job.name, state.path(), path);
+    }
+    spdlog::info("job={} found in {} ({}, {} of {} rounds completed)", job.name, state.path(),
+                 row->status, row->completed_rounds, row->rounds);
+  } else {
+    const std::string actor = "coordinator command line (--job)";
+    queue.submit(yaml, path, actor);
+    audit.append(actor, "submit", "job " + job.name, "ok", "from " + path);
+  }
+  return job.name;
+}
+
+}  // namespace
+
+DaemonOutcome run_coordinator_daemon(const DaemonSettings& settings) {
+  const CoordinatorConfig& config = settings.config;
+  auto state = std::make_shared<StateDatabase>(config.state_dir);
+  auto audit = std::make_shared<AuditLog>(
+      state->connection(),
+      read_or_create_secret_key(config.audit_key, "audit head key", "coordinator.audit_key"));
+  CoordinatorOptions options;
+  options.state_dir = config.state_dir;
+  options.allowed_sites = config.sites;
+  options.heartbeat_timeout_s = config.heartbeat_timeout_s;
+  options.ca_pem = read_file(config.ca_certificate);
+  options.state = state;
+
+  JobQueue queue(state, audit, [options, make_model = settings.initial_model](const JobConfig& job) {
+    CheckpointStore journal_home(options.state_dir, job.name);
+    return std::make_shared<JobRunner>(job, options, make_model(job),
+                                       make_job_strategy(job, journal_home.journal_dir()));
+  });
+  if (settings.install_stop_handler) {
+    settings.install_stop_handler([&queue] { queue.shutdown("signal received"); });
+  }
+  queue.on_job_finished([export_model = settings.export_torchscript](JobRunner& runner,
+                                                                      bool completed) {
+    if (!completed) return;
+    const std::string torchscript = runner.store().dir() + "/pooled.pt";
+    export_model(runner.store().pooled_path(), torchscript);
+    spdlog::info("job={} pooled model: {} and {} (TorchScript)", runner.job().name,
+                 runner.store().pooled_path(), torchscript);
+  });
+
+  DaemonOutcome outcome;
+  if (!settings.job_path.empty()) {
+    outcome.job = queue_job_file(settings.job_path, queue, *state, *audit);
+  }
+
+  AdminServiceOptions admin_options;
+  admin_options.state_dir = config.state_dir;
+  admin_options.heartbeat_timeout_s = config.heartbeat_timeout_s;
+  admin_options.export_torchscript = settings.export_torchscript;
+  AdminService admin(queue, state, audit, admin_options);
+  // Every gate is in place before the port opens: no call is served unchecked or unrecorded.
+  CoordinatorGates gates{state, audit, nullptr};
+  if (!config.revocation_list.empty()) {
+    gates.revocation = std::make_shared<RevocationWatcher>(config.revocation_list, options.ca_pem);
+    admin.use_revocation_list(gates.revocation);
+  } else {
+    spdlog::warn("no revocation list (coordinator.revocation_list): a revoked certificate is "
+                 "not refused; point it at kits/ca/crl.pem");
+  }
+  CoordinatorServer server(
+      [&queue] { return queue.current(); }, config.listen,
+      make_server_credentials({config.certificate, config.private_key, config.ca_certificate}),
+      {&admin}, gates);
+  std::unique_ptr<MetricsEndpoint> metrics;
+  if (!config.metrics_listen.empty()) {
+    metrics = std::make_unique<MetricsEndpoint>(
+        config.metrics_listen, "coordinator.metrics_listen",
+        [&, timeout = config.heartbeat_timeout_s] {
+          return render_coordinator_metrics(*state, queue, server.service(), timeout);
+        },
+        MetricsSecurity{config.metrics_allow_remote,
+                        config.metrics_tls ? config.certificate : std::string(),
+                        config.private_key, config.ca_certificate});
+  }
+  if (outcome.job.empty() || settings.serve) {
+    queue.run();  // until the stop handler fires
+    server.shutdown();
+    outcome.job.clear();
+    return outcome;
+  }
+  outcome.completed = queue.run(outcome.job);
+  std::shared_ptr<JobRunner> runner = queue.current();
+  if (runner && runner->job().name == outcome.job && !runner->interrupted()) {
+    const auto until = std::chrono::steady_clock::now() +
+                       std::chrono::milliseconds(int64_t(settings.finish_grace_s * 1000));
+    while (!runner->all_sites_told_finished() && std::chrono::steady_clock::now() < until) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+  server.shutdown();
+  const auto row = state->job(outcome.job);
+  const CheckpointStore store(config.state_dir, outcome.job);
+  outcome.status = row ? row->status : "unknown";
+  outcome.message = row ? row->message : "";
+  outcome.metrics_path = store.metrics_path();
+  outcome.pooled_path = store.pooled_path();
+  outcome.torchscript_path = store.dir() + "/pooled.pt";
+  return outcome;
+}
+
+}  // namespace fedxray
