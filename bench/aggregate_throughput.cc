@@ -16,8 +16,8 @@
 #include <nlohmann/json.hpp>
 
 #include "bench/resnet_layout.h"
-#include "wire/model_stream.h"
 #include "coordinator/aggregation/streaming_fedavg.h"
+#include "wire/model_stream.h"
 
 using namespace fedxray;
 

@@ -22,22 +22,22 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
-#include "bench/perturb_trainer.h"
-#include "bench/resnet_layout.h"
 #include "base/atomic_file.h"
 #include "base/error.h"
 #include "base/log.h"
 #include "base/memory_tuning.h"
-#include "wire/model_file.h"
-#include "pki/provisioning.h"
-#include "pki/tls.h"
-#include "coordinator/store/audit_log.h"
-#include "coordinator/transport/coordinator_service.h"
+#include "bench/perturb_trainer.h"
+#include "bench/resnet_layout.h"
 #include "coordinator/aggregation/fedavg_strategy.h"
 #include "coordinator/round/job_runner.h"
+#include "coordinator/store/audit_log.h"
 #include "coordinator/store/state_database.h"
-#include "site-agent/transport/secure_upload.h"
+#include "coordinator/transport/coordinator_service.h"
+#include "pki/provisioning.h"
+#include "pki/tls.h"
 #include "site-agent/site_agent.h"
+#include "site-agent/transport/secure_upload.h"
+#include "wire/model_file.h"
 
 using namespace fedxray;
 namespace fs = std::filesystem;

@@ -17,10 +17,10 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
-#include "models/model_registry.h"
-#include "training/batch_pipeline.h"
 #include "data/csv_manifest.h"
 #include "data/image_file.h"
+#include "models/model_registry.h"
+#include "training/batch_pipeline.h"
 
 using namespace fedxray;
 using Clock = std::chrono::steady_clock;

@@ -13,14 +13,14 @@
 #include <grpcpp/grpcpp.h>
 #include <nlohmann/json.hpp>
 
+#include "base/atomic_file.h"
+#include "base/sha256.h"
 #include "cli/commands.h"
 #include "cli/exit_code.h"
 #include "cli/text_table.h"
 #include "config/admin_config.h"
-#include "base/atomic_file.h"
-#include "base/sha256.h"
-#include "pki/tls.h"
 #include "fedxray/proto/admin.grpc.pb.h"
+#include "pki/tls.h"
 
 namespace fedxray {
 namespace {
@@ -96,19 +96,8 @@ double number(const nlohmann::json& j, const char* key) {
   return j.contains(key) && j[key].is_number() ? j[key].get<double>() : std::nan("");
 }
 
-}  // namespace
-
-void add_admin_command(CLI::App& app) {
-  auto* cmd = app.add_subcommand("admin", "Consortium admin: submit, watch, abort and download "
-                                          "jobs; list sites; read and verify the audit log");
-  cmd->require_subcommand(1);
-  auto flags = std::make_shared<AdminFlags>();
-  cmd->add_option("--kit", flags->kit, "the admin's startup kit folder (holds admin.yaml)")
-      ->required();
-  cmd->add_option("--coordinator", flags->coordinator, "override admin.coordinator (host:port)");
-  cmd->add_flag("--json", flags->json, "print JSON instead of tables");
-
-  auto* submit = cmd->add_subcommand("submit", "Validate and queue a job file");
+void add_submit_subcommand(CLI::App& cmd, const std::shared_ptr<AdminFlags>& flags) {
+  auto* submit = cmd.add_subcommand("submit", "Validate and queue a job file");
   auto job_file = std::make_shared<std::string>();
   submit->add_option("job", *job_file, "job YAML")->required()->check(CLI::ExistingFile);
   submit->callback([=] {
@@ -123,8 +112,10 @@ void add_admin_command(CLI::App& app) {
                                         : "")
               << "\n";
   });
+}
 
-  cmd->add_subcommand("jobs", "List jobs, oldest first")->callback([=] {
+void add_jobs_subcommand(CLI::App& cmd, const std::shared_ptr<AdminFlags>& flags) {
+  cmd.add_subcommand("jobs", "List jobs, oldest first")->callback([=] {
     const auto reply =
         ask(*flags, &admin::Admin::Stub::ListJobs, admin::ListJobsRequest(), "jobs");
     if (flags->json) return print_json(reply);
@@ -136,8 +127,10 @@ void add_admin_command(CLI::App& app) {
     }
     t.print(std::cout);
   });
+}
 
-  auto* status = cmd->add_subcommand("status", "One job: current round, each site's state, "
+void add_status_subcommand(CLI::App& cmd, const std::shared_ptr<AdminFlags>& flags) {
+  auto* status = cmd.add_subcommand("status", "One job: current round, each site's state, "
                                                "time per round, time left");
   auto status_job = std::make_shared<std::string>();
   status->add_option("job", *status_job, "job name")->required();
@@ -165,8 +158,10 @@ void add_admin_command(CLI::App& app) {
     }
     rounds.print(std::cout);
   });
+}
 
-  auto* abort = cmd->add_subcommand("abort", "Stop a job cleanly (recorded; the last good model "
+void add_abort_subcommand(CLI::App& cmd, const std::shared_ptr<AdminFlags>& flags) {
+  auto* abort = cmd.add_subcommand("abort", "Stop a job cleanly (recorded; the last good model "
                                              "is kept)");
   auto abort_job = std::make_shared<std::string>();
   abort->add_option("job", *abort_job, "job name")->required();
@@ -177,8 +172,10 @@ void add_admin_command(CLI::App& app) {
     if (flags->json) return print_json(reply);
     std::cout << reply.message() << "\n";
   });
+}
 
-  cmd->add_subcommand("sites", "Sites: connected or not, last seen, software version")
+void add_sites_subcommand(CLI::App& cmd, const std::shared_ptr<AdminFlags>& flags) {
+  cmd.add_subcommand("sites", "Sites: connected or not, last seen, software version")
       ->callback([=] {
         const auto reply =
             ask(*flags, &admin::Admin::Stub::ListSites, admin::ListSitesRequest(), "sites");
@@ -190,8 +187,10 @@ void add_admin_command(CLI::App& app) {
         }
         t.print(std::cout);
       });
+}
 
-  auto* download = cmd->add_subcommand("download", "Download a job's model as TorchScript");
+void add_download_subcommand(CLI::App& cmd, const std::shared_ptr<AdminFlags>& flags) {
+  auto* download = cmd.add_subcommand("download", "Download a job's model as TorchScript");
   auto download_job = std::make_shared<std::string>();
   auto download_round = std::make_shared<int>(0);
   auto download_out = std::make_shared<std::string>();
@@ -239,8 +238,10 @@ void add_admin_command(CLI::App& app) {
               << received << " bytes, sha256 " << digest << ") written to " << *download_out
               << "\n";
   });
+}
 
-  auto* metrics = cmd->add_subcommand("metrics", "Per-round, per-site metrics of a job");
+void add_metrics_subcommand(CLI::App& cmd, const std::shared_ptr<AdminFlags>& flags) {
+  auto* metrics = cmd.add_subcommand("metrics", "Per-round, per-site metrics of a job");
   auto metrics_job = std::make_shared<std::string>();
   auto csv = std::make_shared<bool>(false);
   metrics->add_option("job", *metrics_job, "job name")->required();
@@ -278,8 +279,10 @@ void add_admin_command(CLI::App& app) {
       t.print(std::cout);
     }
   });
+}
 
-  auto* audit = cmd->add_subcommand("audit", "Read the audit log; --verify checks its hash chain");
+void add_audit_subcommand(CLI::App& cmd, const std::shared_ptr<AdminFlags>& flags) {
+  auto* audit = cmd.add_subcommand("audit", "Read the audit log; --verify checks its hash chain");
   auto verify = std::make_shared<bool>(false);
   auto limit = std::make_shared<unsigned>(50);
   audit->add_flag("--verify", *verify, "recompute the hash chain; exit 1 if a record was edited "
@@ -311,6 +314,28 @@ void add_admin_command(CLI::App& app) {
       throw CommandFailed(1, "the audit log failed verification: " + reply.problem());
     }
   });
+}
+
+}  // namespace
+
+void add_admin_command(CLI::App& app) {
+  auto* cmd = app.add_subcommand("admin", "Consortium admin: submit, watch, abort and download "
+                                          "jobs; list sites; read and verify the audit log");
+  cmd->require_subcommand(1);
+  auto flags = std::make_shared<AdminFlags>();
+  cmd->add_option("--kit", flags->kit, "the admin's startup kit folder (holds admin.yaml)")
+      ->required();
+  cmd->add_option("--coordinator", flags->coordinator, "override admin.coordinator (host:port)");
+  cmd->add_flag("--json", flags->json, "print JSON instead of tables");
+
+  add_submit_subcommand(*cmd, flags);
+  add_jobs_subcommand(*cmd, flags);
+  add_status_subcommand(*cmd, flags);
+  add_abort_subcommand(*cmd, flags);
+  add_sites_subcommand(*cmd, flags);
+  add_download_subcommand(*cmd, flags);
+  add_metrics_subcommand(*cmd, flags);
+  add_audit_subcommand(*cmd, flags);
 }
 
 }  // namespace fedxray

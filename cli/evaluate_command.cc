@@ -6,16 +6,16 @@
 
 #include <nlohmann/json.hpp>
 
-#include "cli/commands.h"
-#include "config/config_reader.h"
-#include "wire/model_file.h"
-#include "config/site_config.h"
-#include "models/model_weights.h"
-#include "models/torchscript_model.h"
 #include "base/atomic_file.h"
 #include "base/sha256.h"
+#include "cli/commands.h"
+#include "config/config_reader.h"
+#include "config/site_config.h"
 #include "data/data_source.h"
+#include "models/model_weights.h"
+#include "models/torchscript_model.h"
 #include "training/local_training.h"
+#include "wire/model_file.h"
 
 namespace fedxray {
 

@@ -3,12 +3,12 @@
 
 #include <iostream>
 
-#include "cli/commands.h"
-#include "cli/exit_code.h"
 #include "base/error.h"
 #include "base/log.h"
 #include "base/memory_tuning.h"
 #include "base/version.h"
+#include "cli/commands.h"
+#include "cli/exit_code.h"
 
 int main(int argc, char** argv) {
   fedxray::keep_model_buffers_mapped();

@@ -3,12 +3,12 @@
 #include <filesystem>
 #include <iostream>
 
-#include "cli/commands.h"
 #include "base/atomic_file.h"
-#include "config/consortium_config.h"
 #include "base/error.h"
-#include "pki/revocation_list.h"
+#include "cli/commands.h"
+#include "config/consortium_config.h"
 #include "pki/provisioning.h"
+#include "pki/revocation_list.h"
 
 namespace fedxray {
 

@@ -13,13 +13,13 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
-#include "cli/commands.h"
-#include "cli/exit_code.h"
-#include "simulation/federation_simulation.h"
 #include "base/atomic_file.h"
 #include "base/error.h"
+#include "cli/commands.h"
+#include "cli/exit_code.h"
 #include "config/simulation_config.h"
 #include "config/site_config.h"
+#include "simulation/federation_simulation.h"
 
 namespace fedxray {
 namespace fs = std::filesystem;

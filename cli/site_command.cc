@@ -6,13 +6,13 @@
 
 #include "cli/commands.h"
 #include "cli/signal_stop.h"
-#include "ops/metrics_endpoint.h"
 #include "config/site_config.h"
-#include "pki/tls.h"
 #include "data/data_source.h"
 #include "data/deid_gate.h"
-#include "site-agent/transport/secure_upload.h"
+#include "ops/metrics_endpoint.h"
+#include "pki/tls.h"
 #include "site-agent/site_agent.h"
+#include "site-agent/transport/secure_upload.h"
 #include "training/torch_trainer.h"
 
 namespace fedxray {

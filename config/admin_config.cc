@@ -2,8 +2,8 @@
 
 #include <filesystem>
 
-#include "config/config_reader.h"
 #include "base/error.h"
+#include "config/config_reader.h"
 
 namespace fedxray {
 

@@ -5,9 +5,9 @@
 // blob back; it throws fedxray::Error naming the first tensor whose name, dtype or shape differs.
 #pragma once
 
-#include "wire/model_blob.h"
 #include "models/image_classifier.h"
 #include "models/model_registry.h"
+#include "wire/model_blob.h"
 
 namespace fedxray {
 

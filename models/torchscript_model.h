@@ -12,8 +12,8 @@
 
 #include <memory>
 
-#include "wire/model_blob.h"
 #include "models/image_classifier.h"
+#include "wire/model_blob.h"
 
 namespace fedxray {
 

@@ -5,8 +5,8 @@
 #include <filesystem>
 
 #include "base/atomic_file.h"
-#include "pki/certificate_authority.h"
 #include "base/error.h"
+#include "pki/certificate_authority.h"
 
 namespace fedxray {
 namespace fs = std::filesystem;

@@ -7,22 +7,22 @@
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
-#include "simulation/initial_model.h"
 #include "base/atomic_file.h"
 #include "base/error.h"
-#include "wire/model_file.h"
-#include "pki/provisioning.h"
-#include "pki/tls.h"
-#include "coordinator/transport/coordinator_service.h"
 #include "coordinator/aggregation/fedavg_strategy.h"
-#include "models/model_weights.h"
-#include "models/torchscript_model.h"
+#include "coordinator/transport/coordinator_service.h"
 #include "data/data_source.h"
 #include "data/dataset_partition.h"
-#include "site-agent/transport/secure_upload.h"
-#include "site-agent/site_agent.h"
 #include "data/synthetic_radiographs.h"
+#include "models/model_weights.h"
+#include "models/torchscript_model.h"
+#include "pki/provisioning.h"
+#include "pki/tls.h"
+#include "simulation/initial_model.h"
+#include "site-agent/site_agent.h"
+#include "site-agent/transport/secure_upload.h"
 #include "training/torch_trainer.h"
+#include "wire/model_file.h"
 
 namespace fedxray {
 namespace fs = std::filesystem;

@@ -1,9 +1,9 @@
 #include "simulation/initial_model.h"
 
 #include "base/error.h"
-#include "wire/model_file.h"
 #include "models/model_registry.h"
 #include "models/model_weights.h"
+#include "wire/model_file.h"
 
 namespace fedxray {
 

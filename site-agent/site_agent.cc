@@ -9,9 +9,9 @@
 #include <spdlog/spdlog.h>
 
 #include "base/error.h"
-#include "site-agent/transport/retry_backoff.h"
 #include "base/version.h"
 #include "site-agent/transport/model_transfer.h"
+#include "site-agent/transport/retry_backoff.h"
 
 namespace fedxray {
 namespace {

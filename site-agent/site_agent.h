@@ -23,8 +23,8 @@
 
 #include <grpcpp/grpcpp.h>
 
-#include "fedxray/proto/fedxray.grpc.pb.h"
 #include "config/site_policy.h"
+#include "fedxray/proto/fedxray.grpc.pb.h"
 #include "privacy/secagg/secure_aggregation_site.h"
 #include "site-agent/filters/privacy_budget.h"
 #include "site-agent/filters/site_filters.h"

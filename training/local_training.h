@@ -7,10 +7,10 @@
 #include <string>
 #include <vector>
 
+#include "data/image_set.h"
 #include "models/image_classifier.h"
 #include "training/batch_pipeline.h"
 #include "training/classification_metrics.h"
-#include "data/image_set.h"
 
 namespace fedxray {
 

@@ -8,8 +8,8 @@
 #include <memory>
 #include <utility>
 
-#include "privacy/dp/rdp_accountant.h"
 #include "data/data_source.h"
+#include "privacy/dp/rdp_accountant.h"
 #include "training/trainer.h"
 
 namespace fedxray {

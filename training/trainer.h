@@ -14,8 +14,8 @@
 #include <vector>
 
 #include "base/error.h"
-#include "wire/model_blob.h"
 #include "fedxray/proto/fedxray.pb.h"
+#include "wire/model_blob.h"
 
 namespace fedxray {
 

@@ -15,8 +15,8 @@
 #include <string>
 
 #include "base/atomic_file.h"
-#include "wire/model_blob.h"
 #include "base/sha256.h"
+#include "wire/model_blob.h"
 
 namespace fedxray {
 

@@ -10,8 +10,8 @@
 #include <cstdint>
 #include <string>
 
-#include "wire/model_blob.h"
 #include "base/sha256.h"
+#include "wire/model_blob.h"
 
 namespace fedxray {
 

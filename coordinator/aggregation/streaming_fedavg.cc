@@ -9,8 +9,8 @@
 #include <type_traits>
 
 #include "base/error.h"
-#include "wire/model_file.h"
 #include "coordinator/aggregation/undo_journal.h"
+#include "wire/model_file.h"
 
 namespace fedxray {
 namespace {

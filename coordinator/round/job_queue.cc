@@ -5,8 +5,8 @@
 #include <spdlog/spdlog.h>
 
 #include "base/error.h"
-#include "coordinator/store/audit_log.h"
 #include "coordinator/round/job_runner.h"
+#include "coordinator/store/audit_log.h"
 #include "coordinator/store/state_database.h"
 
 namespace fedxray {

@@ -7,20 +7,20 @@
 #include <spdlog/spdlog.h>
 
 #include "base/error.h"
-#include "wire/model_file.h"
 #include "base/sha256.h"
 #include "base/version.h"
 #include "coordinator/aggregation/aggregator.h"
-#include "coordinator/round/refusal.h"
-#include "coordinator/store/resume_point.h"
-#include "coordinator/round/secure_round.h"
 #include "coordinator/aggregation/server_momentum.h"
-#include "coordinator/store/state_database.h"
 #include "coordinator/aggregation/strategy.h"
 #include "coordinator/aggregation/undo_journal.h"
-#include "privacy/secagg/neighbour_graph.h"
-#include "privacy/secagg/key_agreement.h"
+#include "coordinator/round/refusal.h"
+#include "coordinator/round/secure_round.h"
+#include "coordinator/store/resume_point.h"
+#include "coordinator/store/state_database.h"
 #include "privacy/dp/rdp_accountant.h"
+#include "privacy/secagg/key_agreement.h"
+#include "privacy/secagg/neighbour_graph.h"
+#include "wire/model_file.h"
 
 namespace fedxray {
 namespace {

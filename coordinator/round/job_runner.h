@@ -25,10 +25,10 @@
 #include <nlohmann/json.hpp>
 
 #include "config/job_config.h"
-#include "wire/model_blob.h"
 #include "coordinator/round/round_observer.h"
 #include "coordinator/store/checkpoint_store.h"
 #include "fedxray/proto/fedxray.pb.h"
+#include "wire/model_blob.h"
 
 namespace fedxray {
 

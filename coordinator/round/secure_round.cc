@@ -6,9 +6,9 @@
 #include <spdlog/spdlog.h>
 
 #include "base/error.h"
-#include "wire/model_file.h"
 #include "coordinator/aggregation/undo_journal.h"
 #include "privacy/secagg/secure_aggregation_wire.h"
+#include "wire/model_file.h"
 
 namespace fedxray {
 namespace {

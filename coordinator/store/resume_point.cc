@@ -3,9 +3,9 @@
 #include <filesystem>
 
 #include "base/error.h"
-#include "wire/model_file.h"
 #include "coordinator/store/checkpoint_store.h"
 #include "coordinator/store/state_database.h"
+#include "wire/model_file.h"
 
 namespace fedxray {
 

@@ -11,10 +11,10 @@
 
 #include "base/error.h"
 #include "base/sha256.h"
-#include "coordinator/store/audit_log.h"
-#include "coordinator/store/checkpoint_store.h"
 #include "coordinator/round/job_queue.h"
 #include "coordinator/round/job_runner.h"
+#include "coordinator/store/audit_log.h"
+#include "coordinator/store/checkpoint_store.h"
 #include "coordinator/store/state_database.h"
 
 namespace fedxray {

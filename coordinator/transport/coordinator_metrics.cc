@@ -1,10 +1,10 @@
 #include "coordinator/transport/coordinator_metrics.h"
 
-#include "ops/metrics_endpoint.h"
-#include "coordinator/transport/coordinator_service.h"
 #include "coordinator/round/job_queue.h"
 #include "coordinator/round/job_runner.h"
 #include "coordinator/store/state_database.h"
+#include "coordinator/transport/coordinator_service.h"
+#include "ops/metrics_endpoint.h"
 
 namespace fedxray {
 namespace {

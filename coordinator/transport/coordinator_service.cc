@@ -5,17 +5,17 @@
 #include <spdlog/spdlog.h>
 
 #include "base/error.h"
-#include "wire/model_file.h"
-#include "wire/model_stream.h"
-#include "pki/revocation_list.h"
 #include "base/sha256.h"
-#include "pki/tls.h"
 #include "base/version.h"
 #include "coordinator/aggregation/aggregator.h"
-#include "coordinator/store/audit_log.h"
 #include "coordinator/round/job_runner.h"
 #include "coordinator/round/refusal.h"
+#include "coordinator/store/audit_log.h"
 #include "coordinator/store/state_database.h"
+#include "pki/revocation_list.h"
+#include "pki/tls.h"
+#include "wire/model_file.h"
+#include "wire/model_stream.h"
 
 namespace fedxray {
 namespace {

@@ -3,9 +3,9 @@
 // site like every other (weight 1) so no site's influence exceeds the clip norm.
 #pragma once
 
-#include "wire/model_blob.h"
 #include "fedxray/proto/fedxray.pb.h"
 #include "training/trainer.h"
+#include "wire/model_blob.h"
 
 namespace fedxray {
 

@@ -12,8 +12,8 @@
 
 #include <grpcpp/grpcpp.h>
 
-#include "wire/model_blob.h"
 #include "fedxray/proto/fedxray.grpc.pb.h"
+#include "wire/model_blob.h"
 
 namespace fedxray {
 

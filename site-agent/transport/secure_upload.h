@@ -14,8 +14,8 @@
 #include <functional>
 #include <string>
 
-#include "pki/tls.h"
 #include "fedxray/proto/fedxray.grpc.pb.h"
+#include "pki/tls.h"
 #include "privacy/secagg/secure_aggregation_site.h"
 #include "training/trainer.h"
 
