@@ -228,4 +228,14 @@ void ConfigReader::finish() const {
   }
 }
 
+void read_metrics_keys(ConfigReader& r, const std::string& example, std::string& listen,
+                       bool& allow_remote, bool& tls) {
+  listen = r.string("metrics_listen", std::string());
+  if (!listen.empty() && listen.find(':') == std::string::npos) {
+    r.fail("metrics_listen", "must be address:port, e.g. " + example + " (got \"" + listen + "\")");
+  }
+  allow_remote = r.boolean("metrics_allow_remote", false);
+  tls = r.boolean("metrics_tls", false);
+}
+
 }  // namespace fedxray

@@ -68,4 +68,9 @@ class ConfigReader {
   std::set<std::string> seen_;
 };
 
+// The monitoring keys a coordinator and a site share: metrics_listen (address:port, checked
+// for the colon; `example` goes into the error), metrics_allow_remote and metrics_tls.
+void read_metrics_keys(ConfigReader& r, const std::string& example, std::string& listen,
+                       bool& allow_remote, bool& tls);
+
 }  // namespace fedxray

@@ -44,13 +44,7 @@ CoordinatorConfig load_coordinator_config(const std::string& file) {
                           "coordinator's certificate, e.g. audit_key: audit-head.key");
     }
   }
-  c.metrics_listen = r.string("metrics_listen", std::string());
-  if (!c.metrics_listen.empty() && c.metrics_listen.find(':') == std::string::npos) {
-    r.fail("metrics_listen", "must be address:port, e.g. 127.0.0.1:9464 (got \"" +
-                                 c.metrics_listen + "\")");
-  }
-  c.metrics_allow_remote = r.boolean("metrics_allow_remote", false);
-  c.metrics_tls = r.boolean("metrics_tls", false);
+  read_metrics_keys(r, "127.0.0.1:9464", c.metrics_listen, c.metrics_allow_remote, c.metrics_tls);
   r.finish();
   root.finish();
   return c;

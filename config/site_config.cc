@@ -58,13 +58,7 @@ SiteConfig load_site_config(const std::string& file) {
   if (r.has("data")) c.data = read_data_source_config(r.section("data"));
   c.threads = int(r.integer("threads", 0, 256, 0));
   if (r.has("policy")) c.policy = read_site_policy(r.section("policy"));
-  c.metrics_listen = r.string("metrics_listen", std::string());
-  if (!c.metrics_listen.empty() && c.metrics_listen.find(':') == std::string::npos) {
-    r.fail("metrics_listen", "must be address:port, e.g. 127.0.0.1:9465 (got \"" +
-                                 c.metrics_listen + "\")");
-  }
-  c.metrics_allow_remote = r.boolean("metrics_allow_remote", false);
-  c.metrics_tls = r.boolean("metrics_tls", false);
+  read_metrics_keys(r, "127.0.0.1:9465", c.metrics_listen, c.metrics_allow_remote, c.metrics_tls);
   r.finish();
   root.finish();
   return c;

@@ -18,18 +18,7 @@ mode=${1:-address}
 LOCK=/tmp/fedxray-build.lock
 
 PACKAGES=(clang-14 libfuzzer-14-dev)
-missing=()
-for p in "${PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if ((${#missing[@]})); then
-  echo "sanitize: installing ${missing[*]}"
-  SUDO=""
-  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
-    "${missing[@]}"
-fi
+./scripts/install_packages.sh sanitize "${PACKAGES[@]}"
 
 case "$mode" in
   address|address,undefined)
