@@ -67,6 +67,13 @@ std::string SitePolicy::malformed(const wire::JobSpec& job) const {
       !finite_in(job.differential_privacy().noise_multiplier(), 1e-3, 1e4)) {
     return out_of_range("differential_privacy.noise_multiplier", "outside [1e-3, 1e4]", "1e-3 to 1e4");
   }
+  // Each site adds noise / sqrt(summed_sites): only sites whose updates are summed before anyone
+  // sees them (secure aggregation) may share the noise; in the clear each site adds all of it.
+  const uint32_t summed = job.differential_privacy().summed_sites();
+  if (job.differential_privacy().enabled() && !job.secure_aggregation().enabled() && summed > 1) {
+    return out_of_range("differential_privacy.summed_sites", std::to_string(summed),
+                        "1 without secure aggregation (each site must add the full noise)");
+  }
   if (job.dp_sgd().enabled() && !finite_in(job.dp_sgd().noise_multiplier(), 1e-3, 1e4)) {
     return out_of_range("dp_sgd.noise_multiplier", "outside [1e-3, 1e4]", "1e-3 to 1e4");
   }

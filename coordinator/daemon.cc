@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "base/atomic_file.h"
+#include "base/error.h"
 #include "base/private_file.h"
 #include "coordinator/aggregation/strategy.h"
 #include "coordinator/round/job_queue.h"
@@ -48,9 +49,14 @@ std::string queue_job_file(const std::string& path, JobQueue& queue, StateDataba
 DaemonOutcome run_coordinator_daemon(const DaemonSettings& settings) {
   const CoordinatorConfig& config = settings.config;
   auto state = std::make_shared<StateDatabase>(config.state_dir);
-  auto audit = std::make_shared<AuditLog>(
-      state->connection(),
-      read_or_create_secret_key(config.audit_key, "audit head key", "coordinator.audit_key"));
+  const std::string audit_key =
+      read_or_create_secret_key(config.audit_key, "audit head key", "coordinator.audit_key");
+  if (audit_key.size() < 16) {
+    throw Error(config.audit_key + ": the audit head key is shorter than 16 bytes; delete it to have "
+                "a new one made (the audit log then no longer verifies against it) or "
+                "restore it from backup");
+  }
+  auto audit = std::make_shared<AuditLog>(state->connection(), audit_key);
   CoordinatorOptions options;
   options.state_dir = config.state_dir;
   options.allowed_sites = config.sites;

@@ -71,6 +71,9 @@ ImageSet NpzSource::read_split(const NpzArchive& archive, const std::string& spl
   out.image_size = image_size;
   if (n == 0) return out;
   const NpyArray images = archive.read_npy(images_name);
+  if (images.shape != shape) {  // the file changed between the two reads
+    throw Error(images_where + ": the array changed while it was read; load the data again");
+  }
   const int h = int(shape[1]), w = int(shape[2]), c = int(channels);
   const double scale = images.dtype[1] == 'f' ? 1.0 : images.item_size() == 1 ? 255.0 : 65535.0;
   GrayImage frame{w, h, std::vector<float>(std::size_t(w) * std::size_t(h))};

@@ -6,6 +6,7 @@
 #include <openssl/x509v3.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <memory>
 
 #include <spdlog/spdlog.h>
@@ -140,6 +141,10 @@ void RevocationWatcher::refresh() {
       throw Error("it was issued at " + std::to_string(list.issued_at) + ", before the list in " +
                   "force (" + std::to_string(issued_at_) + "): an older list would un-revoke " +
                   "certificates. Restore the newest kits/ca/crl.pem");
+    }
+    if (!std::includes(list.serials.begin(), list.serials.end(), revoked_.begin(), revoked_.end())) {
+      throw Error("it lacks certificates the list in force revokes: revocations only accumulate, "
+                  "so this is an older or forged list. Restore the newest kits/ca/crl.pem");
     }
     revoked_ = std::move(list.serials);
     issued_at_ = list.issued_at;

@@ -20,9 +20,11 @@ using Clock = std::chrono::steady_clock;
 
 bool transient(const grpc::Status& s) {
   // CANCELLED: the coordinator shut down with this call in flight (a restart).
+  // RESOURCE_EXHAUSTED: the coordinator's per-site call limit, until earlier calls finish.
   return s.error_code() == grpc::StatusCode::UNAVAILABLE ||
          s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED ||
-         s.error_code() == grpc::StatusCode::CANCELLED;
+         s.error_code() == grpc::StatusCode::CANCELLED ||
+         s.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED;
 }
 
 void set_deadline(grpc::ClientContext& context, std::chrono::seconds seconds) {
@@ -217,6 +219,15 @@ void SiteAgent::serve_round(const wire::WorkReply& work) {
     std::string refused = options_.policy.violation(job);
     if (refused.empty()) enter_job(job.job_id());  // only a well-formed id names a job
     if (refused.empty()) refused = filters_.check(filter_round);
+    if (refused.empty() && job.differential_privacy().enabled() &&
+        job.secure_aggregation().enabled() &&
+        int64_t(job.differential_privacy().summed_sites()) >
+            int64_t(work.secure_aggregation().sites_size())) {
+      refused = "the assignment's job.differential_privacy.summed_sites (" +
+                std::to_string(job.differential_privacy().summed_sites()) + ") exceeds the " +
+                std::to_string(work.secure_aggregation().sites_size()) +
+                " sites of the secure round: this site would add too little noise";
+    }
     if (!refused.empty()) throw ShareableError(refused);
     HeartbeatThread heartbeat(*stub_, beat, std::chrono::milliseconds(heartbeat_interval_ms_));
     const auto t0 = Clock::now();

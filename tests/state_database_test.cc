@@ -184,3 +184,18 @@ TEST_CASE("the coordinator's audit key must live outside its state folder") {
   CHECK(load_coordinator_config(dir.path + "/coordinator.yaml").audit_key ==
         dir.path + "/audit-head.key");
 }
+
+TEST_CASE("a keyed audit log emptied together with its head is caught") {
+  TempDir dir;
+  StateDatabase state(dir.path);
+  const std::string key(32, 'k');
+  AuditLog audit(state.connection(), key);
+  REQUIRE(audit.verify().intact);  // signed from the start, with no record yet
+  audit.append("CN=alice,OU=admin", "submit", "job j", "ok");
+  REQUIRE(audit.verify().intact);
+  state.connection()->exec("DELETE FROM audit");
+  std::filesystem::remove(audit.head_path());
+  CHECK_FALSE(audit.verify().intact);
+  write_file_atomically(audit.head_path(), "0 " + std::string(64, '0') + "\n");  // unsigned
+  CHECK_FALSE(audit.verify().intact);
+}

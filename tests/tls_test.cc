@@ -158,6 +158,10 @@ TEST_CASE("an older revocation list does not replace a newer one", "[tls][revoca
   std::this_thread::sleep_for(std::chrono::milliseconds(1100));  // the watcher re-reads at most 1/s
   CHECK(watcher.is_revoked(site_b));
   CHECK(watcher.is_revoked(site_a));
+  // Nor does a list issued in the same second that drops a revocation.
+  write_file_atomically(crl, add_to_revocation_list(ca_crt, ca_key, "", site_a, 1700000100));
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  CHECK(watcher.is_revoked(site_b));
 }
 
 TEST_CASE("a coordinator built with its revocation gate refuses a revoked site's first call",

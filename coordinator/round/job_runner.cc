@@ -676,7 +676,9 @@ std::unique_ptr<UploadSession> JobRunner::begin_upload(const std::string& site,
     changed_.notify_all();
     throw Refusal(RefusalCode::kFailedPrecondition, "site " + site + ": " + e.what());
   } catch (const Error& e) {  // ours (e.g. the undo journal's disk): the site only learns that
-    fail_site(s, site, std::string("the coordinator could not take the update: ") + e.what());
+    spdlog::error("job={} round={} site={}: cannot take the update: {}", job_.name, round_.number,
+                  site, e.what());
+    fail_site(s, site, "the coordinator could not take the update; its log has the details");
     changed_.notify_all();
     throw;
   }

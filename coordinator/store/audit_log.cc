@@ -77,6 +77,16 @@ std::string audit_hash(const AuditRecord& r) {
 AuditLog::AuditLog(std::shared_ptr<SqliteDatabase> db, std::string head_key)
     : db_(std::move(db)), head_key_(std::move(head_key)) {
   db_->exec(kSchema);
+  // A keyed log is signed from its first day, so emptying it and its head is caught as well.
+  std::error_code ec;
+  if (!head_key_.empty() && !std::filesystem::exists(head_path(), ec)) {
+    SqliteDatabase::Statement q(*db_, "SELECT COUNT(*) FROM audit");
+    if (q.step() && q.integer(0) == 0) {
+      spdlog::warn("the audit log in {} is empty and has no head: starting a new signed log "
+                   "(expected for a new state folder; otherwise the log was wiped)", db_->path());
+      write_file_atomically(head_path(), head_line(0, kGenesis) + "\n", 0600);
+    }
+  }
 }
 
 std::string AuditLog::head_line(int64_t seq, const std::string& hash) const {
@@ -184,18 +194,18 @@ AuditVerdict AuditLog::verify() const {
     int64_t head_seq = 0;
     std::string head_hash;
     head >> head_seq >> head_hash;
-    if (head_seq != v.records || (v.records > 0 && head_hash != previous)) {
+    if (head_seq != v.records || ((v.records > 0 || !head_key_.empty()) && head_hash != previous)) {
       v.problem = "the log ends at record " + std::to_string(v.records) + " but its head (" +
                   head_path() + ") says " + std::to_string(head_seq) +
                   ": the newest records were deleted or replaced";
       return v;
     }
-    if (!head_key_.empty() && v.records > 0 && text != head_line(head_seq, head_hash) + "\n") {
+    if (!head_key_.empty() && text != head_line(head_seq, head_hash) + "\n") {
       v.problem = "the audit head (" + head_path() + ") was not written with this coordinator's "
                   "audit key: the log and its head were rebuilt or replaced";
       return v;
     }
-  } else if (v.records > 0) {
+  } else if (v.records > 0 || !head_key_.empty()) {
     v.problem = "the audit head file " + head_path() + " is missing";
     return v;
   }

@@ -291,7 +291,8 @@ grpc::Status CoordinatorService::UploadUpdate(grpc::ServerContext* context,
       problem = e.what();
     } catch (const std::exception& e) {
       spdlog::error("upload from site={} failed at the coordinator: {}", site, e.what());
-      runner->fail_upload(*session, std::string("the coordinator failed: ") + e.what());
+      runner->fail_upload(*session, "the coordinator failed to take the update; its log has the "
+                                    "details");
       return {grpc::StatusCode::INTERNAL, kInternalFailure};
     }
     if (problem.empty() && received != total) {

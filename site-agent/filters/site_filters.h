@@ -27,6 +27,9 @@ class SiteFilters {
  public:
   // `budget` outlives the chain.
   SiteFilters(const SitePolicy& policy, PrivacyBudget& budget);
+  // Filters hold references into the chain (its policy copy): it stays where it was built.
+  SiteFilters(const SiteFilters&) = delete;
+  SiteFilters& operator=(const SiteFilters&) = delete;
 
   // Empty when every filter and the policy's required filters accept the round.
   std::string check(const FilterRound& round) const;
