@@ -2,8 +2,8 @@
 """Writes the seed corpora under fuzz/corpus/<target>/ (stdlib only; re-run to regenerate).
 
 Seeds are small valid inputs for each parser, so the fuzzer starts from the formats' real shape.
-The DICOM seeds are the two smallest files of /work/shared/data/dicom-cr-samples (about 2 KB
-each), copied when that folder is present.
+No DICOM seed is kept in the repository (real data stays in ../shared/data): scripts/fuzz.sh
+copies the two smallest real CR files from there into the working corpus when they are present.
 """
 import hashlib
 import io
@@ -14,7 +14,6 @@ import sys
 import zipfile
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus")
-DICOM_SAMPLES = "/work/shared/data/dicom-cr-samples/pydicom-dicomdir-cr"
 
 
 def put(target, name, data):
@@ -184,17 +183,6 @@ def audit_seeds():
     put("audit_log", "head_ahead", bytes([3, 0, 8]) + b"4 abcdef")
 
 
-def dicom_seeds():
-    if not os.path.isdir(DICOM_SAMPLES):
-        print("make_seeds: no DICOM samples at " + DICOM_SAMPLES + "; skipped", file=sys.stderr)
-        return
-    files = sorted(os.listdir(DICOM_SAMPLES),
-                   key=lambda f: os.path.getsize(os.path.join(DICOM_SAMPLES, f)))[:2]
-    os.makedirs(os.path.join(ROOT, "dicom_deidentifier"), exist_ok=True)
-    for f in files:
-        shutil.copy(os.path.join(DICOM_SAMPLES, f), os.path.join(ROOT, "dicom_deidentifier", f))
-
-
 if __name__ == "__main__":
     npz_seeds(npy_seeds())
     csv_seeds()
@@ -204,4 +192,3 @@ if __name__ == "__main__":
     config_seeds()
     log_seeds()
     audit_seeds()
-    dicom_seeds()

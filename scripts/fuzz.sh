@@ -44,6 +44,11 @@ for t in "${targets[@]}"; do
   log="$BUILD/fuzz-logs/$t.log"
   mkdir -p "$corpus" "$findings" "$(dirname "$log")"
   if [ -d "fuzz/corpus/$t" ]; then cp -n "fuzz/corpus/$t"/* "$corpus"/ 2>/dev/null || true; fi
+  # Real DICOM files are seeds too, taken from the data folder beside the repo, never committed.
+  samples="${FEDXRAY_SHARED_DATA:-../shared/data}/dicom-cr-samples/pydicom-dicomdir-cr"
+  if [ "$t" = dicom_deidentifier ] && [ -d "$samples" ]; then
+    ls -S -r "$samples"/*.dcm 2>/dev/null | head -n 2 | xargs -r -I{} cp -n {} "$corpus"/
+  fi
   echo "fuzz: $t for ${seconds}s (log: $log)"
   start=$(date +%s)
   status=0
