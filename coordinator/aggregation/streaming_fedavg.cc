@@ -1,5 +1,7 @@
 #include "coordinator/aggregation/streaming_fedavg.h"
 
+#include "coordinator/aggregation/journaled_sink.h"
+
 #include <algorithm>
 #include <cerrno>
 #include <cfloat>
@@ -53,56 +55,28 @@ void accumulate(double* __restrict acc, const char* __restrict data, std::size_t
 }  // namespace
 
 // Walks the update's byte stream, turning it into whole-element runs per tensor.
-class FedAvgSink : public UpdateSink {
+class FedAvgSink : public JournaledSink {
  public:
   FedAvgSink(StreamingFedAvg& agg, std::string site, double weight,
              std::unique_ptr<UndoJournal> journal)
-      : agg_(agg), site_(std::move(site)), weight_(weight), journal_(std::move(journal)) {}
+      : JournaledSink(std::move(site), "update", "model", agg.layout_.total_bytes(),
+                      std::move(journal)),
+        agg_(agg),
+        weight_(weight) {}
 
   // Deregisters first, under the aggregator's sink lock, so close() never misses an undo.
   ~FedAvgSink() override {
     std::lock_guard<std::mutex> registry(agg_.sinks_mu_);
     agg_.open_sinks_.erase(this);
-    std::lock_guard<std::mutex> lock(mu_);
-    if (!committed_ && !revoked_) undo();
-  }
-
-  // Called by StreamingFedAvg::close() with sinks_mu_ held.
-  void revoke() {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (committed_ || revoked_) return;
-    undo();
-    revoked_ = true;
-  }
-
-  void fold(uint64_t offset, const char* data, std::size_t size) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (revoked_) throw ShareableError("the round closed before the update from " + site_ + " was complete");
-    if (committed_) throw ShareableError("update from " + site_ + " already committed");
-    if (offset != received_) {
-      throw ShareableError("update bytes from " + site_ + " arrived out of order: got offset " +
-                  std::to_string(offset) + ", expected " + std::to_string(received_));
-    }
-    if (received_ + size > agg_.layout_.total_bytes()) {
-      throw ShareableError("update from " + site_ + " is longer than the model (" +
-                  std::to_string(agg_.layout_.total_bytes()) + " bytes)");
-    }
-    received_ += size;
-    consume(cursor_, data, size, weight_, true);
-  }
-
-  void commit() override {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (revoked_) throw ShareableError("the round closed before the update from " + site_ + " was complete");
-    if (received_ != agg_.layout_.total_bytes()) {
-      throw ShareableError("update from " + site_ + " ended after " + std::to_string(received_) + " of " +
-                  std::to_string(agg_.layout_.total_bytes()) + " bytes");
-    }
-    committed_ = true;
-    agg_.on_commit(weight_);
+    abandon();
   }
 
  private:
+  void add(uint64_t, const char* data, std::size_t size) override {
+    consume(cursor_, data, size, weight_, true);
+  }
+  void on_commit() override { agg_.on_commit(weight_); }
+
   struct Cursor {
     uint64_t position = 0;   // stream bytes consumed (including pending)
     std::size_t tensor = 0;
@@ -157,7 +131,7 @@ class FedAvgSink : public UpdateSink {
     agg_.add(tensor, element, data, count, weight);
     if (!journal) return;
     try {
-      journal_->append(data, count * dtype_size(agg_.layout_.tensors(int(tensor)).dtype()));
+      JournaledSink::journal().append(data, count * dtype_size(agg_.layout_.tensors(int(tensor)).dtype()));
     } catch (const Error&) {
       // Without a journal the contribution could not be undone later; take it out now.
       agg_.add(tensor, element, data, count, -weight);
@@ -165,29 +139,23 @@ class FedAvgSink : public UpdateSink {
     }
   }
 
-  void undo() {
+  void undo() override {
     Cursor replay;
     std::string buffer(1 << 20, '\0');
     try {
-      for (uint64_t offset = 0; offset < journal_->size();) {
-        const std::size_t n = journal_->read(offset, buffer.data(), buffer.size());
+      for (uint64_t offset = 0; offset < journal().size();) {
+        const std::size_t n = journal().read(offset, buffer.data(), buffer.size());
         consume(replay, buffer.data(), n, -weight_, false);
         offset += n;
       }
     } catch (const Error& e) {
-      agg_.poison("the undo of a failed update from " + site_ + " failed: " + e.what());
+      agg_.poison("the undo of a failed update from " + site() + " failed: " + e.what());
     }
   }
 
   StreamingFedAvg& agg_;
-  std::string site_;
   double weight_;
-  std::unique_ptr<UndoJournal> journal_;
-  uint64_t received_ = 0;
   Cursor cursor_;
-  std::mutex mu_;
-  bool committed_ = false;
-  bool revoked_ = false;
 };
 
 StreamingFedAvg::StreamingFedAvg(const wire::ModelManifest& layout, const std::string& journal_dir)

@@ -1,5 +1,7 @@
 #include "coordinator/round/secure_round.h"
 
+#include "coordinator/aggregation/journaled_sink.h"
+
 #include <algorithm>
 #include <cstring>
 
@@ -23,41 +25,24 @@ std::chrono::milliseconds millis(double seconds) {
 
 // One site's masked upload: little-endian 32-bit words added into the ring sum as they arrive,
 // journaled so that an upload that breaks off can be subtracted again.
-class SecureRound::MaskedSink : public UpdateSink {
+class SecureRound::MaskedSink : public JournaledSink {
  public:
   MaskedSink(SecureRound& round, std::string site, std::unique_ptr<UndoJournal> journal)
-      : round_(round), site_(std::move(site)), journal_(std::move(journal)) {}
+      : JournaledSink(std::move(site), "masked input", "round's vector",
+                      round.masked_layout_.total_bytes(), std::move(journal)),
+        round_(round) {}
 
   ~MaskedSink() override {
     std::lock_guard<std::mutex> registry(round_.mu_);
     round_.sinks_.erase(this);
-    std::lock_guard<std::mutex> lock(mu_);
-    if (!committed_ && !revoked_) undo();
+    abandon();
   }
 
-  void revoke() {  // round_.mu_ held
-    std::lock_guard<std::mutex> lock(mu_);
-    if (committed_ || revoked_) return;
-    undo();
-    revoked_ = true;
-  }
-
-  void fold(uint64_t offset, const char* data, std::size_t size) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (revoked_) throw ShareableError("the round closed before the masked input from " + site_ + " was complete");
-    if (committed_) throw ShareableError("masked input from " + site_ + " already committed");
-    const uint64_t total = round_.masked_layout_.total_bytes();
-    if (offset != received_) {
-      throw ShareableError("masked input from " + site_ + " arrived out of order at offset " + std::to_string(offset));
-    }
-    if (received_ + size > total) {
-      throw ShareableError("masked input from " + site_ + " is longer than the round's vector (" +
-                  std::to_string(total) + " bytes)");
-    }
-    const uint64_t first = (received_ - pending_.size()) / 4;
-    received_ += size;
+ private:
+  void add(uint64_t first_byte, const char* data, std::size_t size) override {
+    const uint64_t first = (first_byte - pending_.size()) / 4;
     if (pending_.empty() && size % 4 == 0) {  // every chunk but a rare split word
-      journal_->append(data, size);
+      journal().append(data, size);
       round_.fold_words(first, data, size / 4, false);
       return;
     }
@@ -66,31 +51,29 @@ class SecureRound::MaskedSink : public UpdateSink {
     const std::size_t whole = joined.size() / 4 * 4;
     pending_ = joined.substr(whole);
     if (whole == 0) return;
-    journal_->append(joined.data(), whole);
+    journal().append(joined.data(), whole);
     round_.fold_words(first, joined.data(), whole / 4, false);
   }
 
-  void commit() override {
-    std::lock_guard<std::mutex> registry(round_.mu_);
-    std::lock_guard<std::mutex> lock(mu_);
-    if (revoked_ || round_.input_closed_) {
-      throw ShareableError("the round closed before the masked input from " + site_ + " was complete");
+  std::unique_lock<std::mutex> lock_owner() override {
+    return std::unique_lock<std::mutex>(round_.mu_);
+  }
+  void check_commit() override {
+    if (round_.input_closed_) {
+      throw ShareableError("the round closed before the masked input from " + site() +
+                           " was complete");
     }
-    if (received_ != round_.masked_layout_.total_bytes()) {
-      throw ShareableError("masked input from " + site_ + " ended after " + std::to_string(received_) +
-                  " of " + std::to_string(round_.masked_layout_.total_bytes()) + " bytes");
-    }
-    committed_ = true;
-    round_.server_.mark_delivered(site_);
+  }
+  void on_commit() override {
+    round_.server_.mark_delivered(site());
     ++round_.committed_;
     round_.changed_.notify_all();
   }
 
- private:
-  void undo() {
+  void undo() override {
     std::string bytes(1 << 20, '\0');
-    for (uint64_t offset = 0; offset < journal_->size();) {
-      const std::size_t n = journal_->read(offset, bytes.data(), bytes.size());
+    for (uint64_t offset = 0; offset < journal().size();) {
+      const std::size_t n = journal().read(offset, bytes.data(), bytes.size());
       if (n == 0) break;
       round_.fold_words(offset / 4, bytes.data(), n / 4, true);
       offset += n;
@@ -98,13 +81,7 @@ class SecureRound::MaskedSink : public UpdateSink {
   }
 
   SecureRound& round_;
-  std::string site_;
-  std::unique_ptr<UndoJournal> journal_;
-  std::mutex mu_;
   std::string pending_;
-  uint64_t received_ = 0;
-  bool committed_ = false;
-  bool revoked_ = false;
 };
 
 SecureRound::SecureRound(SecureRoundSettings settings, std::shared_ptr<const ModelFileReader> global,
