@@ -182,3 +182,16 @@ TEST_CASE("FedAvg site selection is seeded, bounded and without repeats", "[feda
   CHECK(differs);
   CHECK(one.select_sites(2, {"a", "b"}, 5).size() == 2);
 }
+
+TEST_CASE("an update committed twice counts once", "[fedavg]") {
+  testing::TempDir dir;
+  ModelBlob a = testing::make_model({64}, 1);
+  StreamingFedAvg agg(a.manifest, dir.path);
+  auto sink = agg.begin_update("twice", 5);
+  sink->fold(0, a.bytes.data(), a.bytes.size());
+  sink->commit();
+  REQUIRE_THROWS_WITH(sink->commit(), Catch::Contains("already committed"));
+  REQUIRE_THROWS_WITH(sink->fold(0, a.bytes.data(), 4), Catch::Contains("already committed"));
+  CHECK(agg.committed_updates() == 1);
+  CHECK(agg.committed_weight() == 5);
+}
