@@ -1,0 +1,25 @@
+#include "coordinator/aggregation/strategy.h"
+
+#include "config/job_config.h"
+#include "coordinator/aggregation/aggregator.h"
+#include "coordinator/aggregation/fedavg_strategy.h"
+#include "coordinator/aggregation/server_momentum_strategy.h"
+#include "wire/model_file.h"
+
+namespace fedxray {
+
+void Strategy::update_global(const Aggregator& aggregate, const ModelFileReader&,
+                             ModelFileWriter& next, const std::string&) {
+  aggregate.write_result(next);
+}
+
+std::unique_ptr<Strategy> make_job_strategy(const JobConfig& job, const std::string& journal_dir) {
+  std::unique_ptr<Strategy> strategy = std::make_unique<FedAvgStrategy>(job.seed, journal_dir);
+  if (job.server_momentum > 0 || job.server_learning_rate != 1.0) {
+    strategy = std::make_unique<ServerMomentumStrategy>(std::move(strategy), job.server_momentum,
+                                                        job.server_learning_rate);
+  }
+  return strategy;
+}
+
+}  // namespace fedxray
