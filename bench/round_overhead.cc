@@ -63,7 +63,6 @@ int run_coordinator(const std::string& dir, int sites, int rounds, bool secure, 
   CoordinatorOptions options;
   options.state_dir = dir + (secure ? "/state-secure" : "/state");
   options.heartbeat_timeout_s = 120;
-  options.ca_pem = read_file(kit(dir, "coordinator").ca_certificate);
   std::shared_ptr<AuditLog> audit;
   if (state_db) {  // as `fedxray coordinator` runs: every round and upload recorded in SQLite
     options.state = std::make_shared<StateDatabase>(options.state_dir);
@@ -71,7 +70,8 @@ int run_coordinator(const std::string& dir, int sites, int rounds, bool secure, 
   }
   CheckpointStore store(options.state_dir, job.name);
   JobRunner runner(job, options, read_model_file(dir + "/initial.fxm"),
-                   make_job_strategy(job, store.journal_dir()));
+                   make_job_strategy(job, store.journal_dir(),
+                                     read_file(kit(dir, "coordinator").ca_certificate)));
   CoordinatorServer server(runner, "127.0.0.1:0", make_server_credentials(kit(dir, "coordinator")));
   if (state_db) server.service().use_state(options.state, audit);
   write_file_atomically(dir + "/port", std::to_string(server.port()));

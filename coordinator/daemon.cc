@@ -61,13 +61,15 @@ DaemonOutcome run_coordinator_daemon(const DaemonSettings& settings) {
   options.state_dir = config.state_dir;
   options.allowed_sites = config.sites;
   options.heartbeat_timeout_s = config.heartbeat_timeout_s;
-  options.ca_pem = read_file(config.ca_certificate);
   options.state = state;
+  // The consortium CA certificate: secure-aggregation jobs check the sites' signed keys with it.
+  const std::string ca_pem = read_file(config.ca_certificate);
 
-  JobQueue queue(state, audit, [options, make_model = settings.initial_model](const JobConfig& job) {
+  JobQueue queue(state, audit, [options, ca_pem,
+                                make_model = settings.initial_model](const JobConfig& job) {
     CheckpointStore journal_home(options.state_dir, job.name);
     return std::make_shared<JobRunner>(job, options, make_model(job),
-                                       make_job_strategy(job, journal_home.journal_dir()));
+                                       make_job_strategy(job, journal_home.journal_dir(), ca_pem));
   });
   if (settings.install_stop_handler) {
     settings.install_stop_handler([&queue] { queue.shutdown("signal received"); });
@@ -94,7 +96,7 @@ DaemonOutcome run_coordinator_daemon(const DaemonSettings& settings) {
   // Every gate is in place before the port opens: no call is served unchecked or unrecorded.
   CoordinatorGates gates{state, audit, nullptr};
   if (!config.revocation_list.empty()) {
-    gates.revocation = std::make_shared<RevocationWatcher>(config.revocation_list, options.ca_pem);
+    gates.revocation = std::make_shared<RevocationWatcher>(config.revocation_list, ca_pem);
     admin.use_revocation_list(gates.revocation);
   } else {
     spdlog::warn("no revocation list (coordinator.revocation_list): a revoked certificate is "

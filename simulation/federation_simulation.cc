@@ -102,11 +102,11 @@ SimulationResult run_federation_simulation(
   options.state_dir = work_dir + "/state";
   options.allowed_sites = consortium.sites;
   options.heartbeat_timeout_s = 30;
-  options.ca_pem = read_file(kit(consortium.coordinator_name).ca_certificate);
   CheckpointStore store(options.state_dir, config.job.name);
   ModelBlob initial = make_initial_model(config.job);
   JobRunner runner(config.job, options, initial,
-                   make_job_strategy(config.job, store.journal_dir()));
+                   make_job_strategy(config.job, store.journal_dir(),
+                                     read_file(kit(consortium.coordinator_name).ca_certificate)));
   CoordinatorServer server(runner, "127.0.0.1:0",
                            make_server_credentials(kit(consortium.coordinator_name)));
   const std::string target = "127.0.0.1:" + std::to_string(server.port());

@@ -26,10 +26,10 @@ CoordinatorFixture::CoordinatorFixture(JobConfig job, std::vector<std::string> a
   options.state_dir = state.path;
   options.allowed_sites = std::move(allowed);
   options.heartbeat_timeout_s = heartbeat_timeout_s;
-  options.ca_pem = read_file(kit("coordinator").ca_certificate);
   CheckpointStore store(state.path, job.name);
-  runner = std::make_unique<JobRunner>(job, options, initial,
-                                       make_job_strategy(job, store.journal_dir()));
+  runner = std::make_unique<JobRunner>(
+      job, options, initial,
+      make_job_strategy(job, store.journal_dir(), read_file(kit("coordinator").ca_certificate)));
   server = std::make_unique<CoordinatorServer>(*runner, "127.0.0.1:0",
                                                make_server_credentials(kit("coordinator")));
 }

@@ -6,8 +6,12 @@
 
 #include "config/job_config.h"
 #include "coordinator/aggregation/aggregator.h"
+#include "coordinator/aggregation/secure_round.h"
+#include "privacy/secagg/fixed_point.h"
 #include "coordinator/aggregation/server_momentum.h"
 #include "coordinator/aggregation/strategy.h"
+#include "base/atomic_file.h"
+#include "base/error.h"
 #include "wire/model_file.h"
 #include "tests/test_support.h"
 
@@ -119,7 +123,11 @@ TEST_CASE("a job's strategy is FedAvg, wrapped in server momentum when the job a
   const ModelBlob g0 = testing::make_model({10}, 1);
   write_model_file(dir.path + "/g0.fxm", g0);
   const ModelBlob update = shifted(g0, 0.1f);
-  std::shared_ptr<Aggregator> aggregator = fedavgm->make_aggregator(g0.manifest);
+  RoundPlan plan;
+  plan.round = 1;
+  plan.sites = {"site-a"};
+  plan.layout = g0.manifest;
+  std::shared_ptr<Aggregator> aggregator = fedavgm->make_aggregator(plan);
   {
     auto sink = aggregator->begin_update("site-a", 10);
     sink->fold(0, update.bytes.data(), update.bytes.size());
@@ -133,4 +141,43 @@ TEST_CASE("a job's strategy is FedAvg, wrapped in server momentum when the job a
   const ModelBlob g1 = read_model_file(dir.path + "/g1.fxm");
   for (std::size_t k = 0; k < 10; ++k) CHECK(element(g1, k) == Approx(element(g0, k) + 0.2f).margin(1e-6));
   CHECK_FALSE(std::filesystem::exists(dir.path + "/g1.fxm.mean"));  // the side file is gone
+}
+
+TEST_CASE("a secure job's strategy masks the round: its aggregator is a SecureRound for the plan",
+          "[fedavgm]") {
+  testing::TempDir dir;
+  JobConfig job;
+  job.name = "masked";
+  job.server_momentum = 0.5;
+  job.secure_aggregation.enabled = true;
+  // Without the consortium CA nothing could check the sites' keys: refused, naming the job.
+  CHECK_THROWS_WITH(make_job_strategy(job, dir.path),
+                    Catch::Contains("job masked uses secure aggregation") &&
+                        Catch::Contains("no consortium CA certificate"));
+
+  std::unique_ptr<Strategy> strategy =
+      make_job_strategy(job, dir.path, read_file(testing::kit("coordinator").ca_certificate));
+  CHECK(strategy->name() == "fedavg+server-momentum+secure-aggregation");
+  CHECK(strategy->keeps_server_state());  // the momentum it wraps
+
+  const ModelBlob g0 = testing::make_model({10, 6}, 1);
+  write_model_file(dir.path + "/g0.fxm", g0);
+  RoundPlan plan;
+  plan.round = 3;
+  plan.sites = {"site-a", "site-b", "site-c"};
+  plan.weight_caps = {{"site-a", 10}, {"site-b", 20}, {"site-c", 30}};
+  plan.layout = g0.manifest;
+  plan.global = std::make_shared<ModelFileReader>(dir.path + "/g0.fxm");
+  plan.deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  std::shared_ptr<Aggregator> aggregator = strategy->make_aggregator(plan);
+  auto secure = std::dynamic_pointer_cast<SecureRound>(aggregator);
+  REQUIRE(secure != nullptr);
+  const wire::SecAggRoundParams params = secure->wire_params();
+  // The scale follows from the sum of the caps (10 + 20 + 30), not from what sites will claim.
+  CHECK(params.scale() == FixedPointCode::for_total_weight(job.secure_aggregation.clip, 60).scale);
+  CHECK(params.vector_words() == 16 + 1 + 1);  // 16 floats, the int64 counter and the weight
+  CHECK(params.sites_size() == 3);
+  // An unplanned site has no masking plan and cannot upload.
+  CHECK_THROWS_AS(aggregator->begin_update("site-z", 1), Error);
+  secure->abort("test over");
 }

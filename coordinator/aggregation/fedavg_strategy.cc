@@ -21,8 +21,8 @@ std::vector<std::string> FedAvgStrategy::select_sites(int round,
   return chosen;
 }
 
-std::shared_ptr<Aggregator> FedAvgStrategy::make_aggregator(const wire::ModelManifest& layout) {
-  return std::make_shared<StreamingFedAvg>(layout, journals_);
+std::shared_ptr<Aggregator> FedAvgStrategy::make_aggregator(const RoundPlan& plan) {
+  return std::make_shared<StreamingFedAvg>(plan.layout, journals_);
 }
 
 }  // namespace fedxray

@@ -14,7 +14,7 @@ class FedAvgStrategy : public Strategy {
   std::string name() const override { return "fedavg"; }
   std::vector<std::string> select_sites(int round, const std::vector<std::string>& available,
                                         int wanted) override;
-  std::shared_ptr<Aggregator> make_aggregator(const wire::ModelManifest& layout) override;
+  std::shared_ptr<Aggregator> make_aggregator(const RoundPlan& plan) override;
 
  private:
   uint64_t seed_;

@@ -9,17 +9,7 @@ namespace fedxray {
 
 ServerMomentumStrategy::ServerMomentumStrategy(std::unique_ptr<Strategy> inner, double momentum,
                                                double learning_rate)
-    : inner_(std::move(inner)), momentum_(momentum, learning_rate) {}
-
-std::vector<std::string> ServerMomentumStrategy::select_sites(
-    int round, const std::vector<std::string>& available, int wanted) {
-  return inner_->select_sites(round, available, wanted);
-}
-
-std::shared_ptr<Aggregator> ServerMomentumStrategy::make_aggregator(
-    const wire::ModelManifest& layout) {
-  return inner_->make_aggregator(layout);
-}
+    : StrategyDecorator(std::move(inner)), momentum_(momentum, learning_rate) {}
 
 void ServerMomentumStrategy::update_global(const Aggregator& aggregate,
                                            const ModelFileReader& previous, ModelFileWriter& next,
@@ -27,7 +17,7 @@ void ServerMomentumStrategy::update_global(const Aggregator& aggregate,
   // The inner strategy's model goes to a side file first; the momentum step makes the next one.
   {
     ModelFileWriter side(scratch, previous.manifest());
-    inner_->update_global(aggregate, previous, side, scratch + ".inner");
+    inner().update_global(aggregate, previous, side, scratch + ".inner");
     side.commit();
   }
   const ModelBlob average = read_model_file(scratch);

@@ -6,24 +6,20 @@
 #include <memory>
 
 #include "coordinator/aggregation/server_momentum.h"
-#include "coordinator/aggregation/strategy.h"
+#include "coordinator/aggregation/strategy_decorator.h"
 
 namespace fedxray {
 
-class ServerMomentumStrategy : public Strategy {
+class ServerMomentumStrategy : public StrategyDecorator {
  public:
   ServerMomentumStrategy(std::unique_ptr<Strategy> inner, double momentum, double learning_rate);
-  std::string name() const override { return inner_->name() + "+server-momentum"; }
-  std::vector<std::string> select_sites(int round, const std::vector<std::string>& available,
-                                        int wanted) override;
-  std::shared_ptr<Aggregator> make_aggregator(const wire::ModelManifest& layout) override;
+  std::string name() const override { return inner().name() + "+server-momentum"; }
   void update_global(const Aggregator& aggregate, const ModelFileReader& previous,
                      ModelFileWriter& next, const std::string& scratch) override;
   void resume(const ModelFileReader& before, const ModelFileReader& current) override;
   bool keeps_server_state() const override { return true; }
 
  private:
-  std::unique_ptr<Strategy> inner_;
   ServerMomentum momentum_;
 };
 

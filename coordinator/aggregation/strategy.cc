@@ -3,6 +3,7 @@
 #include "config/job_config.h"
 #include "coordinator/aggregation/aggregator.h"
 #include "coordinator/aggregation/fedavg_strategy.h"
+#include "coordinator/aggregation/secure_aggregation_strategy.h"
 #include "coordinator/aggregation/server_momentum_strategy.h"
 #include "wire/model_file.h"
 
@@ -13,11 +14,16 @@ void Strategy::update_global(const Aggregator& aggregate, const ModelFileReader&
   aggregate.write_result(next);
 }
 
-std::unique_ptr<Strategy> make_job_strategy(const JobConfig& job, const std::string& journal_dir) {
+std::unique_ptr<Strategy> make_job_strategy(const JobConfig& job, const std::string& journal_dir,
+                                            const std::string& ca_pem) {
   std::unique_ptr<Strategy> strategy = std::make_unique<FedAvgStrategy>(job.seed, journal_dir);
   if (job.server_momentum > 0 || job.server_learning_rate != 1.0) {
     strategy = std::make_unique<ServerMomentumStrategy>(std::move(strategy), job.server_momentum,
                                                         job.server_learning_rate);
+  }
+  if (job.secure_aggregation.enabled) {
+    strategy = std::make_unique<SecureAggregationStrategy>(
+        std::move(strategy), job.name, job.secure_aggregation, ca_pem, journal_dir);
   }
   return strategy;
 }

@@ -4,7 +4,8 @@
 // coordinator restart (resume).
 //
 // A new algorithm (FedOpt, a robust aggregator, ...) is a new Strategy, or a decorator around
-// one (ServerMomentumStrategy); the job runner, transport and store stay as they are.
+// one: ServerMomentumStrategy owns a server-optimizer step, SecureAggregationStrategy swaps the
+// aggregator for a masked one. The job runner, transport and store stay as they are.
 // make_job_strategy() builds the one a job's configuration asks for. Implementations are called
 // from the job runner's thread only and need no network, so they can be unit-tested alone.
 #pragma once
@@ -14,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "coordinator/aggregation/round_plan.h"
 #include "wire/model_blob.h"
 
 namespace fedxray {
@@ -30,8 +32,9 @@ class Strategy {
   // Picks up to `wanted` of the `available` sites (sorted by name) to train `round`.
   virtual std::vector<std::string> select_sites(int round, const std::vector<std::string>& available,
                                                 int wanted) = 0;
-  // A fresh aggregator for one round; it must accept updates with this layout.
-  virtual std::shared_ptr<Aggregator> make_aggregator(const wire::ModelManifest& layout) = 0;
+  // A fresh aggregator for the planned round; it accepts updates with plan.layout (a secure
+  // round's masked layout: SecureRound::masked_layout()).
+  virtual std::shared_ptr<Aggregator> make_aggregator(const RoundPlan& plan) = 0;
   // Writes the next global model into `next` from the round's closed `aggregate` and the
   // `previous` global model. `scratch` is a path the strategy may use for a side file. The
   // default publishes the aggregate as it is (FedAvg).
@@ -45,7 +48,10 @@ class Strategy {
 };
 
 // FedAvg (seeded site selection, streaming weighted mean, undo journals in `journal_dir`),
-// wrapped in server momentum when the job sets server_momentum or server_learning_rate.
-std::unique_ptr<Strategy> make_job_strategy(const JobConfig& job, const std::string& journal_dir);
+// wrapped in server momentum when the job sets server_momentum or server_learning_rate, and in
+// secure aggregation when the job enables it (`ca_pem`: the consortium CA certificate that checks
+// the sites' signed keys; throws Error when such a job is given none).
+std::unique_ptr<Strategy> make_job_strategy(const JobConfig& job, const std::string& journal_dir,
+                                            const std::string& ca_pem = "");
 
 }  // namespace fedxray

@@ -7,19 +7,15 @@
 #include <spdlog/spdlog.h>
 
 #include "base/error.h"
-#include "base/sha256.h"
 #include "base/version.h"
 #include "coordinator/aggregation/aggregator.h"
 #include "coordinator/aggregation/server_momentum.h"
 #include "coordinator/aggregation/strategy.h"
-#include "coordinator/aggregation/undo_journal.h"
+#include "coordinator/aggregation/secure_round.h"
 #include "coordinator/round/refusal.h"
-#include "coordinator/round/secure_round.h"
 #include "coordinator/store/resume_point.h"
 #include "coordinator/store/state_database.h"
 #include "privacy/dp/rdp_accountant.h"
-#include "privacy/secagg/key_agreement.h"
-#include "privacy/secagg/neighbour_graph.h"
 #include "wire/model_file.h"
 
 namespace fedxray {
@@ -79,13 +75,6 @@ JobRunner::JobRunner(JobConfig job, CoordinatorOptions options, ModelBlob initia
   if (!problem.empty()) throw Error("the initial model is malformed: " + problem);
   layout_ = initial_model.manifest;
   layout_.clear_sha256();
-  if (job_.secure_aggregation.enabled) {
-    if (options_.ca_pem.empty()) {
-      throw Error("job " + job_.name + " uses secure aggregation, but the coordinator was given "
-                  "no consortium CA certificate to check the sites' keys with");
-    }
-    secure_journals_ = UndoJournalPool::create(store_.journal_dir());
-  }
   resume(initial_model);
 }
 
@@ -370,13 +359,11 @@ bool JobRunner::open_round(int number, std::unique_lock<std::mutex>& lock, nlohm
   std::vector<std::string> chosen =
       strategy_->select_sites(number, available_sites(), job_.sites_per_round);
   round_.deadline = Clock::now() + std::chrono::milliseconds(int64_t(job_.round_deadline_s * 1000));
-  if (job_.secure_aggregation.enabled) {
-    round_.secure = make_secure_round(chosen);
-    round_.aggregator = round_.secure;
-  } else {
-    round_.aggregator = strategy_->make_aggregator(layout_);
-  }
-  for (const auto& s : chosen) round_.sites[s].max_samples = weight_limit(s);
+  RoundPlan plan{number, chosen, {}, layout_, global_, round_.deadline};
+  for (const auto& s : chosen) plan.weight_caps[s] = round_.sites[s].max_samples = weight_limit(s);
+  round_.aggregator = strategy_->make_aggregator(plan);
+  // A secure round also runs the key and share exchanges that the sites' secure_step calls join.
+  round_.secure = std::dynamic_pointer_cast<SecureRound>(round_.aggregator);
   if (options_.state) options_.state->round_started(job_.name, number, chosen);
   record["previous_model_sha256"] = previous_sha_;
   round_.open = true;
@@ -487,33 +474,6 @@ uint64_t JobRunner::weight_limit(const std::string& site) const {
   auto it = sites_.find(site);
   const uint64_t joined = it == sites_.end() ? 0 : it->second.dataset_size;
   return std::max<uint64_t>(1, std::min(joined, job_.max_site_samples));
-}
-
-std::shared_ptr<SecureRound> JobRunner::make_secure_round(const std::vector<std::string>& chosen) {
-  const SecureAggregationConfig& c = job_.secure_aggregation;
-  const int n = int(chosen.size());
-  SecureRoundSettings settings;
-  SecAggRound& p = settings.params;
-  p.job = job_.name;
-  p.round = round_.number;
-  p.sites = chosen;
-  const int k = std::max(1, std::min(n - 1, c.neighbours > 0 ? c.neighbours
-                                                             : NeighbourGraph::recommended_degree(n)));
-  p.neighbours = k;
-  // Default: a majority of each neighbourhood (itself included) recovers a site's secrets.
-  p.threshold = std::min(k + 1, c.threshold > 0 ? c.threshold : (k + 1) / 2 + 1);
-  std::string seed = random_seed();
-  p.graph_seed = Sha256::of(seed.data(), seed.size());
-  p.vector_words = element_count(layout_) + 1;
-  // The sum of the caps, not of what sites may later claim: an update weighing more is refused,
-  // so no site can shrink the scale until the honest updates encode to zero.
-  double weight_bound = 0;
-  for (const auto& site : chosen) weight_bound += double(weight_limit(site));
-  settings.code = FixedPointCode::for_total_weight(c.clip, weight_bound);
-  settings.ca_pem = options_.ca_pem;
-  settings.stage_timeout_s = c.stage_timeout_s;
-  settings.advert_deadline = round_.deadline;
-  return std::make_shared<SecureRound>(settings, global_, secure_journals_);
 }
 
 // --- the sites' verbs -----------------------------------------------------------------------

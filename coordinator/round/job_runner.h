@@ -36,7 +36,6 @@ class Aggregator;
 class ModelFileReader;
 class SecureRound;
 class StateDatabase;
-class UndoJournalPool;
 class Strategy;
 class UpdateSink;
 
@@ -44,9 +43,6 @@ struct CoordinatorOptions {
   std::string state_dir = "state";
   std::vector<std::string> allowed_sites;  // empty: any site certificate from the CA
   double heartbeat_timeout_s = 60;
-  // The consortium CA certificate (PEM text); secure-aggregation jobs check the sites' signed
-  // round keys against it.
-  std::string ca_pem;
   // The durable record (coordinator.db). With it the runner resumes a job from its last
   // completed round whose checkpoint verifies (see resume_point.h), and records every round and
   // each site's part in it. Without it (simulations, tests) the job starts from round 1.
@@ -148,7 +144,7 @@ class JobRunner {
     std::chrono::steady_clock::time_point deadline;
     std::map<std::string, SiteRound> sites;
     std::shared_ptr<Aggregator> aggregator;
-    std::shared_ptr<SecureRound> secure;  // set when the job uses secure aggregation
+    std::shared_ptr<SecureRound> secure;  // the aggregator, when the strategy masks updates
   };
 
   void require_joined(const std::string& site) const;         // mu_ held
@@ -183,7 +179,6 @@ class JobRunner {
   void record_site(const std::string& site, const SiteRound& s);  // into the state database
   void resume(const ModelBlob& initial_model);
   uint64_t weight_limit(const std::string& site) const;       // mu_ held
-  std::shared_ptr<SecureRound> make_secure_round(const std::vector<std::string>& chosen);  // mu_ held
 
   JobConfig job_;
   CoordinatorOptions options_;
@@ -197,7 +192,6 @@ class JobRunner {
   std::map<std::string, SiteInfo> sites_;
   Round round_;
   std::shared_ptr<const ModelFileReader> global_;
-  std::shared_ptr<UndoJournalPool> secure_journals_;
   std::vector<std::unique_ptr<RoundObserver>> observers_;  // e.g. the DP accountant
   bool stopping_ = false;
   bool interrupted_ = false;

@@ -1,4 +1,4 @@
-#include "coordinator/round/secure_round.h"
+#include "coordinator/aggregation/secure_round.h"
 
 #include "coordinator/aggregation/journaled_sink.h"
 

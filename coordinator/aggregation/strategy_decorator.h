@@ -1,0 +1,41 @@
+// StrategyDecorator: a Strategy that wraps another and, unless it overrides a verb, hands it to
+// the inner strategy. A decorator (server momentum, secure aggregation, ...) overrides only the
+// verbs it changes.
+#pragma once
+
+#include <memory>
+#include <utility>
+
+#include "coordinator/aggregation/strategy.h"
+
+namespace fedxray {
+
+class StrategyDecorator : public Strategy {
+ public:
+  explicit StrategyDecorator(std::unique_ptr<Strategy> inner) : inner_(std::move(inner)) {}
+  std::string name() const override { return inner_->name(); }
+  std::vector<std::string> select_sites(int round, const std::vector<std::string>& available,
+                                        int wanted) override {
+    return inner_->select_sites(round, available, wanted);
+  }
+  std::shared_ptr<Aggregator> make_aggregator(const RoundPlan& plan) override {
+    return inner_->make_aggregator(plan);
+  }
+  void update_global(const Aggregator& aggregate, const ModelFileReader& previous,
+                     ModelFileWriter& next, const std::string& scratch) override {
+    inner_->update_global(aggregate, previous, next, scratch);
+  }
+  void resume(const ModelFileReader& before, const ModelFileReader& current) override {
+    inner_->resume(before, current);
+  }
+  bool keeps_server_state() const override { return inner_->keeps_server_state(); }
+
+ protected:
+  Strategy& inner() { return *inner_; }
+  const Strategy& inner() const { return *inner_; }
+
+ private:
+  std::unique_ptr<Strategy> inner_;
+};
+
+}  // namespace fedxray
