@@ -128,10 +128,21 @@ SitePolicy read_site_policy(ConfigReader r) {
   p.max_classes = int(r.integer("max_classes", 2, 1000000, 1000));
   p.max_model_mb = r.number("max_model_mb", 1.0, 1024.0 * 1024, 8192.0);
   p.require_filters = r.string_list("require_filters", std::vector<std::string>{});
-  for (const auto& name : p.require_filters) {
-    if (std::find(kOutboundFilters.begin(), kOutboundFilters.end(), name) == kOutboundFilters.end()) {
-      r.fail("require_filters", "names '" + name + "', which is not an outbound filter (known: "
-                                "dp-clip-noise, privacy-budget, sample-weight-cap)");
+  p.forbid_filters = r.string_list("forbid_filters", std::vector<std::string>{});
+  for (const char* key : {"require_filters", "forbid_filters"}) {
+    for (const auto& name : key[0] == 'r' ? p.require_filters : p.forbid_filters) {
+      if (std::find(kOutboundFilters.begin(), kOutboundFilters.end(), name) ==
+          kOutboundFilters.end()) {
+        r.fail(key, "names '" + name + "', which is not an outbound filter (known: "
+                    "dp-clip-noise, privacy-budget, sample-weight-cap)");
+      }
+    }
+  }
+  for (const auto& name : p.forbid_filters) {
+    if (std::find(p.require_filters.begin(), p.require_filters.end(), name) !=
+        p.require_filters.end()) {
+      r.fail("forbid_filters", "names '" + name + "', which require_filters also names: no job "
+                               "could run here; remove it from one of the two lists");
     }
   }
   if ((p.max_epsilon_per_job > 0 || p.lifetime_epsilon > 0) && p.budget_file.empty()) {

@@ -43,6 +43,9 @@ struct SitePolicy {
   // Outbound filters (site-agent/filters/site_filters.h) every job must use on this site's
   // updates, by name: one of kOutboundFilters.
   std::vector<std::string> require_filters;
+  // Outbound filters no job may switch on for this site's updates (a job that would is refused);
+  // never one that require_filters names.
+  std::vector<std::string> forbid_filters;
 
   uint64_t max_model_bytes() const { return uint64_t(max_model_mb * 1024 * 1024); }
 

@@ -207,6 +207,25 @@ TEST_CASE("a site's policy section is read and each rule names itself when broke
                         "  policy:\n    max_epochs: 2\n");
   REQUIRE_THROWS_WITH(load_site_config(dir.path + "/bad.yaml"),
                       Catch::Contains("bad.yaml:8: unknown key 'site.policy.max_epochs'"));
+
+  const std::string head = "site:\n  name: site-a\n  coordinator: 127.0.0.1:1\n"
+                           "  certificate: a.crt\n  private_key: a.key\n  ca_certificate: ca.crt\n"
+                           "  policy:\n";
+  write_file_atomically(dir.path + "/filters.yaml",
+                        head + "    require_filters: [privacy-budget]\n"
+                               "    forbid_filters: [dp-clip-noise]\n");
+  const SitePolicy filters = load_site_config(dir.path + "/filters.yaml").policy;
+  CHECK(filters.require_filters == std::vector<std::string>{"privacy-budget"});
+  CHECK(filters.forbid_filters == std::vector<std::string>{"dp-clip-noise"});
+  write_file_atomically(dir.path + "/unknown.yaml", head + "    forbid_filters: [gzip]\n");
+  CHECK_THROWS_WITH(load_site_config(dir.path + "/unknown.yaml"),
+                    Catch::Contains("unknown.yaml:8: 'site.policy.forbid_filters'") &&
+                        Catch::Contains("names 'gzip', which is not an outbound filter"));
+  write_file_atomically(dir.path + "/both.yaml", head + "    require_filters: [dp-clip-noise]\n"
+                                                        "    forbid_filters: [dp-clip-noise]\n");
+  CHECK_THROWS_WITH(load_site_config(dir.path + "/both.yaml"),
+                    Catch::Contains("both.yaml:9: 'site.policy.forbid_filters'") &&
+                        Catch::Contains("which require_filters also names"));
 }
 
 TEST_CASE("differential_privacy and dp_sgd sections are read with their ranges", "[config]") {

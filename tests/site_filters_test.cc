@@ -104,4 +104,11 @@ TEST_CASE("the chain runs in order and a site policy can require a filter", "[si
   job.mutable_differential_privacy()->set_enabled(true);
   job.mutable_differential_privacy()->set_noise_multiplier(1.0);
   CHECK(strict.check(FilterRound{job, 1, 100}).empty());
+
+  SitePolicy no_noise;  // and can forbid one: the same DP job is now refused, naming the rule
+  no_noise.forbid_filters = {"dp-clip-noise"};
+  SiteFilters forbidding(no_noise, budget);
+  CHECK_THAT(forbidding.check(FilterRound{job, 1, 100}),
+             Catch::Contains("site policy 'forbid_filters'") && Catch::Contains("dp-clip-noise"));
+  CHECK(forbidding.check(FilterRound{filter_job(), 1, 100}).empty());  // without DP it runs
 }

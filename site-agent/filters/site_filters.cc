@@ -22,6 +22,14 @@ std::string SiteFilters::check(const FilterRound& round) const {
              wanted + "' filter this site requires on every update";
     }
   }
+  for (const auto& unwanted : policy_.forbid_filters) {
+    auto it = std::find_if(outbound_.begin(), outbound_.end(),
+                           [&](const auto& f) { return f->name() == unwanted; });
+    if (it != outbound_.end() && (*it)->active(round.job)) {
+      return "site policy 'forbid_filters': job " + round.job.job_id() + " uses the '" +
+             unwanted + "' filter, which this site does not allow on its updates";
+    }
+  }
   for (const auto& f : outbound_) {
     if (!f->active(round.job)) continue;
     if (std::string why = f->check(round); !why.empty()) return why;

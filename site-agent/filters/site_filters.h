@@ -10,7 +10,8 @@
 //
 // Secure-aggregation encoding happens after the chain, in the transport (secure_upload.h), since
 // it is a protocol with the coordinator rather than a step on the update alone.
-// The site policy's `require_filters` names outbound filters that must be active for a job.
+// The site policy's `require_filters` names outbound filters that must be active for a job, its
+// `forbid_filters` those that must not be.
 #pragma once
 
 #include <memory>
