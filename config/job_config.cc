@@ -68,6 +68,29 @@ JobConfig read_job_config(ConfigReader r) {
     }
     s.finish();
   }
+  if (r.has("robust_aggregation")) {
+    ConfigReader s = r.section("robust_aggregation");
+    RobustAggregationConfig& a = c.robust_aggregation;
+    a.rule = s.choice("rule", {"median", "trimmed_mean", "multi_krum"});
+    a.trim_fraction = s.number("trim_fraction", 0.0, 0.49, 0.1);
+    a.byzantine_sites = int(s.integer("byzantine_sites", 0, 10000, 1));
+    a.krum_selected = int(s.integer("krum_selected", 0, 10000, 0));
+    if (c.secure_aggregation.enabled) {
+      s.fail("rule", a.rule + " needs each site's own update, which secure aggregation hides from "
+                     "the coordinator: drop robust_aggregation or secure_aggregation");
+    }
+    if (a.rule == "multi_krum" && c.min_sites < 2 * a.byzantine_sites + 3) {
+      s.fail("byzantine_sites", "multi_krum with f = " + std::to_string(a.byzantine_sites) +
+                                    " needs min_sites >= 2f + 3 = " +
+                                    std::to_string(2 * a.byzantine_sites + 3) + " (got " +
+                                    std::to_string(c.min_sites) + ")");
+    }
+    if (a.krum_selected > c.min_sites - a.byzantine_sites) {
+      s.fail("krum_selected", "must not exceed min_sites - byzantine_sites (" +
+                                  std::to_string(c.min_sites - a.byzantine_sites) + ")");
+    }
+    s.finish();
+  }
   if (r.has("differential_privacy")) {
     c.differential_privacy = read_gaussian_mechanism(r.section("differential_privacy"));
   }

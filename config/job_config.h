@@ -21,6 +21,18 @@ struct SecureAggregationConfig {
   double stage_timeout_s = 60;  // how long each key/share exchange waits for slow sites
 };
 
+// Robust aggregation for plaintext jobs: the pooled model resists a few sites that send
+// arbitrary updates (coordinator/aggregation/robust_aggregator.h). Each needs the individual
+// updates, so it cannot be combined with secure aggregation.
+struct RobustAggregationConfig {
+  // "" = off (FedAvg's weighted mean); "median" (coordinate-wise), "trimmed_mean" (coordinate-
+  // wise, trim_fraction of the values cut from each end) or "multi_krum".
+  std::string rule;
+  double trim_fraction = 0.1;  // trimmed_mean: beta in [0, 0.5)
+  int byzantine_sites = 1;     // multi_krum: f, how many sites of a round may be hostile
+  int krum_selected = 0;       // multi_krum: m updates averaged; 0 = n - f
+};
+
 // A clipped Gaussian mechanism: contributions clipped to L2 norm C, noise of std z C.
 // `differential_privacy` (client level, DP-FedAvg: a site's model delta) and `dp_sgd` (sample
 // level: each example's gradient during local training) are both configured with it.
@@ -62,6 +74,7 @@ struct JobConfig {
   double server_learning_rate = 1.0;
   std::string initial_model;    // optional path to a model file; empty = initialise from seed
   SecureAggregationConfig secure_aggregation;
+  RobustAggregationConfig robust_aggregation;
   GaussianMechanismConfig differential_privacy;
   GaussianMechanismConfig dp_sgd;
 };

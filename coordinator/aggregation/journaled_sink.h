@@ -44,6 +44,8 @@ class JournaledSink : public UpdateSink {
 
   const std::string& site() const { return site_; }
   UndoJournal& journal() { return *journal_; }
+  // Hands the journal to the owner (on_commit() of an aggregator that keeps each update whole).
+  std::unique_ptr<UndoJournal> release_journal() { return std::move(journal_); }
 
  private:
   std::string site_;

@@ -2,7 +2,9 @@
 
 #include "config/job_config.h"
 #include "coordinator/aggregation/aggregator.h"
+#include "base/error.h"
 #include "coordinator/aggregation/fedavg_strategy.h"
+#include "coordinator/aggregation/robust_aggregation_strategy.h"
 #include "coordinator/aggregation/secure_aggregation_strategy.h"
 #include "coordinator/aggregation/server_momentum_strategy.h"
 #include "wire/model_file.h"
@@ -17,6 +19,14 @@ void Strategy::update_global(const Aggregator& aggregate, const ModelFileReader&
 std::unique_ptr<Strategy> make_job_strategy(const JobConfig& job, const std::string& journal_dir,
                                             const std::string& ca_pem) {
   std::unique_ptr<Strategy> strategy = std::make_unique<FedAvgStrategy>(job.seed, journal_dir);
+  if (!job.robust_aggregation.rule.empty()) {
+    if (job.secure_aggregation.enabled) {  // read_job_config refuses this too, with file and line
+      throw Error("job " + job.name + ": robust aggregation (" + job.robust_aggregation.rule +
+                  ") needs each site's own update, which secure aggregation hides");
+    }
+    strategy = std::make_unique<RobustAggregationStrategy>(std::move(strategy),
+                                                           job.robust_aggregation, journal_dir);
+  }
   if (job.server_momentum > 0 || job.server_learning_rate != 1.0) {
     strategy = std::make_unique<ServerMomentumStrategy>(std::move(strategy), job.server_momentum,
                                                         job.server_learning_rate);

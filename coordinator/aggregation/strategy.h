@@ -47,8 +47,8 @@ class Strategy {
   virtual bool keeps_server_state() const { return false; }
 };
 
-// FedAvg (seeded site selection, streaming weighted mean, undo journals in `journal_dir`),
-// wrapped in server momentum when the job sets server_momentum or server_learning_rate, and in
+// FedAvg (seeded site selection, streaming weighted mean, undo journals in `journal_dir`), its
+// mean replaced by a robust rule when the job sets robust_aggregation, wrapped in server momentum when the job sets server_momentum or server_learning_rate, and in
 // secure aggregation when the job enables it (`ca_pem`: the consortium CA certificate that checks
 // the sites' signed keys; throws Error when such a job is given none).
 std::unique_ptr<Strategy> make_job_strategy(const JobConfig& job, const std::string& journal_dir,
