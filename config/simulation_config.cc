@@ -33,6 +33,13 @@ SimulationFile load_simulation_file(const std::string& file) {
     s.dirichlet_alpha = r.number("dirichlet_alpha", 0.01, 1000, s.dirichlet_alpha);
     s.intensity_shift = r.number("intensity_shift", 0, 0.5, s.intensity_shift);
     s.seed = uint64_t(r.integer("seed", 0, INT64_MAX, int64_t(s.seed)));
+    if (r.has("attack")) {
+      ConfigReader a = r.section("attack");
+      s.attack.site = int(a.integer("site", 1, s.sites));
+      s.attack.kind = a.choice("kind", {"sign_flip"}, s.attack.kind);
+      s.attack.scale = a.number("scale", 0.0, 1e6, s.attack.scale);
+      a.finish();
+    }
     r.finish();
   }
   if (out.job.sites_per_round > out.simulation.sites) {

@@ -11,6 +11,15 @@
 
 namespace fedxray {
 
+// One simulated site turned hostile, to measure what robust aggregation buys (simulation only: a
+// real site agent never does this). kind "sign_flip": the site sends
+// global - scale x (its trained model - global) every round.
+struct SimulatedAttack {
+  int site = 0;  // 1-based; 0 = no attack
+  std::string kind = "sign_flip";
+  double scale = 10;
+};
+
 struct SimulationConfig {
   int sites = 3;
   // "synthetic" (the built-in generator, images_per_site each) or a `data:` mapping like a
@@ -25,6 +34,7 @@ struct SimulationConfig {
   double dirichlet_alpha = 0.5;
   double intensity_shift = 0.1;       // site i is shifted by a value spread over +-this
   uint64_t seed = 7;
+  SimulatedAttack attack;
 };
 
 struct SimulationFile {

@@ -18,6 +18,7 @@
 #include "models/torchscript_model.h"
 #include "pki/provisioning.h"
 #include "pki/tls.h"
+#include "simulation/hostile_trainer.h"
 #include "simulation/initial_model.h"
 #include "site-agent/site_agent.h"
 #include "site-agent/transport/secure_upload.h"
@@ -112,12 +113,21 @@ SimulationResult run_federation_simulation(
   const std::string target = "127.0.0.1:" + std::to_string(server.port());
 
   std::vector<std::unique_ptr<TorchTrainer>> trainers;
+  std::unique_ptr<HostileTrainer> hostile;  // simulation.attack's site, if any
   std::vector<std::unique_ptr<SiteAgent>> agents;
-  for (const auto& s : sites) {
+  for (std::size_t i = 0; i < sites.size(); ++i) {
+    const auto& s = sites[i];
     trainers.push_back(std::make_unique<TorchTrainer>(std::make_shared<InMemoryDataSource>(s.data)));
+    Trainer* trainer = trainers.back().get();
+    if (config.simulation.attack.site == int(i) + 1) {
+      hostile = std::make_unique<HostileTrainer>(*trainer, config.simulation.attack);
+      trainer = hostile.get();
+      spdlog::warn("simulation: site {} is hostile ({} x {})", s.name,
+                   config.simulation.attack.kind, config.simulation.attack.scale);
+    }
     agents.push_back(std::make_unique<SiteAgent>(
         dial(target, kit(s.name)),
-        SiteAgentOptions{s.name, 60, read_site_credentials(s.name, kit(s.name))}, *trainers.back()));
+        SiteAgentOptions{s.name, 60, read_site_credentials(s.name, kit(s.name))}, *trainer));
   }
   std::vector<std::thread> threads;
   for (std::size_t i = 0; i < agents.size(); ++i) {

@@ -4,12 +4,17 @@
 #include <catch2/catch.hpp>
 
 #include <cstring>
+#include <thread>
 
 #include "base/atomic_file.h"
 #include "base/error.h"
 #include "config/job_config.h"
 #include "coordinator/aggregation/robust_aggregator.h"
 #include "coordinator/aggregation/strategy.h"
+#include "simulation/hostile_trainer.h"
+#include "site-agent/site_agent.h"
+#include "tests/coordinator_fixture.h"
+#include "tests/shift_trainer.h"
 #include "tests/test_support.h"
 #include "wire/model_file.h"
 
@@ -73,7 +78,60 @@ RobustAggregationConfig rule(const std::string& name) {
   return r;
 }
 
+// Five sites over loopback mTLS for `rounds` rounds: site-a..d ShiftTrainers (+0.5 x pattern
+// each round), site-e the same trainer turned hostile (global - 10 x its delta). Returns the
+// pooled model's float32 elements minus the initial model's.
+std::vector<float> pooled_shift(const RobustAggregationConfig& robust, int rounds) {
+  JobConfig job = testing::small_job("robust-job", rounds, 5, 5);
+  job.robust_aggregation = robust;
+  const std::vector<std::string> names = {"site-a", "site-b", "site-c", "site-d", "site-e"};
+  testing::CoordinatorFixture c(job, names, {40});
+  std::vector<std::unique_ptr<testing::ShiftTrainer>> honest;
+  SimulatedAttack attack;
+  attack.site = 5;
+  attack.scale = 10;
+  std::vector<std::unique_ptr<SiteAgent>> agents;
+  while (honest.size() < names.size()) {
+    honest.push_back(std::make_unique<testing::ShiftTrainer>(0.5f, 1, 50));
+  }
+  HostileTrainer hostile(*honest.back(), attack);
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    Trainer& trainer = i + 1 == names.size() ? static_cast<Trainer&>(hostile) : *honest[i];
+    agents.push_back(std::make_unique<SiteAgent>(
+        dial(c.target(), testing::kit(names[i])),
+        SiteAgentOptions{names[i], 30, read_site_credentials(names[i], testing::kit(names[i]))},
+        trainer));
+  }
+  c.start_rounds();
+  std::vector<std::thread> threads;
+  for (auto& a : agents) threads.emplace_back([&a] { a->run(); });
+  for (auto& t : threads) t.join();
+  c.rounds.join();
+  REQUIRE(c.succeeded);
+  const ModelBlob pooled = read_model_file(c.runner->store().pooled_path());
+  std::vector<float> shift(40), before(40);
+  std::memcpy(shift.data(), pooled.bytes.data(), 160);
+  std::memcpy(before.data(), c.initial.bytes.data(), 160);
+  for (std::size_t k = 0; k < 40; ++k) shift[k] -= before[k];
+  return shift;
+}
+
 }  // namespace
+
+TEST_CASE("over loopback, one hostile site of five steers FedAvg but not median or Multi-Krum",
+          "[robust]") {
+  // Per round an honest delta is d_k = 0.5 x ((k % 7) - 3); the hostile one is -10 d_k.
+  auto expect = [](const std::vector<float>& shift, double per_round, int rounds) {
+    for (std::size_t k = 0; k < shift.size(); ++k) {
+      INFO("element " << k);
+      CHECK(shift[k] == Approx(rounds * per_round * 0.5 * (int(k % 7) - 3)).margin(1e-4));
+    }
+  };
+  expect(pooled_shift(RobustAggregationConfig{}, 2), (4.0 - 10.0) / 5, 2);  // FedAvg: -1.2 d
+  expect(pooled_shift(rule("median"), 2), 1.0, 2);
+  RobustAggregationConfig krum = rule("multi_krum");
+  expect(pooled_shift(krum, 2), 1.0, 2);
+}
 
 TEST_CASE("coordinate-wise median and trimmed mean ignore one hostile update", "[robust]") {
   testing::TempDir dir;
