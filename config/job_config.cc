@@ -91,6 +91,20 @@ JobConfig read_job_config(ConfigReader r) {
     }
     s.finish();
   }
+  if (r.has("server_optimizer")) {
+    ConfigReader s = r.section("server_optimizer");
+    ServerOptimizerConfig& o = c.server_optimizer;
+    o.kind = s.choice("kind", {"adam", "yogi", "adagrad"});
+    o.learning_rate = s.number("learning_rate", 1e-6, 10.0, o.learning_rate);
+    o.beta1 = s.number("beta1", 0.0, 0.999999, o.beta1);
+    o.beta2 = s.number("beta2", 0.0, 0.999999, o.beta2);
+    o.tau = s.number("tau", 1e-12, 10.0, o.tau);
+    if (c.server_momentum > 0 || c.server_learning_rate != 1.0) {
+      s.fail("kind", "server_optimizer replaces server_momentum and server_learning_rate (FedAvgM "
+                     "is the server's SGD with momentum): drop one of the two");
+    }
+    s.finish();
+  }
   if (r.has("differential_privacy")) {
     c.differential_privacy = read_gaussian_mechanism(r.section("differential_privacy"));
   }

@@ -33,6 +33,17 @@ struct RobustAggregationConfig {
   int krum_selected = 0;       // multi_krum: m updates averaged; 0 = n - f
 };
 
+// FedOpt (Reddi et al., "Adaptive Federated Optimization", ICLR 2021): the coordinator treats
+// each round's aggregate minus the global model as a pseudo-gradient and steps with an adaptive
+// optimizer (coordinator/aggregation/adaptive_server_optimizer.h).
+struct ServerOptimizerConfig {
+  std::string kind;            // "" = off; "adam", "yogi" or "adagrad"
+  double learning_rate = 0.01; // eta
+  double beta1 = 0.9;          // first-moment decay
+  double beta2 = 0.99;         // second-moment decay (adam, yogi)
+  double tau = 1e-3;           // adaptivity: the smallest denominator, and sqrt(v) at the start
+};
+
 // A clipped Gaussian mechanism: contributions clipped to L2 norm C, noise of std z C.
 // `differential_privacy` (client level, DP-FedAvg: a site's model delta) and `dp_sgd` (sample
 // level: each example's gradient during local training) are both configured with it.
@@ -75,6 +86,7 @@ struct JobConfig {
   std::string initial_model;    // optional path to a model file; empty = initialise from seed
   SecureAggregationConfig secure_aggregation;
   RobustAggregationConfig robust_aggregation;
+  ServerOptimizerConfig server_optimizer;
   GaussianMechanismConfig differential_privacy;
   GaussianMechanismConfig dp_sgd;
 };

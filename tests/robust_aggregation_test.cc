@@ -21,16 +21,8 @@
 namespace fedxray {
 namespace {
 
-// Four float32 weights and an int64 counter.
 ModelBlob update(const std::vector<float>& weights, int64_t counter) {
-  ModelBlob blob;
-  blob.manifest.set_model("test-model");
-  append_tensor(blob.manifest, "w", wire::FLOAT32, {int64_t(weights.size())});
-  append_tensor(blob.manifest, "counter", wire::INT64, {1});
-  blob.bytes.resize(blob.manifest.total_bytes());
-  std::memcpy(blob.bytes.data(), weights.data(), weights.size() * 4);
-  std::memcpy(blob.bytes.data() + weights.size() * 4, &counter, 8);
-  return blob;
+  return testing::model_of(weights, counter);
 }
 
 struct Site {

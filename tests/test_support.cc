@@ -49,6 +49,17 @@ TlsFiles kit(const std::string& name, bool other_ca) {
   return {d + name + ".crt", d + name + ".key", d + "ca.crt"};
 }
 
+ModelBlob model_of(const std::vector<float>& weights, int64_t counter) {
+  ModelBlob blob;
+  blob.manifest.set_model("test-model");
+  append_tensor(blob.manifest, "w", wire::FLOAT32, {int64_t(weights.size())});
+  append_tensor(blob.manifest, "counter", wire::INT64, {1});
+  blob.bytes.resize(blob.manifest.total_bytes());
+  std::memcpy(blob.bytes.data(), weights.data(), weights.size() * 4);
+  std::memcpy(blob.bytes.data() + weights.size() * 4, &counter, 8);
+  return blob;
+}
+
 ModelBlob make_model(const std::vector<int64_t>& float_sizes, uint64_t seed) {
   ModelBlob blob;
   blob.manifest.set_model("test-model");

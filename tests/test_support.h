@@ -28,5 +28,7 @@ std::string shared_data_dir();
 
 // A torch-free model: float32 tensors of the given sizes plus one int64 counter, filled from seed.
 ModelBlob make_model(const std::vector<int64_t>& float_sizes, uint64_t seed);
+// A torch-free model with these values: float32 tensor "w" and int64 tensor "counter" {1}.
+ModelBlob model_of(const std::vector<float>& weights, int64_t counter);
 
 }  // namespace fedxray::testing

@@ -1,10 +1,5 @@
 #include "coordinator/aggregation/server_momentum_strategy.h"
 
-#include <filesystem>
-
-#include "coordinator/aggregation/aggregator.h"
-#include "wire/model_file.h"
-
 namespace fedxray {
 
 ServerMomentumStrategy::ServerMomentumStrategy(std::unique_ptr<Strategy> inner, double momentum,
@@ -14,16 +9,7 @@ ServerMomentumStrategy::ServerMomentumStrategy(std::unique_ptr<Strategy> inner, 
 void ServerMomentumStrategy::update_global(const Aggregator& aggregate,
                                            const ModelFileReader& previous, ModelFileWriter& next,
                                            const std::string& scratch) {
-  // The inner strategy's model goes to a side file first; the momentum step makes the next one.
-  {
-    ModelFileWriter side(scratch, previous.manifest());
-    inner().update_global(aggregate, previous, side, scratch + ".inner");
-    side.commit();
-  }
-  const ModelBlob average = read_model_file(scratch);
-  std::filesystem::remove(scratch);
-  std::filesystem::remove(scratch + ".sha256");
-  momentum_.apply(previous, average, next);
+  momentum_.apply(previous, inner_global(aggregate, previous, scratch), next);
 }
 
 void ServerMomentumStrategy::resume(const ModelFileReader& before, const ModelFileReader& current) {

@@ -4,6 +4,7 @@
 #include "coordinator/aggregation/aggregator.h"
 #include "base/error.h"
 #include "coordinator/aggregation/fedavg_strategy.h"
+#include "coordinator/aggregation/fedopt_strategy.h"
 #include "coordinator/aggregation/robust_aggregation_strategy.h"
 #include "coordinator/aggregation/secure_aggregation_strategy.h"
 #include "coordinator/aggregation/server_momentum_strategy.h"
@@ -27,7 +28,9 @@ std::unique_ptr<Strategy> make_job_strategy(const JobConfig& job, const std::str
     strategy = std::make_unique<RobustAggregationStrategy>(std::move(strategy),
                                                            job.robust_aggregation, journal_dir);
   }
-  if (job.server_momentum > 0 || job.server_learning_rate != 1.0) {
+  if (!job.server_optimizer.kind.empty()) {
+    strategy = std::make_unique<FedOptStrategy>(std::move(strategy), job.server_optimizer);
+  } else if (job.server_momentum > 0 || job.server_learning_rate != 1.0) {
     strategy = std::make_unique<ServerMomentumStrategy>(std::move(strategy), job.server_momentum,
                                                         job.server_learning_rate);
   }

@@ -45,12 +45,23 @@ class Strategy {
   virtual void resume(const ModelFileReader& before, const ModelFileReader& current) {}
   // Whether resume() needs `before` (else a missing or corrupt one is no loss).
   virtual bool keeps_server_state() const { return false; }
+  // Server state that checkpoints cannot rebuild (FedOpt's moments). After a round's model is
+  // published the runner calls save_state() with a path beside that checkpoint (throws Error:
+  // the round fails); a restarted coordinator that resumes after that round calls
+  // restore_state() with the same path first, and resume() only when it returns a reason why
+  // not (missing, corrupt, another strategy's). The defaults keep nothing in a file.
+  virtual void save_state(const std::string& path) const {}
+  virtual std::string restore_state(const std::string& path, const wire::ModelManifest& layout) {
+    return name() + " keeps no state file";
+  }
 };
 
 // FedAvg (seeded site selection, streaming weighted mean, undo journals in `journal_dir`), its
-// mean replaced by a robust rule when the job sets robust_aggregation, wrapped in server momentum when the job sets server_momentum or server_learning_rate, and in
-// secure aggregation when the job enables it (`ca_pem`: the consortium CA certificate that checks
-// the sites' signed keys; throws Error when such a job is given none).
+// mean replaced by a robust rule when the job sets robust_aggregation, wrapped in an adaptive
+// server optimizer (server_optimizer: FedAdam, FedYogi, FedAdagrad) or in server momentum (when
+// the job sets server_momentum or server_learning_rate), and in secure aggregation when the job
+// enables it (`ca_pem`: the consortium CA certificate that checks the sites' signed keys; throws
+// Error when such a job is given none).
 std::unique_ptr<Strategy> make_job_strategy(const JobConfig& job, const std::string& journal_dir,
                                             const std::string& ca_pem = "");
 

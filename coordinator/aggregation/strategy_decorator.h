@@ -29,10 +29,18 @@ class StrategyDecorator : public Strategy {
     inner_->resume(before, current);
   }
   bool keeps_server_state() const override { return inner_->keeps_server_state(); }
+  void save_state(const std::string& path) const override { inner_->save_state(path); }
+  std::string restore_state(const std::string& path, const wire::ModelManifest& layout) override {
+    return inner_->restore_state(path, layout);
+  }
 
  protected:
   Strategy& inner() { return *inner_; }
   const Strategy& inner() const { return *inner_; }
+  // The next global model the inner strategy would publish, by way of a side file at `scratch`
+  // (removed again): a server-optimizer step starts from it.
+  ModelBlob inner_global(const Aggregator& aggregate, const ModelFileReader& previous,
+                         const std::string& scratch);
 
  private:
   std::unique_ptr<Strategy> inner_;

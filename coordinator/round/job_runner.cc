@@ -104,6 +104,15 @@ void JobRunner::resume(const ModelBlob& initial_model) {
   global_ = std::make_shared<ModelFileReader>(store_.model_path(resume_round_));
   if (!resuming) previous_sha_ = global_->manifest().sha256();
   if (strategy_->keeps_server_state() && resume_round_ > 0) {
+    const std::string saved = store_.strategy_state_path(resume_round_);
+    const std::string unusable = strategy_->restore_state(saved, layout_);
+    if (unusable.empty()) {
+      spdlog::info("job={} {} resumes its server state from {}", job_.name, strategy_->name(),
+                   saved);
+      return;
+    }
+    spdlog::info("job={} {}: {}; rebuilding the server state from the checkpoints", job_.name,
+                 strategy_->name(), unusable);
     std::string problem;
     if (verified_model_sha256(store_.model_path(resume_round_ - 1), problem).empty()) {
       spdlog::warn("job={} {} restarts its server state from zero: round {} checkpoint unusable "
@@ -422,6 +431,7 @@ void JobRunner::publish(int number, RoundOutcome& outcome) {
     strategy_->update_global(*outcome.aggregator, *previous, writer,
                              store_.model_path(number) + ".mean");
     outcome.sha = writer.commit();
+    strategy_->save_state(store_.strategy_state_path(number));
     outcome.published = std::make_shared<ModelFileReader>(store_.model_path(number));
   } catch (const Error& e) {
     outcome.publish_error = e.what();

@@ -32,6 +32,12 @@ std::string CheckpointStore::model_path(int round) const {
   return (fs::path(dir_) / name).string();
 }
 
+std::string CheckpointStore::strategy_state_path(int round) const {
+  char name[64];
+  std::snprintf(name, sizeof(name), "global-round-%04d.strategy", round);
+  return (fs::path(dir_) / name).string();
+}
+
 std::string CheckpointStore::pooled_path() const { return (fs::path(dir_) / "pooled.fxm").string(); }
 
 std::string CheckpointStore::metrics_path() const {

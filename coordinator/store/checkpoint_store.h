@@ -1,6 +1,8 @@
 // CheckpointStore: the coordinator's files for one job under <state_dir>/<job>/.
 //
 //   global-round-NNNN.fxm (+ .sha256)   the global model after round N (round 0 = initial)
+//   global-round-NNNN.strategy          the strategy's server state after round N, if it keeps
+//                                       one that checkpoints cannot rebuild (strategy.h)
 //   pooled.fxm (+ .sha256)              the final pooled model, once the job has finished
 //   metrics.jsonl                       one JSON object per round, appended and fsynced
 //   journal/                            aggregator undo journals (anonymous temp files)
@@ -27,6 +29,7 @@ class CheckpointStore {
   const std::string& dir() const { return dir_; }
   std::string journal_dir() const;
   std::string model_path(int round) const;
+  std::string strategy_state_path(int round) const;
   std::string pooled_path() const;
   std::string metrics_path() const;
 
