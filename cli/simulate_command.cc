@@ -41,6 +41,40 @@ nlohmann::json metric_json(const Evaluation& e) {
                         {"loss", e.loss}};
 }
 
+// The federation's best model for a site: its personalised model if it has one that scores
+// higher, else the pooled model. Returns the AUC and what it is.
+std::pair<double, const char*> federation_auc(const SimulatedSiteResult& s) {
+  if (s.has_personalised && !(s.personalised.metrics.roc_auc <= s.pooled.metrics.roc_auc)) {
+    return {s.personalised.metrics.roc_auc, "personalised"};
+  }
+  return {s.pooled.metrics.roc_auc, "pooled"};
+}
+
+// Per site: did the federation's model (pooled or personalised) beat the same epochs alone?
+void print_site_verdicts(const SimulationResult& r) {
+  std::cout << "\ndid joining pay off? ROC AUC on each site's own held-out images\n"
+            << std::left << std::setw(10) << "site" << std::right << std::setw(8) << "local"
+            << std::setw(8) << "pooled" << std::setw(10) << "personal" << "  verdict\n";
+  for (const auto& s : r.sites) {
+    const auto [best, which] = federation_auc(s);
+    const double gap = best - s.local_only.metrics.roc_auc;
+    std::cout << std::left << std::setw(10) << s.name << std::right << std::fixed
+              << std::setprecision(3) << std::setw(8) << s.local_only.metrics.roc_auc
+              << std::setw(8) << s.pooled.metrics.roc_auc;
+    if (s.has_personalised) {
+      std::cout << std::setw(10) << s.personalised.metrics.roc_auc;
+    } else {
+      std::cout << std::setw(10) << "-";
+    }
+    if (std::isnan(gap)) {
+      std::cout << "  undefined (held-out images of one class only)\n";
+    } else {
+      std::cout << "  " << (gap >= 0 ? "yes: " : "no: ") << which << " " << std::showpos << gap
+                << std::noshowpos << " vs working alone\n";
+    }
+  }
+}
+
 void print_tables(const SimulationResult& r) {
   const std::size_t n = r.sites.size();
   std::cout << "\n" << std::string(34, ' ') << "accuracy" << std::string(20, ' ') << "ROC AUC\n"
@@ -82,18 +116,24 @@ void print_tables(const SimulationResult& r) {
                "model trained for the same\nepochs on that site's data alone; central = trained "
                "on all sites' training data pooled in one place\n(a reference only a simulation "
                "can compute)\n";
+  print_site_verdicts(r);
 }
 
 nlohmann::json result_json(const SimulationResult& r, uint64_t seed) {
   nlohmann::json table = nlohmann::json::array();
   for (const auto& s : r.sites) {
-    table.push_back({{"site", s.name},
-                     {"train_images", s.train_images},
-                     {"held_out_images", s.held_out_images},
-                     {"intensity_shift", s.intensity_shift},
-                     {"local_only", metric_json(s.local_only)},
-                     {"pooled", metric_json(s.pooled)},
-                     {"centralised", metric_json(s.centralised)}});
+    nlohmann::json site = {{"site", s.name},
+                           {"train_images", s.train_images},
+                           {"held_out_images", s.held_out_images},
+                           {"intensity_shift", s.intensity_shift},
+                           {"local_only", metric_json(s.local_only)},
+                           {"pooled", metric_json(s.pooled)},
+                           {"centralised", metric_json(s.centralised)}};
+    if (s.has_personalised) site["personalised"] = metric_json(s.personalised);
+    const auto [best, which] = federation_auc(s);
+    site["federation_model"] = which;
+    site["federation_beats_local"] = best >= s.local_only.metrics.roc_auc;
+    table.push_back(site);
   }
   nlohmann::json cross = nlohmann::json::array();
   for (std::size_t i = 0; i < r.sites.size(); ++i) {
@@ -123,6 +163,8 @@ MeanSd mean_sd(const std::vector<double>& v) {
 nlohmann::json print_verdict(const std::vector<SimulationResult>& runs) {
   std::vector<double> pooled, central, ratio, worst_gap;
   int pooled_ge_local_everywhere = 0, site_runs = 0, site_wins = 0, unmeasurable = 0;
+  int federation_wins = 0;
+  std::vector<double> federation_gap;
   for (const auto& r : runs) {
     pooled.push_back(r.pooled_on_union.metrics.roc_auc);
     central.push_back(r.centralised_on_union.metrics.roc_auc);
@@ -137,6 +179,9 @@ nlohmann::json print_verdict(const std::vector<SimulationResult>& runs) {
       worst = std::min(worst, gap);
       ++site_runs;
       if (gap >= 0) ++site_wins;
+      const double best_gap = federation_auc(s).first - s.local_only.metrics.roc_auc;
+      federation_gap.push_back(best_gap);
+      if (best_gap >= 0) ++federation_wins;
     }
     worst_gap.push_back(worst);
     if (worst >= 0) ++pooled_ge_local_everywhere;
@@ -150,6 +195,13 @@ nlohmann::json print_verdict(const std::vector<SimulationResult>& runs) {
             << runs.size() << " runs; on " << site_wins << " of " << site_runs
             << " (run, site) pairs; worst site's pooled - local AUC " << w.mean << " +- " << w.sd
             << "\n";
+  const bool personal = !runs.empty() && !runs[0].sites.empty() && runs[0].sites[0].has_personalised;
+  if (personal) {
+    const MeanSd f = mean_sd(federation_gap);
+    std::cout << "  federation's model (pooled or personalised, whichever scores higher) >= "
+                 "local-only on " << federation_wins << " of " << site_runs
+              << " (run, site) pairs; its AUC - local " << f.mean << " +- " << f.sd << "\n";
+  }
   if (unmeasurable > 0) {
     std::cout << "  (" << unmeasurable << " (run, site) pairs not counted: that site's held-out "
               << "images are all of one class, so its ROC AUC is undefined)\n";
@@ -161,6 +213,7 @@ nlohmann::json print_verdict(const std::vector<SimulationResult>& runs) {
           {"runs_pooled_ge_local_every_site", pooled_ge_local_everywhere},
           {"site_runs_pooled_ge_local", site_wins}, {"site_runs", site_runs},
           {"site_runs_auc_undefined", unmeasurable},
+          {"site_runs_federation_ge_local", federation_wins},
           {"worst_site_gap_mean", w.mean}, {"worst_site_gap_sd", w.sd}};
 }
 

@@ -43,6 +43,7 @@ void add_site_command(CLI::App& app) {
     if (!coordinator->empty()) config.coordinator = *coordinator;
     if (config.threads > 0) torch::set_num_threads(config.threads);
     TorchTrainer trainer(make_data_source(config.data));
+    trainer.set_personal_model_dir(config.personal_model_dir);
     const TlsFiles kit{config.certificate, config.private_key, config.ca_certificate};
     SiteAgentOptions options{config.name, *give_up, read_site_credentials(config.name, kit),
                              config.policy};

@@ -105,6 +105,18 @@ JobConfig read_job_config(ConfigReader r) {
     }
     s.finish();
   }
+  if (r.has("personalization")) {
+    ConfigReader s = r.section("personalization");
+    PersonalizationConfig& p = c.personalization;
+    p.method = s.choice("method", {"finetune", "ditto"});
+    p.epochs = int(s.integer("epochs", 1, 1000, p.epochs));
+    p.head_only = s.boolean("head_only", p.head_only);
+    p.ditto_lambda = s.number("lambda", 0.0, 100.0, p.ditto_lambda);
+    if (p.head_only && p.method == "ditto") {
+      s.fail("head_only", "applies to finetune only (ditto trains the whole personal model)");
+    }
+    s.finish();
+  }
   if (r.has("differential_privacy")) {
     c.differential_privacy = read_gaussian_mechanism(r.section("differential_privacy"));
   }

@@ -44,6 +44,14 @@ struct ServerOptimizerConfig {
   double tau = 1e-3;           // adaptivity: the smallest denominator, and sqrt(v) at the start
 };
 
+// A personalised model at each site (proto PersonalizationSpec): "finetune" or "ditto".
+struct PersonalizationConfig {
+  std::string method;          // "" = off
+  int epochs = 1;              // epochs on the personal model per round
+  bool head_only = false;      // finetune: train only the model's final layer
+  double ditto_lambda = 0.1;   // ditto: pull towards the global model
+};
+
 // A clipped Gaussian mechanism: contributions clipped to L2 norm C, noise of std z C.
 // `differential_privacy` (client level, DP-FedAvg: a site's model delta) and `dp_sgd` (sample
 // level: each example's gradient during local training) are both configured with it.
@@ -87,6 +95,7 @@ struct JobConfig {
   SecureAggregationConfig secure_aggregation;
   RobustAggregationConfig robust_aggregation;
   ServerOptimizerConfig server_optimizer;
+  PersonalizationConfig personalization;
   GaussianMechanismConfig differential_privacy;
   GaussianMechanismConfig dp_sgd;
 };

@@ -59,6 +59,7 @@ SiteConfig load_site_config(const std::string& file) {
   c.threads = int(r.integer("threads", 0, 256, 0));
   if (r.has("policy")) c.policy = read_site_policy(r.section("policy"));
   read_metrics_keys(r, "127.0.0.1:9465", c.metrics_listen, c.metrics_allow_remote, c.metrics_tls);
+  c.personal_model_dir = r.path("personal_model_dir", std::string("personalised"));
   r.finish();
   root.finish();
   return c;

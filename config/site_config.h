@@ -53,6 +53,9 @@ struct SiteConfig {
   bool metrics_allow_remote = false;  // metrics_listen may be a non-loopback address
   bool metrics_tls = false;           // TLS with the site's certificate; scrapers need a
                                       // consortium certificate
+  // Where jobs with personalization leave this site's personalised models
+  // (<job>.personalised.fxm); relative to the config file. They never leave the site.
+  std::string personal_model_dir;
 };
 
 DataSourceConfig read_data_source_config(ConfigReader data_section);

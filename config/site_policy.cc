@@ -60,6 +60,20 @@ std::string SitePolicy::malformed(const wire::JobSpec& job) const {
   if (!finite_in(job.proximal_mu(), 0.0, 100.0)) {
     return out_of_range("proximal_mu", "outside [0, 100] or not finite", "0 to 100");
   }
+  const wire::PersonalizationSpec& personal = job.personalization();
+  if (!personal.method().empty()) {
+    if (personal.method() != "finetune" && personal.method() != "ditto") {
+      return out_of_range("personalization.method", "not one of finetune, ditto",
+                          "finetune or ditto");
+    }
+    if (personal.epochs() < 1 || personal.epochs() > 1000) {
+      return out_of_range("personalization.epochs", count(personal.epochs()), "1 to 1000");
+    }
+    if (!finite_in(personal.ditto_lambda(), 0.0, 100.0)) {
+      return out_of_range("personalization.ditto_lambda", "outside [0, 100] or not finite",
+                          "0 to 100");
+    }
+  }
   for (double clip : {job.differential_privacy().clip_norm(), job.dp_sgd().clip_norm()}) {
     if (!finite_in(clip, 0.0, 1e9)) return out_of_range("clip_norm", "not finite", "0 to 1e9");
   }
@@ -91,6 +105,13 @@ std::string SitePolicy::violation(const wire::JobSpec& job) const {
     for (const auto& m : allowed_models) list += (list.empty() ? "" : ", ") + m;
     return "site policy 'allowed_models': job " + job.job_id() + " trains '" + job.model() +
            "', this site allows only " + list;
+  }
+  if (max_local_epochs > 0 && !job.personalization().method().empty() &&
+      int(job.personalization().epochs()) > max_local_epochs) {
+    return "site policy 'max_local_epochs': job " + job.job_id() + " asks for " +
+           std::to_string(job.personalization().epochs()) +
+           " personalization epochs per round; this site allows at most " +
+           std::to_string(max_local_epochs);
   }
   if (max_local_epochs > 0 && int(job.local_epochs()) > max_local_epochs) {
     return "site policy 'max_local_epochs': job " + job.job_id() + " asks for " +

@@ -19,6 +19,7 @@
 #include "pki/provisioning.h"
 #include "pki/tls.h"
 #include "simulation/hostile_trainer.h"
+#include "training/personalization.h"
 #include "simulation/initial_model.h"
 #include "site-agent/site_agent.h"
 #include "site-agent/transport/secure_upload.h"
@@ -118,6 +119,7 @@ SimulationResult run_federation_simulation(
   for (std::size_t i = 0; i < sites.size(); ++i) {
     const auto& s = sites[i];
     trainers.push_back(std::make_unique<TorchTrainer>(std::make_shared<InMemoryDataSource>(s.data)));
+    trainers.back()->set_personal_model_dir(work_dir + "/personalised/" + s.name);
     Trainer* trainer = trainers.back().get();
     if (config.simulation.attack.site == int(i) + 1) {
       hostile = std::make_unique<HostileTrainer>(*trainer, config.simulation.attack);
@@ -199,6 +201,30 @@ SimulationResult run_federation_simulation(
     central = model_from_blob(initial);
     train_epochs(*central, union_of(sites, &TrainHeldOut::train), o);
   });
+  const PersonalizationConfig& personal = config.job.personalization;
+  if (!personal.method.empty()) {
+    // The model each site ends the job with: Ditto's personal model as the site kept it, or the
+    // pooled model fine-tuned on the site's data (what `fedxray personalise` does after a job).
+    baselines.emplace_back([&] {
+      PersonalizationOptions p{personal.method, personal.epochs, personal.head_only,
+                               personal.ditto_lambda};
+      TrainingOptions site_options = o;
+      site_options.epochs = config.job.local_epochs;
+      for (std::size_t i = 0; i < n; ++i) {
+        std::shared_ptr<ImageClassifier> mine;
+        if (p.method == "ditto") {
+          mine = model_from_blob(read_model_file(work_dir + "/personalised/" + sites[i].name +
+                                                 "/" + config.job.name + ".personalised.fxm"));
+        } else {
+          mine = model_from_blob(pooled_blob);
+          site_options.seed = config.job.seed + i;
+          personalise(*mine, *pooled, sites[i].data.train, site_options, p);
+        }
+        result.sites[i].personalised = evaluate(*mine, sites[i].data.held_out, classes);
+        result.sites[i].has_personalised = true;
+      }
+    });
+  }
   for (auto& t : baselines) t.join();
 
   const ImageSet all_held_out = union_of(sites, &TrainHeldOut::held_out);

@@ -22,6 +22,10 @@ struct SimulatedSiteResult {
   Evaluation local_only;    // trained on this site alone, same epochs as the federation
   Evaluation pooled;        // the federation's pooled model
   Evaluation centralised;   // trained on all sites' training images in one place
+  // With job.personalization: the model this site ends the job with (Ditto's personal model, or
+  // the pooled model fine-tuned on its own data).
+  bool has_personalised = false;
+  Evaluation personalised;
 };
 
 struct SimulationResult {

@@ -7,6 +7,7 @@
 #include "training/local_training.h"
 #include "training/torch_trainer.h"
 #include "tests/test_support.h"
+#include "tests/tiny_training.h"
 
 #include <cmath>
 #include <cstdlib>
@@ -14,6 +15,7 @@
 #include "tests/skip_test.h"  // after Catch
 
 using namespace fedxray;
+using namespace fedxray::testing;
 
 TEST_CASE("cnn-small has under 100k parameters and maps images to class logits", "[models]") {
   auto model = create_model({"cnn-small", 5, 48, 1});
@@ -159,51 +161,6 @@ TEST_CASE("DP-SGD clips each example's gradient and adds noise to the batch", "[
   CHECK(per_coordinate == Approx(10.0 * 0.01 / 8).epsilon(0.1));
 }
 
-namespace {
-ImageSet tiny_images(int count) {
-  ImageSet data;
-  data.image_size = 16;
-  for (int i = 0; i < count; ++i) {
-    for (int p = 0; p < 256; ++p) data.pixels.push_back(float((p * 7 + i * 13) % 17) / 16.0f);
-    data.labels.push_back(i % 2);
-  }
-  return data;
-}
-std::vector<float> weights_of(ImageClassifier& m) {
-  std::vector<float> out;
-  for (auto& p : m.parameters()) {
-    torch::Tensor t = p.detach().flatten().contiguous();
-    out.insert(out.end(), t.data_ptr<float>(), t.data_ptr<float>() + t.numel());
-  }
-  return out;
-}
-// Plain SGD (no momentum) with one batch per epoch of the 8 tiny images.
-TrainingOptions full_batch_sgd(double learning_rate) {
-  TrainingOptions o;
-  o.epochs = 1;
-  o.batch_size = 8;
-  o.optimizer = "sgd";
-  o.momentum = 0.0;
-  o.learning_rate = learning_rate;
-  return o;
-}
-// A cnn-small job on the 16 px tiny images, one local epoch of batches of 8 per round.
-wire::JobSpec tiny_job(const std::string& optimizer, double learning_rate, int rounds) {
-  wire::JobSpec job;
-  job.set_job_id("j");
-  job.set_model("cnn-small");
-  job.set_classes(2);
-  job.set_image_size(16);
-  job.set_rounds(uint32_t(rounds));
-  job.set_local_epochs(1);
-  job.set_batch_size(8);
-  job.set_optimizer(optimizer);
-  job.set_learning_rate(learning_rate);
-  job.set_momentum(0.0);
-  job.set_seed(9);
-  return job;
-}
-}  // namespace
 
 TEST_CASE("cosine schedule: each epoch's rate, and training uses it", "[models][schedule]") {
   TrainingOptions o;

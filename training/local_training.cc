@@ -105,13 +105,19 @@ double train_epochs(ImageClassifier& model, const ImageSet& data, const Training
                     const std::function<bool(double)>& on_batch) {
   if (data.count() == 0) throw Error("no training images");
   model.train();
+  std::vector<torch::Tensor> trained = model.parameters();
+  if (o.head_only) {
+    const auto children = model.children();
+    if (children.empty()) throw Error("head_only: the model has no layers to pick a head from");
+    trained = children.back()->parameters();
+  }
   std::unique_ptr<torch::optim::Optimizer> optimizer;
   if (o.optimizer == "adam") {
-    optimizer = std::make_unique<torch::optim::Adam>(model.parameters(),
+    optimizer = std::make_unique<torch::optim::Adam>(trained,
                                                      torch::optim::AdamOptions(o.learning_rate));
   } else {
     optimizer = std::make_unique<torch::optim::SGD>(
-        model.parameters(), torch::optim::SGDOptions(o.learning_rate).momentum(o.momentum));
+        trained, torch::optim::SGDOptions(o.learning_rate).momentum(o.momentum));
   }
   if (o.optimizer_state && !o.optimizer_state->empty()) {
     std::istringstream in(*o.optimizer_state);
@@ -119,8 +125,14 @@ double train_epochs(ImageClassifier& model, const ImageSet& data, const Training
     archive.load_from(in);
     optimizer->load(archive);
   }
-  std::vector<torch::Tensor> start;  // w_start, for the proximal term
-  if (o.proximal_mu > 0) {
+  std::vector<torch::Tensor> start;  // w_start (or the anchor), for the proximal term
+  if (o.proximal_mu > 0 && o.proximal_anchor) {
+    start = *o.proximal_anchor;
+    if (start.size() != model.parameters().size()) {
+      throw Error("proximal anchor has " + std::to_string(start.size()) + " tensors, the model " +
+                  std::to_string(model.parameters().size()));
+    }
+  } else if (o.proximal_mu > 0) {
     for (auto& p : model.parameters()) start.push_back(p.detach().clone());
   }
   const torch::Tensor log_prior =
@@ -139,7 +151,7 @@ double train_epochs(ImageClassifier& model, const ImageSet& data, const Training
     ++batches;
     torch::Tensor x = torch::from_blob(batch.pixels.data(), {int64_t(batch.count), 1, s, s});
     torch::Tensor y = torch::from_blob(batch.labels.data(), {int64_t(batch.count)}, torch::kInt64);
-    optimizer->zero_grad();
+    model.zero_grad();  // every parameter's: with head_only the frozen ones' too
     torch::Tensor loss;
     if (o.dp_sgd.enabled) {
       loss = dp_sgd_gradients(model, x, y, log_prior, o.dp_sgd);

@@ -40,6 +40,12 @@ struct TrainingOptions {
   // the weights training started from (the round's global model), so a site with skewed labels
   // does not drift far from it. 0 = off.
   double proximal_mu = 0;
+  // When set, the proximal term pulls towards these tensors (one per model parameter, in
+  // parameters() order) instead of w_start: Ditto's personal model is pulled towards the
+  // round's global model.
+  const std::vector<torch::Tensor>* proximal_anchor = nullptr;
+  // Train only the parameters of the model's last child module (its classification head).
+  bool head_only = false;
   // Logit adjustment for label skew (Menon et al., ICLR 2021): training adds log(prior of class
   // c) to logit c, the prior being this training set's label frequencies. The model then learns
   // scores free of the site's own label mix, which is what differs most between sites; predictions

@@ -4,10 +4,13 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 
 #include "models/model_registry.h"
 #include "models/model_weights.h"
 #include "training/local_training.h"
+#include "training/personalization.h"
+#include "wire/model_file.h"
 
 namespace fedxray {
 
@@ -25,9 +28,15 @@ const TrainHeldOut& TorchTrainer::split_for(int classes, int image_size) {
 
 std::vector<std::string> TorchTrainer::supported_models() const { return registered_models(); }
 
+ModelBlob TorchTrainer::personal_model(const std::string& job_id) const {
+  auto it = personal_.find(job_id);
+  return it == personal_.end() ? ModelBlob{} : it->second;
+}
+
 void TorchTrainer::end_job(const std::string& job_id) {
   dp_sgd_spent_.erase(job_id);
   optimizer_state_.erase(job_id);
+  personal_.erase(job_id);  // the file, if any, stays
   splits_.clear();  // the next job may ask for another image size; reloaded on demand
 }
 
@@ -95,6 +104,27 @@ TrainingResult TorchTrainer::train(const wire::JobSpec& job, int round, const Mo
     result.metrics.set_dp_sgd_delta(eps.delta);
     spdlog::info("job={} DP-SGD: this site's training data has spent epsilon {:.3f} (delta {:g}) "
                  "in this job", job.job_id(), eps.epsilon, eps.delta);
+  }
+  if (!job.personalization().method().empty()) {
+    const PersonalizationOptions p = personalization_options(job.personalization());
+    ModelBlob& kept = personal_[job.job_id()];
+    // Ditto carries the personal model over rounds; finetune starts from each round's global.
+    std::shared_ptr<ImageClassifier> personal =
+        model_from_blob(p.method == "ditto" && !kept.bytes.empty() ? kept : global);
+    std::shared_ptr<ImageClassifier> received = model_from_blob(global);
+    personalise(*personal, *received, train_set, options, p,
+                [&](double f) { return progress("personalising", f); });
+    const Evaluation mine = evaluate(*personal, held_out, spec.classes);
+    result.metrics.set_has_personal(true);
+    result.metrics.set_personal_held_out_loss(mine.loss);
+    result.metrics.set_personal_held_out_accuracy(mine.metrics.accuracy);
+    result.metrics.set_personal_held_out_balanced_accuracy(mine.metrics.balanced_accuracy);
+    result.metrics.set_personal_held_out_auc(mine.metrics.roc_auc);
+    kept = export_weights(*personal, spec);
+    if (!personal_model_dir_.empty()) {
+      std::filesystem::create_directories(personal_model_dir_);
+      write_model_file(personal_model_dir_ + "/" + job.job_id() + ".personalised.fxm", kept);
+    }
   }
   result.metrics.set_train_seconds(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());

@@ -1,6 +1,9 @@
 // TorchTrainer: the real Trainer — LibTorch training of a registry model on the site's own
 // images, evaluation of both the received global model and the locally trained one on the
-// site's held-out split.
+// site's held-out split. With a job's personalization it also trains the site's personalised
+// model every round (training/personalization.h), evaluates it on the same split, and keeps it:
+// in memory for the job, and as <personal_model_dir>/<job>.personalised.fxm when a folder is set
+// (`fedxray export` turns it into TorchScript). It never leaves the site.
 #pragma once
 
 #include <algorithm>
@@ -22,6 +25,10 @@ class TorchTrainer : public Trainer {
   TrainingResult train(const wire::JobSpec& job, int round, const ModelBlob& global,
                        const TrainingProgress& progress) override;
   void end_job(const std::string& job_id) override;
+  // Where personalised models are written (created if missing); empty = memory only.
+  void set_personal_model_dir(std::string dir) { personal_model_dir_ = std::move(dir); }
+  // The job's personalised model so far (empty bytes when none).
+  ModelBlob personal_model(const std::string& job_id) const;
   // Jobs with state kept in memory (optimizer state or DP-SGD spending), and loaded splits.
   std::size_t jobs_kept() const { return std::max(dp_sgd_spent_.size(), optimizer_state_.size()); }
   std::size_t splits_kept() const { return splits_.size(); }
@@ -34,6 +41,8 @@ class TorchTrainer : public Trainer {
   std::map<std::pair<int, int>, TrainHeldOut> splits_;
   std::map<std::string, RdpAccountant> dp_sgd_spent_;  // per job: sample-level DP-SGD so far
   std::map<std::string, std::string> optimizer_state_;   // per job, with keep_optimizer_state
+  std::map<std::string, ModelBlob> personal_;             // per job, with personalization
+  std::string personal_model_dir_;
 };
 
 }  // namespace fedxray

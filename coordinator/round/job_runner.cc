@@ -147,6 +147,13 @@ wire::JobSpec JobRunner::job_spec() const {
   s.set_keep_optimizer_state(job_.keep_optimizer_state);
   s.set_proximal_mu(job_.proximal_mu);
   s.set_logit_adjustment(job_.logit_adjustment);
+  if (!job_.personalization.method.empty()) {
+    auto* p = s.mutable_personalization();
+    p->set_method(job_.personalization.method);
+    p->set_epochs(uint32_t(job_.personalization.epochs));
+    p->set_head_only(job_.personalization.head_only);
+    p->set_ditto_lambda(job_.personalization.ditto_lambda);
+  }
   s.set_max_site_samples(job_.max_site_samples);
   if (job_.secure_aggregation.enabled) {
     auto* a = s.mutable_secure_aggregation();
