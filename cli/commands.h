@@ -14,6 +14,7 @@ void add_site_command(CLI::App& app);
 void add_simulate_command(CLI::App& app);
 void add_evaluate_command(CLI::App& app);
 void add_export_command(CLI::App& app);
+void add_personalise_command(CLI::App& app);
 void add_admin_command(CLI::App& app);
 
 }  // namespace fedxray

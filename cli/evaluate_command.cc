@@ -24,6 +24,7 @@ void add_evaluate_command(CLI::App& app) {
   auto model_path = std::make_shared<std::string>();
   auto data_path = std::make_shared<std::string>();
   auto json = std::make_shared<bool>(false);
+  auto all = std::make_shared<bool>(false);
   cmd->add_option("--model", *model_path,
                   "model file: .fxm (e.g. <state>/<job>/pooled.fxm) or a TorchScript .pt from fedxray")
       ->required();
@@ -31,6 +32,9 @@ void add_evaluate_command(CLI::App& app) {
                   "data source: a site YAML (its site.data) or a YAML with a top-level data: section")
       ->required();
   cmd->add_flag("--json", *json, "print one JSON object instead of a table");
+  cmd->add_flag("--all", *all,
+                "evaluate on every usable image of the source (training and held-out split "
+                "together: a hospital's external test set), not only the held-out split");
   cmd->callback([=] {
     std::shared_ptr<ImageClassifier> model;
     int classes = 0, image_size = 0;
@@ -53,11 +57,20 @@ void add_evaluate_command(CLI::App& app) {
     }
     TrainHeldOut data =
         make_data_source(load_data_source_config(*data_path))->load(classes, image_size);
-    Evaluation e = evaluate(*model, data.held_out, classes);
+    ImageSet everything;
+    if (*all) {
+      everything.image_size = data.held_out.image_size;
+      for (const ImageSet* part : {&data.train, &data.held_out}) {
+        for (std::size_t i = 0; i < part->count(); ++i) everything.append(*part, i);
+      }
+    }
+    const std::string scope = *all ? "every image" : "held-out split";
+    Evaluation e = evaluate(*model, *all ? everything : data.held_out, classes);
     const ClassificationMetrics& m = e.metrics;
     nlohmann::json out = {{"model", *model_path},
                           {"model_sha256", sha},
                           {"data", *data_path},
+                          {"scope", scope},
                           {"images", m.count},
                           {"loss", e.loss},
                           {"accuracy", m.accuracy},
@@ -73,7 +86,7 @@ void add_evaluate_command(CLI::App& app) {
     }
     std::cout << "model              " << *model_path << " (" << kind << ", sha256 "
               << sha.substr(0, 16) << "...)\n"
-              << "data               " << *data_path << " held-out split, " << m.count
+              << "data               " << *data_path << " " << scope << ", " << m.count
               << " images\n"
               << std::fixed << std::setprecision(4) << "loss               " << e.loss << "\n"
               << "accuracy           " << m.accuracy << "\n"

@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
   fedxray::add_simulate_command(app);
   fedxray::add_evaluate_command(app);
   fedxray::add_export_command(app);
+  fedxray::add_personalise_command(app);
   fedxray::add_admin_command(app);
   try {
     app.parse(argc, argv);

@@ -140,6 +140,9 @@ nlohmann::json result_json(const SimulationResult& r, uint64_t seed) {
     cross.push_back({{"trained_at", r.sites[i].name}, {"roc_auc", r.cross_auc[i]}});
   }
   return {{"seed", seed},
+          {"federation_seconds", r.federation_seconds},
+          {"round_seconds", r.rounds > 0 ? r.federation_seconds / r.rounds : 0.0},
+          {"bytes_per_round", r.bytes_per_round},
           {"sites", table},
           {"cross_site", cross},
           {"all_held_out", {{"pooled", metric_json(r.pooled_on_union)},

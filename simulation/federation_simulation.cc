@@ -1,5 +1,6 @@
 #include "simulation/federation_simulation.h"
 
+#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <thread>
@@ -142,6 +143,7 @@ SimulationResult run_federation_simulation(
     });
   }
   bool ok = false;
+  const auto federation_start = std::chrono::steady_clock::now();
   std::thread coordinator([&] { ok = runner.run(); });
   for (;;) {
     JobProgress p = runner.progress();
@@ -150,6 +152,8 @@ SimulationResult run_federation_simulation(
     std::this_thread::sleep_for(std::chrono::milliseconds(250));
   }
   coordinator.join();
+  const double federation_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - federation_start).count();
   for (auto& t : threads) t.join();
   server.shutdown();
   if (!ok) {
@@ -164,6 +168,9 @@ SimulationResult run_federation_simulation(
   result.pooled_torchscript = store.dir() + "/pooled.pt";
   result.metrics_path = store.metrics_path();
   ModelBlob pooled_blob = read_model_file(store.pooled_path());
+  result.federation_seconds = federation_seconds;
+  result.rounds = config.job.rounds;
+  result.bytes_per_round = 2 * uint64_t(pooled_blob.bytes.size()) * uint64_t(config.job.sites_per_round);
   auto pooled = model_from_blob(pooled_blob);
   export_torchscript(pooled_blob, result.pooled_torchscript);
   TrainingOptions o;

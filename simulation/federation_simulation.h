@@ -38,6 +38,11 @@ struct SimulationResult {
   std::string pooled_model_path;     // .fxm; empty when the work folder was removed
   std::string pooled_torchscript;    // .pt
   std::string metrics_path;
+  double federation_seconds = 0;  // from the first round's start to the job's end
+  int rounds = 0;
+  // Model bytes each round moves: every selected site downloads the global model and uploads
+  // its update (the model's size each way); strategies here do not change it.
+  uint64_t bytes_per_round = 0;
 };
 
 // Runs the federation in `work_dir` (created if missing). `on_progress` is called every 250 ms

@@ -246,6 +246,27 @@ TEST_CASE("fedxray admin against a live coordinator: submit, jobs, status, sites
   std::string evaluated;
   CHECK(run_fedxray({"evaluate", "--model", pt, "--data", c.kits() + "/site-a/site.yaml"},
                     evaluated) == 0);
+  // --all: every image of the source, not only the held-out split.
+  std::string held_json, all_json;
+  REQUIRE(run_fedxray({"evaluate", "--json", "--model", pt, "--data",
+                       c.kits() + "/site-a/site.yaml"}, held_json) == 0);
+  REQUIRE(run_fedxray({"evaluate", "--json", "--all", "--model", pt, "--data",
+                       c.kits() + "/site-a/site.yaml"}, all_json) == 0);
+  const auto held = nlohmann::json::parse(held_json), all = nlohmann::json::parse(all_json);
+  CHECK(held["scope"] == "held-out split");
+  CHECK(all["scope"] == "every image");
+  CHECK(all["images"].get<int>() > 2 * held["images"].get<int>());
+  // A site fine-tunes the round-2 model on its own data; the result stays in the given file.
+  const std::string personal = c.dir.path + "/personalised.fxm";
+  std::string personalised;
+  REQUIRE(run_fedxray({"personalise", "--json", "--model",
+                       c.state_dir() + "/short/global-round-0002.fxm", "--data",
+                       c.kits() + "/site-a/site.yaml", "--epochs", "1", "--out", personal},
+                      personalised) == 0);
+  const auto p = nlohmann::json::parse(personalised);
+  CHECK(p["held_out_images"] == held["images"]);
+  CHECK(p["personalised_metrics"]["accuracy"].get<double>() >= 0);
+  CHECK(std::filesystem::exists(personal));
   CHECK(run_fedxray(c.admin({"download", "short", "--round", "9", "--out", pt}), out) == 1);
   CHECK_THAT(out, Catch::Contains("has not completed"));
 
