@@ -16,6 +16,85 @@ GaussianMechanismConfig read_gaussian_mechanism(ConfigReader d) {
   return p;
 }
 
+// The job's `secure_aggregation` section; `c` holds the keys read before it.
+void read_secure_aggregation(ConfigReader s, JobConfig& c) {
+  SecureAggregationConfig& a = c.secure_aggregation;
+  a.enabled = s.boolean("enabled", true);
+  a.threshold = int(s.integer("threshold", 0, 10000, 0));
+  a.neighbours = int(s.integer("neighbours", 0, 10000, 0));
+  a.clip = s.number("clip", 1e-6, 1e6, 8.0);
+  a.stage_timeout_s = s.number("stage_timeout_s", 1, 24 * 3600.0, 60.0);
+  if (a.enabled && c.min_sites < 2) {
+    s.fail("enabled", "needs job.min_sites >= 2: the sum of a single site is that site's update");
+  }
+  if (a.threshold > c.sites_per_round) {
+    s.fail("threshold", "must not exceed sites_per_round (" + std::to_string(c.sites_per_round) +
+                            "), got " + std::to_string(a.threshold));
+  }
+  s.finish();
+}
+
+// The job's `robust_aggregation` section; `c` holds the keys read before it.
+void read_robust_aggregation(ConfigReader s, JobConfig& c) {
+  RobustAggregationConfig& a = c.robust_aggregation;
+  a.rule = s.choice("rule", {"median", "trimmed_mean", "multi_krum"});
+  a.trim_fraction = s.number("trim_fraction", 0.0, 0.49, 0.1);
+  a.byzantine_sites = int(s.integer("byzantine_sites", 0, 10000, 1));
+  a.krum_selected = int(s.integer("krum_selected", 0, 10000, 0));
+  if (c.secure_aggregation.enabled) {
+    s.fail("rule", a.rule +
+                       " needs each site's own update, which secure aggregation hides from "
+                       "the coordinator: drop robust_aggregation or secure_aggregation");
+  }
+  if (a.rule == "trimmed_mean" && int(a.trim_fraction * c.min_sites) < 1) {
+    s.fail("trim_fraction", "cuts floor(" + std::to_string(a.trim_fraction) + " x min_sites " +
+                                std::to_string(c.min_sites) +
+                                ") = 0 values from each end: a plain mean, no protection. Use at "
+                                "least 1 / min_sites (" +
+                                std::to_string(1.0 / c.min_sites).substr(0, 5) + ")");
+  }
+  if (a.rule == "multi_krum" && c.min_sites < 2 * a.byzantine_sites + 3) {
+    s.fail("byzantine_sites",
+           "multi_krum with f = " + std::to_string(a.byzantine_sites) +
+               " needs min_sites >= 2f + 3 = " + std::to_string(2 * a.byzantine_sites + 3) +
+               " (got " + std::to_string(c.min_sites) + ")");
+  }
+  if (a.krum_selected > c.min_sites - a.byzantine_sites) {
+    s.fail("krum_selected", "must not exceed min_sites - byzantine_sites (" +
+                                std::to_string(c.min_sites - a.byzantine_sites) + ")");
+  }
+  s.finish();
+}
+
+// The job's `server_optimizer` section; `c` holds the keys read before it.
+void read_server_optimizer(ConfigReader s, JobConfig& c) {
+  ServerOptimizerConfig& o = c.server_optimizer;
+  o.kind = s.choice("kind", {"adam", "yogi", "adagrad"});
+  o.learning_rate = s.number("learning_rate", 1e-6, 10.0, o.learning_rate);
+  o.beta1 = s.number("beta1", 0.0, 0.999999, o.beta1);
+  o.beta2 = s.number("beta2", 0.0, 0.999999, o.beta2);
+  o.tau = s.number("tau", 1e-12, 10.0, o.tau);
+  if (c.server_momentum > 0 || c.server_learning_rate != 1.0) {
+    s.fail("kind",
+           "server_optimizer replaces server_momentum and server_learning_rate (FedAvgM "
+           "is the server's SGD with momentum): drop one of the two");
+  }
+  s.finish();
+}
+
+// The job's `personalization` section; `c` holds the keys read before it.
+void read_personalization(ConfigReader s, JobConfig& c) {
+  PersonalizationConfig& p = c.personalization;
+  p.method = s.choice("method", {"finetune", "ditto"});
+  p.epochs = int(s.integer("epochs", 1, 1000, p.epochs));
+  p.head_only = s.boolean("head_only", p.head_only);
+  p.ditto_lambda = s.number("lambda", 0.0, 100.0, p.ditto_lambda);
+  if (p.head_only && p.method == "ditto") {
+    s.fail("head_only", "applies to finetune only (ditto trains the whole personal model)");
+  }
+  s.finish();
+}
+
 }  // namespace
 
 JobConfig read_job_config(ConfigReader r) {
@@ -51,72 +130,10 @@ JobConfig read_job_config(ConfigReader r) {
   c.server_momentum = r.number("server_momentum", 0.0, 0.999, 0.0);
   c.server_learning_rate = r.number("server_learning_rate", 1e-4, 10.0, 1.0);
   c.initial_model = r.path("initial_model", std::string());
-  if (r.has("secure_aggregation")) {
-    ConfigReader s = r.section("secure_aggregation");
-    SecureAggregationConfig& a = c.secure_aggregation;
-    a.enabled = s.boolean("enabled", true);
-    a.threshold = int(s.integer("threshold", 0, 10000, 0));
-    a.neighbours = int(s.integer("neighbours", 0, 10000, 0));
-    a.clip = s.number("clip", 1e-6, 1e6, 8.0);
-    a.stage_timeout_s = s.number("stage_timeout_s", 1, 24 * 3600.0, 60.0);
-    if (a.enabled && c.min_sites < 2) {
-      s.fail("enabled", "needs job.min_sites >= 2: the sum of a single site is that site's update");
-    }
-    if (a.threshold > c.sites_per_round) {
-      s.fail("threshold", "must not exceed sites_per_round (" + std::to_string(c.sites_per_round) +
-                              "), got " + std::to_string(a.threshold));
-    }
-    s.finish();
-  }
-  if (r.has("robust_aggregation")) {
-    ConfigReader s = r.section("robust_aggregation");
-    RobustAggregationConfig& a = c.robust_aggregation;
-    a.rule = s.choice("rule", {"median", "trimmed_mean", "multi_krum"});
-    a.trim_fraction = s.number("trim_fraction", 0.0, 0.49, 0.1);
-    a.byzantine_sites = int(s.integer("byzantine_sites", 0, 10000, 1));
-    a.krum_selected = int(s.integer("krum_selected", 0, 10000, 0));
-    if (c.secure_aggregation.enabled) {
-      s.fail("rule", a.rule + " needs each site's own update, which secure aggregation hides from "
-                     "the coordinator: drop robust_aggregation or secure_aggregation");
-    }
-    if (a.rule == "multi_krum" && c.min_sites < 2 * a.byzantine_sites + 3) {
-      s.fail("byzantine_sites", "multi_krum with f = " + std::to_string(a.byzantine_sites) +
-                                    " needs min_sites >= 2f + 3 = " +
-                                    std::to_string(2 * a.byzantine_sites + 3) + " (got " +
-                                    std::to_string(c.min_sites) + ")");
-    }
-    if (a.krum_selected > c.min_sites - a.byzantine_sites) {
-      s.fail("krum_selected", "must not exceed min_sites - byzantine_sites (" +
-                                  std::to_string(c.min_sites - a.byzantine_sites) + ")");
-    }
-    s.finish();
-  }
-  if (r.has("server_optimizer")) {
-    ConfigReader s = r.section("server_optimizer");
-    ServerOptimizerConfig& o = c.server_optimizer;
-    o.kind = s.choice("kind", {"adam", "yogi", "adagrad"});
-    o.learning_rate = s.number("learning_rate", 1e-6, 10.0, o.learning_rate);
-    o.beta1 = s.number("beta1", 0.0, 0.999999, o.beta1);
-    o.beta2 = s.number("beta2", 0.0, 0.999999, o.beta2);
-    o.tau = s.number("tau", 1e-12, 10.0, o.tau);
-    if (c.server_momentum > 0 || c.server_learning_rate != 1.0) {
-      s.fail("kind", "server_optimizer replaces server_momentum and server_learning_rate (FedAvgM "
-                     "is the server's SGD with momentum): drop one of the two");
-    }
-    s.finish();
-  }
-  if (r.has("personalization")) {
-    ConfigReader s = r.section("personalization");
-    PersonalizationConfig& p = c.personalization;
-    p.method = s.choice("method", {"finetune", "ditto"});
-    p.epochs = int(s.integer("epochs", 1, 1000, p.epochs));
-    p.head_only = s.boolean("head_only", p.head_only);
-    p.ditto_lambda = s.number("lambda", 0.0, 100.0, p.ditto_lambda);
-    if (p.head_only && p.method == "ditto") {
-      s.fail("head_only", "applies to finetune only (ditto trains the whole personal model)");
-    }
-    s.finish();
-  }
+  if (r.has("secure_aggregation")) read_secure_aggregation(r.section("secure_aggregation"), c);
+  if (r.has("robust_aggregation")) read_robust_aggregation(r.section("robust_aggregation"), c);
+  if (r.has("server_optimizer")) read_server_optimizer(r.section("server_optimizer"), c);
+  if (r.has("personalization")) read_personalization(r.section("personalization"), c);
   if (r.has("differential_privacy")) {
     c.differential_privacy = read_gaussian_mechanism(r.section("differential_privacy"));
   }

@@ -107,8 +107,9 @@ std::string SitePolicy::violation(const wire::JobSpec& job) const {
            "', this site allows only " + list;
   }
   if (max_local_epochs > 0 && !job.personalization().method().empty() &&
-      int(job.personalization().epochs()) > max_local_epochs) {
+      int(job.local_epochs() + job.personalization().epochs()) > max_local_epochs) {
     return "site policy 'max_local_epochs': job " + job.job_id() + " asks for " +
+           std::to_string(job.local_epochs()) + " local + " +
            std::to_string(job.personalization().epochs()) +
            " personalization epochs per round; this site allows at most " +
            std::to_string(max_local_epochs);
@@ -160,6 +161,14 @@ SitePolicy read_site_policy(ConfigReader r) {
     }
   }
   for (const auto& name : p.forbid_filters) {
+    if (name == "sample-weight-cap") {
+      r.fail("forbid_filters", "names 'sample-weight-cap', which every job uses: this site could "
+                               "run no job at all");
+    }
+    if (name == "dp-clip-noise" && p.require_differential_privacy) {
+      r.fail("forbid_filters", "names 'dp-clip-noise', which require_differential_privacy "
+                               "requires: no job could run here; drop one of the two");
+    }
     if (std::find(p.require_filters.begin(), p.require_filters.end(), name) !=
         p.require_filters.end()) {
       r.fail("forbid_filters", "names '" + name + "', which require_filters also names: no job "

@@ -114,6 +114,7 @@ SimulationResult run_federation_simulation(
                            make_server_credentials(kit(consortium.coordinator_name)));
   const std::string target = "127.0.0.1:" + std::to_string(server.port());
 
+  std::filesystem::remove_all(work_dir + "/personalised");  // none from an earlier run
   std::vector<std::unique_ptr<TorchTrainer>> trainers;
   std::unique_ptr<HostileTrainer> hostile;  // simulation.attack's site, if any
   std::vector<std::unique_ptr<SiteAgent>> agents;
@@ -220,8 +221,11 @@ SimulationResult run_federation_simulation(
       for (std::size_t i = 0; i < n; ++i) {
         std::shared_ptr<ImageClassifier> mine;
         if (p.method == "ditto") {
-          mine = model_from_blob(read_model_file(work_dir + "/personalised/" + sites[i].name +
-                                                 "/" + config.job.name + ".personalised.fxm"));
+          const std::string file = work_dir + "/personalised/" + sites[i].name + "/" +
+                                   config.job.name + ".personalised.fxm";
+          std::error_code ec;
+          if (!std::filesystem::exists(file, ec)) continue;  // never selected: none to show
+          mine = model_from_blob(read_model_file(file));
         } else {
           mine = model_from_blob(pooled_blob);
           site_options.seed = config.job.seed + i;

@@ -226,6 +226,15 @@ TEST_CASE("a site's policy section is read and each rule names itself when broke
   CHECK_THROWS_WITH(load_site_config(dir.path + "/both.yaml"),
                     Catch::Contains("both.yaml:9: 'site.policy.forbid_filters'") &&
                         Catch::Contains("which require_filters also names"));
+  write_file_atomically(dir.path + "/cap.yaml", head + "    forbid_filters: [sample-weight-cap]\n");
+  CHECK_THROWS_WITH(load_site_config(dir.path + "/cap.yaml"),
+                    Catch::Contains("'site.policy.forbid_filters'") &&
+                        Catch::Contains("every job uses"));
+  write_file_atomically(dir.path + "/dp.yaml", head + "    require_differential_privacy: true\n"
+                                                      "    forbid_filters: [dp-clip-noise]\n");
+  CHECK_THROWS_WITH(load_site_config(dir.path + "/dp.yaml"),
+                    Catch::Contains("'site.policy.forbid_filters'") &&
+                        Catch::Contains("require_differential_privacy requires"));
 }
 
 TEST_CASE("differential_privacy and dp_sgd sections are read with their ranges", "[config]") {

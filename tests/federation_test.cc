@@ -41,6 +41,7 @@ TEST_CASE("two sites x two rounds: each global model is the weighted mean of the
   job.batch_size = 16;
   job.learning_rate = 0.05;
   job.seed = 3;
+  job.personalization.method = "finetune";  // a personal model at each site, never uploaded
   ModelSpec spec{job.model, job.classes, job.image_size, job.seed};
   ModelBlob initial = export_weights(*create_model(spec), spec);
 
@@ -106,6 +107,10 @@ TEST_CASE("two sites x two rounds: each global model is the weighted mean of the
     CHECK(record["status"] == "completed");
     CHECK(record["reported"] == 2);
     CHECK(record["total_samples"].get<double>() > 0);
+    for (const auto& site : record["sites"]) {  // the personal model's metrics are reported
+      CHECK(site["metrics"]["personal_held_out_loss"].get<double>() > 0);
+      CHECK(site["metrics"].contains("personal_held_out_auc"));
+    }
   }
   CHECK(lines == 2);
   CHECK(read_model_file(store.pooled_path()).bytes == read_model_file(store.model_path(2)).bytes);

@@ -211,6 +211,10 @@ TEST_CASE("a FedAdam job resumed after a coordinator restart ends as if never st
           "[fedopt]") {
   testing::TempDir straight, restarted, forgetful;
   const ModelBlob expected = run_fedadam(straight.path, 0, false);
+  // Only the newest two state files are kept.
+  CHECK(std::filesystem::exists(straight.path + "/adam-job/global-round-0003.strategy"));
+  CHECK(std::filesystem::exists(straight.path + "/adam-job/global-round-0002.strategy"));
+  CHECK_FALSE(std::filesystem::exists(straight.path + "/adam-job/global-round-0001.strategy"));
   CHECK(run_fedadam(restarted.path, 2, false).bytes == expected.bytes);
   // Without the state file the moments start afresh: a different (still valid) model.
   CHECK(run_fedadam(forgetful.path, 2, true).bytes != expected.bytes);

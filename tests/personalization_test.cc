@@ -60,10 +60,29 @@ TEST_CASE("fine-tuning the head only leaves every other layer bit-identical", "[
   CHECK(distance(body_and_head(*whole).first, g_body) > 1e-4);
 }
 
+TEST_CASE("head-only fine-tuning also keeps the body's batch-norm statistics", "[personal]") {
+  const ImageSet data = tiny_images(8);
+  ModelSpec spec{"resnet18", 2, 16, 3};
+  auto global = create_model(spec);
+  auto personal = create_model(spec);
+  PersonalizationOptions p{"finetune", 1, true, 0.0};
+  personalise(*personal, *global, data, full_batch_sgd(0.5), p);
+  auto buffers = [](ImageClassifier& m) {
+    std::vector<float> out;
+    for (const auto& b : m.named_buffers()) {
+      torch::Tensor t = b.value().detach().to(torch::kFloat32).flatten().contiguous();
+      out.insert(out.end(), t.data_ptr<float>(), t.data_ptr<float>() + t.numel());
+    }
+    return out;
+  };
+  CHECK(buffers(*personal) == buffers(*global));
+  CHECK(weights_of(*personal) != weights_of(*global));  // the head did train
+}
+
 TEST_CASE("Ditto's pull towards the global model is the proximal step towards it", "[personal]") {
-  // Two full-batch SGD steps from a personal model v0 that is not the global model w. Ditto's
-  // gradient adds lambda (v - w): the first step already differs from plain fine-tuning by
-  // lr x lambda x (v0 - w), and a large lambda ends nearer w.
+  // One full-batch SGD step from a personal model v0 that is not the global model w. Ditto's
+  // gradient adds lambda (v - w), so the step differs from plain fine-tuning by exactly
+  // lr x lambda x (v0 - w), and ends nearer w.
   const ImageSet data = tiny_images(8);
   auto global = create_model(ModelSpec{"cnn-small", 2, 16, 3});
   auto start = create_model(ModelSpec{"cnn-small", 2, 16, 4});  // another seed: v0 != w

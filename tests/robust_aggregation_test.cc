@@ -150,7 +150,7 @@ TEST_CASE("coordinate-wise median and trimmed mean ignore one hostile update", "
   }
 }
 
-TEST_CASE("Multi-Krum averages the n - f updates nearest their neighbours, weighted", "[robust]") {
+TEST_CASE("Multi-Krum averages the n - f updates nearest their neighbours", "[robust]") {
   testing::TempDir dir;
   const auto layout = five_sites()[0].update.manifest;
   RobustAggregationConfig krum = rule("multi_krum");
@@ -158,10 +158,10 @@ TEST_CASE("Multi-Krum averages the n - f updates nearest their neighbours, weigh
   RobustAggregator agg(layout, krum, UndoJournalPool::create(dir.path));
   const Pooled p = aggregate(agg, five_sites());
   CHECK(agg.krum_selection() == std::vector<std::string>{"site-a", "site-b", "site-c", "site-d"});
-  // Weights 1, 1, 2, 2 over a..d.
-  CHECK(p.weights[0] == Approx((1 * 1 + 1 * 2 + 2 * 3 + 2 * 4) / 6.0));
-  CHECK(p.weights[3] == Approx((1 * 4 + 1 * 5 + 2 * 6 + 2 * 17) / 6.0));
-  CHECK(p.counter == 28);  // (10 + 20 + 60 + 80) / 6 = 28.3, rounded
+  // One vote each, whatever the sample weights (1, 1, 2, 2) claim.
+  CHECK(p.weights[0] == Approx((1 + 2 + 3 + 4) / 4.0));
+  CHECK(p.weights[3] == Approx((4 + 5 + 6 + 17) / 4.0));
+  CHECK(p.counter == 25);
 
   // m = 1 is Krum itself. Squared distances: a-b 4, a-c 16, b-c 4, a-d 196, b-d 156, c-d 124;
   // scores over the 2 nearest: a 20, b 8, c 20, d 280 (e far away): site-b wins.
@@ -187,9 +187,17 @@ TEST_CASE("a robust round refuses NaN and forgets an upload that broke off", "[r
   RobustAggregator agg(layout, rule("median"), UndoJournalPool::create(dir.path));
   {
     const ModelBlob poisoned = update({1, std::nanf(""), 3, 4}, 10);
-    auto sink = agg.begin_update("site-x", 1);
-    sink->fold(0, poisoned.bytes.data(), poisoned.bytes.size());
-    CHECK_THROWS_WITH(sink->commit(), Catch::Contains("tensor 'w' holds NaN"));
+    auto sink = agg.begin_update("site-x", 1);  // refused as it streams in, before any commit
+    CHECK_THROWS_WITH(sink->fold(0, poisoned.bytes.data(), poisoned.bytes.size()),
+                      Catch::Contains("tensor 'w' holds NaN"));
+  }
+  {
+    // An infinity split across two chunks is caught when its last byte arrives.
+    const ModelBlob poisoned = update({1, 2, INFINITY, 4}, 10);
+    auto sink = agg.begin_update("site-w", 1);
+    sink->fold(0, poisoned.bytes.data(), 10);
+    CHECK_THROWS_WITH(sink->fold(10, poisoned.bytes.data() + 10, 6),
+                      Catch::Contains("tensor 'w' holds NaN or infinite"));
   }
   {
     auto sink = agg.begin_update("site-y", 1);  // half an update, then the stream breaks
@@ -231,6 +239,13 @@ TEST_CASE("robust_aggregation is a job option, refused with secure aggregation",
                     Catch::Contains("'job.robust_aggregation.rule'"));
   CHECK_THROWS_WITH(load("  robust_aggregation:\n    rule: trimmed_mean\n    trim_fraction: 0.5\n"),
                     Catch::Contains("'job.robust_aggregation.trim_fraction'"));
+  // The default 0.1 of 5 sites trims nothing: a plain mean in disguise, refused.
+  CHECK_THROWS_WITH(load("  robust_aggregation:\n    rule: trimmed_mean\n"),
+                    Catch::Contains("'job.robust_aggregation.trim_fraction'") &&
+                        Catch::Contains("no protection") &&
+                        Catch::Contains("at least 1 / min_sites"));
+  CHECK(load("  robust_aggregation:\n    rule: trimmed_mean\n    trim_fraction: 0.2\n")
+            .robust_aggregation.trim_fraction == 0.2);
   JobConfig both = momentum;  // built by hand, past the config reader: still refused
   both.secure_aggregation.enabled = true;
   CHECK_THROWS_WITH(make_job_strategy(both, dir.path, "ca"),

@@ -110,6 +110,8 @@ double train_epochs(ImageClassifier& model, const ImageSet& data, const Training
     const auto children = model.children();
     if (children.empty()) throw Error("head_only: the model has no layers to pick a head from");
     trained = children.back()->parameters();
+    // The body is frozen: evaluation mode, so its batch-norm running statistics stay as well.
+    for (std::size_t i = 0; i + 1 < children.size(); ++i) children[i]->eval();
   }
   std::unique_ptr<torch::optim::Optimizer> optimizer;
   if (o.optimizer == "adam") {

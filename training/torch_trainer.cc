@@ -108,6 +108,22 @@ TrainingResult TorchTrainer::train(const wire::JobSpec& job, int round, const Mo
   if (!job.personalization().method().empty()) {
     const PersonalizationOptions p = personalization_options(job.personalization());
     ModelBlob& kept = personal_[job.job_id()];
+    const std::string file =
+        personal_model_dir_.empty()
+            ? std::string()
+            : personal_model_dir_ + "/" + job.job_id() + ".personalised.fxm";
+    std::error_code ec;
+    if (kept.bytes.empty() && p.method == "ditto" && !file.empty() &&
+        std::filesystem::exists(file, ec)) {
+      // The agent restarted mid-job: Ditto picks up the personal model it left on disk.
+      try {
+        ModelBlob saved = read_model_file(file);
+        if (layout_difference(global.manifest, saved.manifest).empty()) kept = std::move(saved);
+      } catch (const Error& e) {
+        spdlog::warn("job={} personal model {} unusable ({}); Ditto starts afresh",
+                     job.job_id(), file, e.what());
+      }
+    }
     // Ditto carries the personal model over rounds; finetune starts from each round's global.
     std::shared_ptr<ImageClassifier> personal =
         model_from_blob(p.method == "ditto" && !kept.bytes.empty() ? kept : global);
@@ -121,9 +137,9 @@ TrainingResult TorchTrainer::train(const wire::JobSpec& job, int round, const Mo
     result.metrics.set_personal_held_out_balanced_accuracy(mine.metrics.balanced_accuracy);
     result.metrics.set_personal_held_out_auc(mine.metrics.roc_auc);
     kept = export_weights(*personal, spec);
-    if (!personal_model_dir_.empty()) {
+    if (!file.empty()) {
       std::filesystem::create_directories(personal_model_dir_);
-      write_model_file(personal_model_dir_ + "/" + job.job_id() + ".personalised.fxm", kept);
+      write_model_file(file, kept);
     }
   }
   result.metrics.set_train_seconds(

@@ -30,7 +30,9 @@ class TorchTrainer : public Trainer {
   // The job's personalised model so far (empty bytes when none).
   ModelBlob personal_model(const std::string& job_id) const;
   // Jobs with state kept in memory (optimizer state or DP-SGD spending), and loaded splits.
-  std::size_t jobs_kept() const { return std::max(dp_sgd_spent_.size(), optimizer_state_.size()); }
+  std::size_t jobs_kept() const {
+    return std::max({dp_sgd_spent_.size(), optimizer_state_.size(), personal_.size()});
+  }
   std::size_t splits_kept() const { return splits_.size(); }
 
  private:

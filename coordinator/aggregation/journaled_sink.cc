@@ -52,11 +52,11 @@ void JournaledSink::commit() {
                          " was complete");
   }
   if (committed_) throw ShareableError(what_ + " from " + site_ + " already committed");
-  check_commit();
   if (received_ != total_) {
     throw ShareableError(what_ + " from " + site_ + " ended after " + std::to_string(received_) +
                          " of " + std::to_string(total_) + " bytes");
   }
+  check_commit();
   committed_ = true;
   on_commit();
 }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <numeric>
 
 #include <spdlog/spdlog.h>
@@ -54,25 +55,35 @@ class RobustSink : public JournaledSink {
   }
 
  private:
-  void add(uint64_t, const char* data, std::size_t size) override { journal().append(data, size); }
-  void undo() override {}  // the bytes only ever were in the journal, which goes with the sink
-  void check_commit() override {
-    std::string raw;
-    std::vector<double> values;
+  // Journals the bytes and refuses NaN or infinity at once, as they stream in (not at commit,
+  // which runs under the job runner's lock). An element split across two chunks is checked
+  // when its last byte arrives, from the journal.
+  void add(uint64_t first_byte, const char* data, std::size_t size) override {
+    journal().append(data, size);
+    const uint64_t end = first_byte + size;
     for (const auto& t : agg_.layout_.tensors()) {
       if (!is_float(t.dtype())) continue;
-      const uint64_t count = t.nbytes() / dtype_size(t.dtype());
-      for (uint64_t start = 0; start < count; start += kChunkElements) {
-        const std::size_t n = std::size_t(std::min(kChunkElements, count - start));
-        read_elements(journal(), t, start, n, raw, values);
-        for (double v : values) {
-          if (!std::isfinite(v)) {
-            throw ShareableError("tensor '" + t.name() + "' holds NaN or infinite values");
-          }
+      const uint64_t esize = dtype_size(t.dtype());
+      const uint64_t lo = std::max<uint64_t>(t.offset(), first_byte);
+      const uint64_t hi = std::min<uint64_t>(t.offset() + t.nbytes(), end);
+      if (lo >= hi) continue;
+      // Elements of this tensor whose last byte lies in [lo, hi).
+      uint64_t element_start = t.offset() + (lo - t.offset()) / esize * esize;
+      for (; element_start + esize <= hi; element_start += esize) {
+        if (element_start + esize <= lo) continue;
+        char bytes[8];
+        if (element_start >= first_byte) {
+          std::memcpy(bytes, data + (element_start - first_byte), esize);
+        } else if (journal().read(element_start, bytes, esize) != esize) {
+          throw Error("a kept update could not be read back from its journal");
+        }
+        if (!std::isfinite(load_element(t.dtype(), bytes))) {
+          throw ShareableError("tensor '" + t.name() + "' holds NaN or infinite values");
         }
       }
     }
   }
+  void undo() override {}  // the bytes only ever were in the journal, which goes with the sink
   void on_commit() override { agg_.keep(site(), weight_, release_journal()); }
 
   RobustAggregator& agg_;
@@ -207,8 +218,6 @@ void RobustAggregator::write_result(ModelFileWriter& out) const {
   }
   const std::size_t trim =
       rule_.rule == "trimmed_mean" ? std::size_t(std::floor(rule_.trim_fraction * double(n))) : 0;
-  double chosen_weight = 0;
-  for (std::size_t i : chosen) chosen_weight += kept_[i].weight;
 
   std::vector<std::vector<double>> values(n);
   std::vector<double> column(n);
@@ -224,8 +233,8 @@ void RobustAggregator::write_result(ModelFileWriter& out) const {
       for (std::size_t e = 0; e < len; ++e) {
         double v = 0;
         if (!chosen.empty()) {
-          for (std::size_t i : chosen) v += kept_[i].weight * values[i][e];
-          v /= chosen_weight;
+          for (std::size_t i : chosen) v += values[i][e];
+          v /= double(chosen.size());
         } else {
           for (std::size_t i = 0; i < n; ++i) column[i] = values[i][e];
           std::sort(column.begin(), column.end());
@@ -235,6 +244,10 @@ void RobustAggregator::write_result(ModelFileWriter& out) const {
             for (std::size_t i = trim; i < n - trim; ++i) v += column[i];
             v /= double(n - 2 * trim);
           }
+        }
+        if (!std::isfinite(v)) {  // e.g. huge finite values summed past the float range
+          throw Error("the " + rule_.rule + " of tensor '" + t.name() +
+                      "' is not finite; the round's model is not published");
         }
         if (!is_float(t.dtype())) v = std::round(v);
         store_element(t.dtype(), v, result.data() + e * esize);

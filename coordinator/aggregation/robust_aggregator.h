@@ -5,13 +5,13 @@
 //   trimmed_mean  coordinate-wise: the floor(beta n) lowest and highest values dropped, the rest
 //                 averaged (Yin et al., ICML 2018)
 //   multi_krum    each update scored by the summed squared distance to its n - f - 2 nearest
-//                 others; the m best-scored (m = n - f unless set) averaged with their weights
-//                 (Blanchard et al., NeurIPS 2017)
+//                 others; the mean of the m best-scored (m = n - f unless set) (Blanchard et al.,
+//                 NeurIPS 2017)
 //
-// Median and trimmed mean ignore the sample weights (one site, one value per coordinate); Multi-
-// Krum weighs the updates it keeps by their sample counts, which the job runner has already capped
-// (min(joined dataset size, max_site_samples)). Integer tensors (counters) go through the same
-// rule and are rounded.
+// Every rule gives each site one vote and ignores the sample weights: a hostile site could claim
+// a large dataset (up to the size it joined with and max_site_samples) to weigh more. Integer
+// tensors (counters) go through the same rule and are rounded. committed_weight() is the weight
+// of every committed update, including those a rule then discarded.
 //
 // Unlike FedAvg these rules need every update whole, so each committed update is kept in its undo
 // journal (an unlinked temp file in the journal folder: disk = model size x updates, memory

@@ -29,7 +29,7 @@ double seconds_since(Clock::time_point t) {
 
 nlohmann::json metrics_json(const wire::LocalMetrics& m) {
   // NaN (an AUC on a one-class split) is written as null.
-  return {{"train_loss", m.train_loss()},
+  nlohmann::json out = {{"train_loss", m.train_loss()},
           {"held_out_loss", m.held_out_loss()},
           {"held_out_accuracy", m.held_out_accuracy()},
           {"held_out_balanced_accuracy", m.held_out_balanced_accuracy()},
@@ -43,6 +43,13 @@ nlohmann::json metrics_json(const wire::LocalMetrics& m) {
           {"dp_sgd_epsilon", m.dp_sgd_epsilon()},
           {"dp_sgd_delta", m.dp_sgd_delta()},
           {"train_seconds", m.train_seconds()}};
+  if (m.has_personal()) {  // the site's personalised model, which stays at the site
+    out["personal_held_out_loss"] = m.personal_held_out_loss();
+    out["personal_held_out_accuracy"] = m.personal_held_out_accuracy();
+    out["personal_held_out_balanced_accuracy"] = m.personal_held_out_balanced_accuracy();
+    out["personal_held_out_auc"] = m.personal_held_out_auc();
+  }
+  return out;
 }
 
 }  // namespace
@@ -439,6 +446,10 @@ void JobRunner::publish(int number, RoundOutcome& outcome) {
                              store_.model_path(number) + ".mean");
     outcome.sha = writer.commit();
     strategy_->save_state(store_.strategy_state_path(number));
+    // Only the newest states can be resumed from (the last round, or the one before it when the
+    // last checkpoint is unusable); older ones go.
+    std::error_code ignored;
+    std::filesystem::remove(store_.strategy_state_path(number - 2), ignored);
     outcome.published = std::make_shared<ModelFileReader>(store_.model_path(number));
   } catch (const Error& e) {
     outcome.publish_error = e.what();
@@ -672,7 +683,15 @@ void JobRunner::finish_upload(UploadSession& session) {
                   "round " + std::to_string(session.round) + " closed before the update from " +
                       session.site + " was complete; it was not counted");
   }
-  session.sink->commit();
+  try {
+    session.sink->commit();
+  } catch (const ShareableError& e) {  // the aggregator refused it (e.g. NaN): the site is done
+    fail_site(it->second, session.site, std::string("bad update: ") + e.what());
+    changed_.notify_all();
+    throw Refusal(RefusalCode::kInvalidArgument, "update for round " +
+                                                     std::to_string(session.round) +
+                                                     " rejected: " + e.what());
+  }
   it->second.state = SiteState::kUploaded;
   it->second.samples = session.header.sample_count();
   it->second.metrics = session.header.metrics();
