@@ -216,8 +216,7 @@ SimulationResult run_federation_simulation(
     baselines.emplace_back([&] {
       PersonalizationOptions p{personal.method, personal.epochs, personal.head_only,
                                personal.ditto_lambda};
-      TrainingOptions site_options = o;
-      site_options.epochs = config.job.local_epochs;
+      TrainingOptions site_options = o;  // personalise() sets the epochs
       for (std::size_t i = 0; i < n; ++i) {
         std::shared_ptr<ImageClassifier> mine;
         if (p.method == "ditto") {

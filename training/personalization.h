@@ -30,7 +30,8 @@ PersonalizationOptions personalization_options(const wire::PersonalizationSpec& 
 
 // Trains `personal` on `train` for p.epochs epochs with `base`'s optimizer, learning rate, batch
 // size, seed and logit adjustment (no schedule, no DP-SGD, no optimizer state carried: nothing of
-// it leaves the site). With ditto, `global` is the model it is pulled towards. Returns the last
+// it leaves the site). With ditto, `global` is the model it is pulled towards; finetune does not
+// read it. Returns the last
 // epoch's mean training loss. `on_batch` as in train_epochs().
 double personalise(ImageClassifier& personal, ImageClassifier& global, const ImageSet& train,
                    TrainingOptions base, const PersonalizationOptions& p,

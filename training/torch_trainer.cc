@@ -127,7 +127,9 @@ TrainingResult TorchTrainer::train(const wire::JobSpec& job, int round, const Mo
     // Ditto carries the personal model over rounds; finetune starts from each round's global.
     std::shared_ptr<ImageClassifier> personal =
         model_from_blob(p.method == "ditto" && !kept.bytes.empty() ? kept : global);
-    std::shared_ptr<ImageClassifier> received = model_from_blob(global);
+    // Only Ditto pulls towards the received model; fine-tuning needs no second copy of it.
+    std::shared_ptr<ImageClassifier> received =
+        p.method == "ditto" ? model_from_blob(global) : personal;
     personalise(*personal, *received, train_set, options, p,
                 [&](double f) { return progress("personalising", f); });
     const Evaluation mine = evaluate(*personal, held_out, spec.classes);
