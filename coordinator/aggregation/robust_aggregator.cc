@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "base/error.h"
+#include "coordinator/aggregation/finite_values.h"
 #include "coordinator/aggregation/journaled_sink.h"
 #include "wire/model_file.h"
 
@@ -67,19 +68,20 @@ class RobustSink : public JournaledSink {
       const uint64_t lo = std::max<uint64_t>(t.offset(), first_byte);
       const uint64_t hi = std::min<uint64_t>(t.offset() + t.nbytes(), end);
       if (lo >= hi) continue;
-      // Elements of this tensor whose last byte lies in [lo, hi).
-      uint64_t element_start = t.offset() + (lo - t.offset()) / esize * esize;
-      for (; element_start + esize <= hi; element_start += esize) {
-        if (element_start + esize <= lo) continue;
+      // Each element is checked once, in the chunk that holds its last byte.
+      uint64_t at = t.offset() + (lo - t.offset()) / esize * esize;
+      bool finite = true;
+      if (at < first_byte) {  // begun in an earlier chunk: read it whole from the journal
+        if (at + esize > hi) continue;  // still incomplete
         char bytes[8];
-        if (element_start >= first_byte) {
-          std::memcpy(bytes, data + (element_start - first_byte), esize);
-        } else if (journal().read(element_start, bytes, esize) != esize) {
+        if (journal().read(at, bytes, esize) != esize) {
           throw Error("a kept update could not be read back from its journal");
         }
-        if (!std::isfinite(load_element(t.dtype(), bytes))) {
-          throw ShareableError("tensor '" + t.name() + "' holds NaN or infinite values");
-        }
+        finite = all_finite(t.dtype(), bytes, 1);
+        at += esize;
+      }
+      if (!finite || !all_finite(t.dtype(), data + (at - first_byte), (hi - at) / esize)) {
+        throw ShareableError("tensor '" + t.name() + "' holds NaN or infinite values");
       }
     }
   }

@@ -11,6 +11,7 @@
 #include <type_traits>
 
 #include "base/error.h"
+#include "coordinator/aggregation/finite_values.h"
 #include "coordinator/aggregation/undo_journal.h"
 #include "wire/model_file.h"
 
@@ -22,28 +23,6 @@ T load(const char* p) {
   T v;
   std::memcpy(&v, p, sizeof(T));
   return v;
-}
-
-// Exponent bits all ones = NaN or infinity. Integer tests, so the loop vectorises.
-template <typename T>
-bool all_finite(const char* __restrict data, std::size_t count) {
-  if constexpr (std::is_same<T, float>::value) {
-    uint32_t bad = 0;
-    for (std::size_t i = 0; i < count; ++i) {
-      const uint32_t bits = load<uint32_t>(data + i * 4);
-      bad |= uint32_t((bits & 0x7f800000u) == 0x7f800000u);
-    }
-    return bad == 0;
-  } else if constexpr (std::is_same<T, double>::value) {
-    uint64_t bad = 0;
-    for (std::size_t i = 0; i < count; ++i) {
-      const uint64_t bits = load<uint64_t>(data + i * 8);
-      bad |= uint64_t((bits & 0x7ff0000000000000ull) == 0x7ff0000000000000ull);
-    }
-    return bad == 0;
-  } else {
-    return true;
-  }
 }
 
 // __restrict: the update bytes never overlap the accumulator, which lets this vectorise.
