@@ -95,6 +95,25 @@ void read_personalization(ConfigReader s, JobConfig& c) {
   s.finish();
 }
 
+// The job's `fedbn` section; `c` holds the keys read before it.
+void read_fedbn(ConfigReader s, JobConfig& c) {
+  FedBnConfig& f = c.fedbn;
+  f.enabled = true;
+  f.pooled_statistics = s.choice("pooled_statistics", {"site-average", "initial"}, f.pooled_statistics);
+  if (c.model == "cnn-small") {
+    s.fail("pooled_statistics", "FedBN keeps batch-norm layers at the sites, and model cnn-small "
+                                "has none: use cnn-small-bn (the same network with batch norm)");
+  }
+  if (c.scaffold) {
+    s.fail("pooled_statistics", "FedBN cannot be combined with scaffold in one job: pick one");
+  }
+  if (!c.personalization.method.empty()) {
+    s.fail("pooled_statistics", "FedBN already gives each site a model of its own (its batch-norm "
+                                "layers); drop job.personalization or job.fedbn");
+  }
+  s.finish();
+}
+
 }  // namespace
 
 JobConfig read_job_config(ConfigReader r) {
@@ -134,6 +153,8 @@ JobConfig read_job_config(ConfigReader r) {
   if (r.has("robust_aggregation")) read_robust_aggregation(r.section("robust_aggregation"), c);
   if (r.has("server_optimizer")) read_server_optimizer(r.section("server_optimizer"), c);
   if (r.has("personalization")) read_personalization(r.section("personalization"), c);
+  c.scaffold = r.boolean("scaffold", false);
+  if (r.has("fedbn")) read_fedbn(r.section("fedbn"), c);
   if (r.has("differential_privacy")) {
     c.differential_privacy = read_gaussian_mechanism(r.section("differential_privacy"));
   }

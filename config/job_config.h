@@ -52,6 +52,14 @@ struct PersonalizationConfig {
   double ditto_lambda = 0.1;   // ditto: pull towards the global model
 };
 
+// FedBN (Li et al., ICLR 2021; proto FedBnSpec): batch-norm layers stay at each site.
+struct FedBnConfig {
+  bool enabled = false;
+  // What the researchers' pooled model carries: "site-average" (the sites send their statistics
+  // once, in the last round, for a pooled mean and variance) or "initial" (nothing leaves).
+  std::string pooled_statistics = "site-average";
+};
+
 // A clipped Gaussian mechanism: contributions clipped to L2 norm C, noise of std z C.
 // `differential_privacy` (client level, DP-FedAvg: a site's model delta) and `dp_sgd` (sample
 // level: each example's gradient during local training) are both configured with it.
@@ -96,6 +104,10 @@ struct JobConfig {
   RobustAggregationConfig robust_aggregation;
   ServerOptimizerConfig server_optimizer;
   PersonalizationConfig personalization;
+  // SCAFFOLD (Karimireddy et al., ICML 2020): control variates correct each site's drift
+  // (coordinator/aggregation/scaffold_strategy.h, training/local_training.h).
+  bool scaffold = false;
+  FedBnConfig fedbn;
   GaussianMechanismConfig differential_privacy;
   GaussianMechanismConfig dp_sgd;
 };

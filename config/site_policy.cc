@@ -74,6 +74,16 @@ std::string SitePolicy::malformed(const wire::JobSpec& job) const {
                           "0 to 100");
     }
   }
+  if (job.fedbn().enabled()) {
+    const std::string& pooled = job.fedbn().pooled_statistics();
+    if (pooled != "initial" && pooled != "site-average") {
+      return out_of_range("fedbn.pooled_statistics", "not one of initial, site-average",
+                          "initial or site-average");
+    }
+    if (job.scaffold()) {
+      return out_of_range("fedbn", "combined with scaffold", "one of fedbn and scaffold");
+    }
+  }
   for (double clip : {job.differential_privacy().clip_norm(), job.dp_sgd().clip_norm()}) {
     if (!finite_in(clip, 0.0, 1e9)) return out_of_range("clip_norm", "not finite", "0 to 1e9");
   }
@@ -156,7 +166,8 @@ SitePolicy read_site_policy(ConfigReader r) {
       if (std::find(kOutboundFilters.begin(), kOutboundFilters.end(), name) ==
           kOutboundFilters.end()) {
         r.fail(key, "names '" + name + "', which is not an outbound filter (known: "
-                    "dp-clip-noise, privacy-budget, sample-weight-cap)");
+                    "dp-clip-noise, privacy-budget, sample-weight-cap, "
+                    "keep-batch-norm-local)");
       }
     }
   }

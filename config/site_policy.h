@@ -24,8 +24,8 @@ namespace fedxray {
 
 class ConfigReader;
 
-inline const std::vector<std::string> kOutboundFilters = {"dp-clip-noise", "privacy-budget",
-                                                          "sample-weight-cap"};
+inline const std::vector<std::string> kOutboundFilters = {
+    "dp-clip-noise", "privacy-budget", "sample-weight-cap", "keep-batch-norm-local"};
 
 struct SitePolicy {
   std::vector<std::string> allowed_models;  // empty = any model the site supports

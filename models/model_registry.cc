@@ -9,7 +9,9 @@
 
 namespace fedxray {
 
-std::vector<std::string> registered_models() { return {"cnn-small", "resnet18", "densenet121"}; }
+std::vector<std::string> registered_models() {
+  return {"cnn-small", "cnn-small-bn", "resnet18", "densenet121"};
+}
 
 std::shared_ptr<ImageClassifier> create_model(const ModelSpec& spec) {
   if (spec.classes < 2) throw Error("model '" + spec.name + "' needs at least 2 classes");
@@ -18,6 +20,7 @@ std::shared_ptr<ImageClassifier> create_model(const ModelSpec& spec) {
   std::lock_guard<std::mutex> lock(rng_mutex);
   torch::manual_seed(spec.seed);
   if (spec.name == "cnn-small") return std::make_shared<CnnSmall>(spec.classes);
+  if (spec.name == "cnn-small-bn") return std::make_shared<CnnSmall>(spec.classes, true);
   if (spec.name == "resnet18") return std::make_shared<ResNet18>(spec.classes);
   if (spec.name == "densenet121") return std::make_shared<DenseNet121>(spec.classes);
   std::string known;

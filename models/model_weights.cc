@@ -1,8 +1,10 @@
 #include "models/model_weights.h"
 
 #include <cstring>
+#include <map>
 
 #include "base/error.h"
+#include "wire/scaffold_controls.h"
 
 namespace fedxray {
 namespace {
@@ -49,13 +51,18 @@ ModelBlob export_weights(ImageClassifier& model, const ModelSpec& spec) {
 
 void import_weights(ImageClassifier& model, const ModelBlob& blob) {
   auto state = named_state(model);
-  if (int(state.size()) != blob.manifest.tensors_size()) {
-    throw Error("model file has " + std::to_string(blob.manifest.tensors_size()) +
-                " tensors but '" + blob.manifest.model() + "' has " + std::to_string(state.size()));
+  // A SCAFFOLD job's model also carries the server's control variates; they are not weights.
+  std::vector<const wire::TensorSpec*> weights;
+  for (const auto& t : blob.manifest.tensors()) {
+    if (!is_scaffold_control(t.name())) weights.push_back(&t);
+  }
+  if (state.size() != weights.size()) {
+    throw Error("model file has " + std::to_string(weights.size()) + " tensors but '" +
+                blob.manifest.model() + "' has " + std::to_string(state.size()));
   }
   torch::NoGradGuard no_grad;
   for (std::size_t i = 0; i < state.size(); ++i) {
-    const auto& spec = blob.manifest.tensors(int(i));
+    const auto& spec = *weights[i];
     torch::Tensor& t = state[i].second;
     if (spec.name() != state[i].first || spec.dtype() != to_wire(t.scalar_type()) ||
         std::vector<int64_t>(spec.shape().begin(), spec.shape().end()) != t.sizes().vec()) {
@@ -65,6 +72,23 @@ void import_weights(ImageClassifier& model, const ModelBlob& blob) {
     torch::Tensor src = torch::from_blob(const_cast<char*>(blob.bytes.data() + spec.offset()),
                                          t.sizes(), t.options().device(torch::kCPU));
     t.copy_(src);
+  }
+}
+
+void import_some_weights(ImageClassifier& model, const ModelBlob& part) {
+  std::map<std::string, torch::Tensor> state;
+  for (auto& [name, t] : named_state(model)) state.emplace(name, t);
+  torch::NoGradGuard no_grad;
+  for (const auto& spec : part.manifest.tensors()) {
+    auto it = state.find(spec.name());
+    if (it == state.end()) throw Error("the model has no tensor '" + spec.name() + "'");
+    torch::Tensor& t = it->second;
+    if (spec.dtype() != to_wire(t.scalar_type()) ||
+        std::vector<int64_t>(spec.shape().begin(), spec.shape().end()) != t.sizes().vec()) {
+      throw Error("model tensor '" + spec.name() + "' differs in dtype or shape from the saved one");
+    }
+    t.copy_(torch::from_blob(const_cast<char*>(part.bytes.data() + spec.offset()), t.sizes(),
+                             t.options().device(torch::kCPU)));
   }
 }
 

@@ -13,6 +13,10 @@ namespace fedxray {
 
 ModelBlob export_weights(ImageClassifier& model, const ModelSpec& spec);
 void import_weights(ImageClassifier& model, const ModelBlob& blob);
+// Copies each tensor of `part` (some of the model's tensors, by name: a site's batch-norm layers
+// under FedBN) into the model; throws fedxray::Error naming a tensor the model lacks or holds
+// with another dtype or shape.
+void import_some_weights(ImageClassifier& model, const ModelBlob& part);
 
 // Builds the registry model named in the blob's manifest and loads the weights into it.
 std::shared_ptr<ImageClassifier> model_from_blob(const ModelBlob& blob);

@@ -171,7 +171,13 @@ SimulationResult run_federation_simulation(
   ModelBlob pooled_blob = read_model_file(store.pooled_path());
   result.federation_seconds = federation_seconds;
   result.rounds = config.job.rounds;
-  result.bytes_per_round = 2 * uint64_t(pooled_blob.bytes.size()) * uint64_t(config.job.sites_per_round);
+  // What the sites actually moved (models down, updates up), per round.
+  uint64_t moved = 0;
+  for (const auto& agent : agents) {
+    const SiteAgent::Counters c = agent->counters();
+    moved += c.model_bytes_downloaded + c.update_bytes_uploaded;
+  }
+  result.bytes_per_round = moved / uint64_t(std::max(1, config.job.rounds));
   auto pooled = model_from_blob(pooled_blob);
   export_torchscript(pooled_blob, result.pooled_torchscript);
   TrainingOptions o;
@@ -234,6 +240,19 @@ SimulationResult run_federation_simulation(
         result.sites[i].has_personalised = true;
       }
     });
+  }
+  if (config.job.fedbn.enabled) {
+    // The model FedBN gives each site: the pooled model with the site's own batch-norm layers.
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::string file = work_dir + "/personalised/" + sites[i].name + "/" +
+                               config.job.name + ".batch-norm.fxm";
+      std::error_code ec;
+      if (!std::filesystem::exists(file, ec)) continue;  // never selected: none to show
+      auto mine = model_from_blob(pooled_blob);
+      import_some_weights(*mine, read_model_file(file));
+      result.sites[i].personalised = evaluate(*mine, sites[i].data.held_out, classes);
+      result.sites[i].has_personalised = true;
+    }
   }
   for (auto& t : baselines) t.join();
 

@@ -12,6 +12,7 @@
 #include "base/version.h"
 #include "site-agent/transport/model_transfer.h"
 #include "site-agent/transport/retry_backoff.h"
+#include "wire/update_layout.h"
 
 namespace fedxray {
 namespace {
@@ -256,7 +257,10 @@ void SiteAgent::serve_round(const wire::WorkReply& work) {
         throw Error("the job asks for secure aggregation and this site agent was started "
                     "without its certificate key to sign its round keys");
       }
-      run_secure_round(*stub_, options_.credentials, work, global, result,
+      // The update may hold fewer tensors than the global model (FedBN): encode against those.
+      const bool whole = layout_difference(global.manifest, result.model.manifest).empty();
+      const ModelBlob part = whole ? ModelBlob{} : restrict_to(global, result.model.manifest);
+      run_secure_round(*stub_, options_.credentials, work, whole ? global : part, result,
                        trainer_.dataset_size(), on_secure_step_);
     } else {
       upload(job, round, result);

@@ -137,6 +137,15 @@ double train_epochs(ImageClassifier& model, const ImageSet& data, const Training
   } else if (o.proximal_mu > 0) {
     for (auto& p : model.parameters()) start.push_back(p.detach().clone());
   }
+  const std::size_t parameters = model.parameters().size();
+  if (o.gradient_correction && o.gradient_correction->size() != parameters) {
+    throw Error("gradient correction has " + std::to_string(o.gradient_correction->size()) +
+                " tensors, the model " + std::to_string(parameters));
+  }
+  if (o.mean_gradient) {
+    o.mean_gradient->clear();
+    for (auto& p : model.parameters()) o.mean_gradient->push_back(torch::zeros_like(p));
+  }
   const torch::Tensor log_prior =
       o.logit_adjustment ? log_label_prior(data, o.classes) : torch::Tensor();
   BatchPipeline pipeline(data, o.batch_size, o.epochs, o.seed, o.augmentation, o.loader_threads);
@@ -161,6 +170,17 @@ double train_epochs(ImageClassifier& model, const ImageSet& data, const Training
       loss = torch::nn::functional::cross_entropy(training_logits(model, x, log_prior), y);
       loss.backward();
     }
+    if (o.mean_gradient || o.gradient_correction) {
+      torch::NoGradGuard no_grad;
+      std::size_t k = 0;
+      for (auto& p : model.parameters()) {
+        if (o.mean_gradient && p.grad().defined()) (*o.mean_gradient)[k].add_(p.grad());
+        if (o.gradient_correction && p.grad().defined()) {
+          p.mutable_grad().add_((*o.gradient_correction)[k]);
+        }
+        ++k;
+      }
+    }
     if (!start.empty()) {  // the gradient of (mu / 2) ||w - w_start||^2
       torch::NoGradGuard no_grad;
       std::size_t k = 0;
@@ -173,6 +193,9 @@ double train_epochs(ImageClassifier& model, const ImageSet& data, const Training
     sum += loss.item<double>() * double(batch.count);
     seen += batch.count;
     if (on_batch && !on_batch(batch.fraction_done)) throw TrainingCancelled();
+  }
+  if (o.mean_gradient && batches > 0) {
+    for (auto& g : *o.mean_gradient) g.div_(double(batches));
   }
   if (o.optimizer_state) {
     torch::serialize::OutputArchive archive;

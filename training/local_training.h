@@ -44,6 +44,15 @@ struct TrainingOptions {
   // parameters() order) instead of w_start: Ditto's personal model is pulled towards the
   // round's global model.
   const std::vector<torch::Tensor>* proximal_anchor = nullptr;
+  // SCAFFOLD (Karimireddy et al., ICML 2020): when set, added to each parameter's gradient
+  // before every step (one tensor per model parameter, in parameters() order): the site's
+  // correction c - c_i.
+  const std::vector<torch::Tensor>* gradient_correction = nullptr;
+  // When set, receives the mean over all steps of each parameter's gradient of the training
+  // loss alone (before any proximal term or correction): SCAFFOLD's new site control c_i'. With
+  // plain SGD at a constant rate this equals c_i - c + (w_start - w_end) / (steps x rate),
+  // the paper's option II.
+  std::vector<torch::Tensor>* mean_gradient = nullptr;
   // Train only the parameters of the model's last child module (its classification head).
   bool head_only = false;
   // Logit adjustment for label skew (Menon et al., ICLR 2021): training adds log(prior of class

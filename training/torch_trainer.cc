@@ -10,7 +10,9 @@
 #include "models/model_weights.h"
 #include "training/local_training.h"
 #include "training/personalization.h"
+#include "training/scaffold_site_control.h"
 #include "wire/model_file.h"
+#include "wire/update_layout.h"
 
 namespace fedxray {
 
@@ -33,8 +35,39 @@ ModelBlob TorchTrainer::personal_model(const std::string& job_id) const {
   return it == personal_.end() ? ModelBlob{} : it->second;
 }
 
+std::string TorchTrainer::state_file(const std::string& job_id, const std::string& kind) const {
+  return personal_model_dir_.empty() ? std::string()
+                                     : personal_model_dir_ + "/" + job_id + "." + kind + ".fxm";
+}
+
+const ModelBlob& TorchTrainer::kept_state(const std::string& job_id, const std::string& kind) {
+  ModelBlob& kept = site_state_[job_id][kind];
+  const std::string file = state_file(job_id, kind);
+  std::error_code ec;
+  if (kept.bytes.empty() && !file.empty() && std::filesystem::exists(file, ec)) {
+    try {
+      kept = read_model_file(file);
+    } catch (const Error& e) {
+      spdlog::warn("job={} kept {} {} unusable ({}); starting afresh", job_id, kind, file,
+                   e.what());
+    }
+  }
+  return kept;
+}
+
+void TorchTrainer::keep_state(const std::string& job_id, const std::string& kind,
+                              ModelBlob state) {
+  const std::string file = state_file(job_id, kind);
+  if (!file.empty()) {
+    std::filesystem::create_directories(personal_model_dir_);
+    write_model_file(file, state);
+  }
+  site_state_[job_id][kind] = std::move(state);
+}
+
 void TorchTrainer::end_job(const std::string& job_id) {
   dp_sgd_spent_.erase(job_id);
+  site_state_.erase(job_id);  // the files stay
   optimizer_state_.erase(job_id);
   personal_.erase(job_id);  // the file, if any, stays
   splits_.clear();  // the next job may ask for another image size; reloaded on demand
@@ -48,6 +81,18 @@ TrainingResult TorchTrainer::train(const wire::JobSpec& job, int round, const Mo
   const auto start = std::chrono::steady_clock::now();
   ModelSpec spec{job.model(), int(job.classes()), int(job.image_size()), job.seed()};
   std::shared_ptr<ImageClassifier> model = model_from_blob(global);
+  if (job.fedbn().enabled()) {  // this site's own batch-norm layers replace the global ones
+    const ModelBlob& mine = kept_state(job.job_id(), "batch-norm");
+    if (!mine.bytes.empty()) {
+      try {
+        import_some_weights(*model, mine);
+      } catch (const Error& e) {
+        spdlog::warn("job={} kept batch-norm layers do not fit the model ({}); using the "
+                     "global ones", job.job_id(), e.what());
+        model = model_from_blob(global);
+      }
+    }
+  }
   TrainingResult result;
   if (!progress("evaluating", 0.0)) throw TrainingCancelled();
   Evaluation before = evaluate(*model, held_out, spec.classes);
@@ -74,11 +119,23 @@ TrainingResult TorchTrainer::train(const wire::JobSpec& job, int round, const Mo
     options.dp_sgd.clip_norm = job.dp_sgd().clip_norm();
     options.dp_sgd.noise_multiplier = job.dp_sgd().noise_multiplier();
   }
+  std::unique_ptr<ScaffoldSiteControl> scaffold;
+  if (job.scaffold()) {
+    scaffold = std::make_unique<ScaffoldSiteControl>(*model, global,
+                                                     kept_state(job.job_id(), "scaffold-control"));
+    options.gradient_correction = scaffold->correction();
+    options.mean_gradient = scaffold->mean_gradient();
+  }
   const double train_loss = train_epochs(*model, train_set, options,
                                          [&](double f) { return progress("training", f); });
   if (!progress("evaluating", 1.0)) throw TrainingCancelled();
   Evaluation after = evaluate(*model, held_out, spec.classes);
-  result.model = export_weights(*model, spec);
+  result.model = scaffold ? scaffold->update(*model, spec, global) : export_weights(*model, spec);
+  if (scaffold) keep_state(job.job_id(), "scaffold-control", scaffold->site_control(global));
+  if (job.fedbn().enabled()) {
+    keep_state(job.job_id(), "batch-norm",
+               restrict_to(result.model, normalization_layout(global.manifest)));
+  }
   result.samples = train_set.count();
   result.metrics.set_train_loss(train_loss);
   result.metrics.set_held_out_loss(after.loss);

@@ -4,6 +4,10 @@
 // model every round (training/personalization.h), evaluates it on the same split, and keeps it:
 // in memory for the job, and as <personal_model_dir>/<job>.personalised.fxm when a folder is set
 // (`fedxray export` turns it into TorchScript). It never leaves the site.
+// Under SCAFFOLD it keeps the site's control variate (training/scaffold_site_control.h), and
+// under FedBN the site's batch-norm layers, which replace the global model's every round; both
+// stay in memory for the job and in <personal_model_dir>/<job>.<kind>.fxm, so a restarted agent
+// carries on with them.
 #pragma once
 
 #include <algorithm>
@@ -31,19 +35,26 @@ class TorchTrainer : public Trainer {
   ModelBlob personal_model(const std::string& job_id) const;
   // Jobs with state kept in memory (optimizer state or DP-SGD spending), and loaded splits.
   std::size_t jobs_kept() const {
-    return std::max({dp_sgd_spent_.size(), optimizer_state_.size(), personal_.size()});
+    return std::max({dp_sgd_spent_.size(), optimizer_state_.size(), personal_.size(),
+                     site_state_.size()});
   }
   std::size_t splits_kept() const { return splits_.size(); }
 
  private:
   // The split for (classes, image_size), loaded once per job shape.
   const TrainHeldOut& split_for(int classes, int image_size);
+  // The site's kept `kind` of state for the job ("scaffold-control", "batch-norm"): from memory,
+  // else from its file (an agent restarted mid-job), else an empty blob.
+  const ModelBlob& kept_state(const std::string& job_id, const std::string& kind);
+  void keep_state(const std::string& job_id, const std::string& kind, ModelBlob state);
+  std::string state_file(const std::string& job_id, const std::string& kind) const;
 
   std::shared_ptr<DataSource> data_;
   std::map<std::pair<int, int>, TrainHeldOut> splits_;
   std::map<std::string, RdpAccountant> dp_sgd_spent_;  // per job: sample-level DP-SGD so far
   std::map<std::string, std::string> optimizer_state_;   // per job, with keep_optimizer_state
   std::map<std::string, ModelBlob> personal_;             // per job, with personalization
+  std::map<std::string, std::map<std::string, ModelBlob>> site_state_;  // job -> kind -> state
   std::string personal_model_dir_;
 };
 

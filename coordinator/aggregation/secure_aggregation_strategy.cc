@@ -55,6 +55,7 @@ std::shared_ptr<Aggregator> SecureAggregationStrategy::make_aggregator(const Rou
   settings.ca_pem = ca_pem_;
   settings.stage_timeout_s = config_.stage_timeout_s;
   settings.advert_deadline = plan.deadline;
+  settings.layout = plan.layout;
   return std::make_shared<SecureRound>(settings, plan.global, journals_);
 }
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <map>
 
 #include <spdlog/spdlog.h>
 
@@ -302,7 +303,12 @@ void SecureRound::write_result(ModelFileWriter& out) const {
   std::lock_guard<std::mutex> lock(mu_);
   if (!input_closed_) throw Error("write_result() before close()");
   if (!report_.succeeded) throw Error("secure aggregation failed: " + report_.failure);
-  const wire::ModelManifest& layout = global_->manifest();
+  // Each tensor of the update layout is the global model's tensor of that name plus its mean
+  // delta.
+  std::map<std::string, uint64_t> global_offset;
+  for (const auto& t : global_->manifest().tensors()) global_offset[t.name()] = t.offset();
+  const wire::ModelManifest& layout =
+      settings_.layout.tensors_size() > 0 ? settings_.layout : global_->manifest();
   const double per_unit = 1.0 / (settings_.code.scale * total_weight_);
   uint64_t word = 0;
   std::string in, buffer;
@@ -312,7 +318,11 @@ void SecureRound::write_result(ModelFileWriter& out) const {
     const uint64_t batch = (1 << 20) / esize;
     for (uint64_t start = 0; start < count; start += batch) {
       const uint64_t n = std::min(batch, count - start);
-      global_->read(t.offset() + start * esize, std::size_t(n * esize), in);
+      auto at = global_offset.find(t.name());
+      if (at == global_offset.end()) {
+        throw Error("secure aggregation: the global model has no tensor '" + t.name() + "'");
+      }
+      global_->read(at->second + start * esize, std::size_t(n * esize), in);
       buffer.resize(n * esize);
       const uint32_t* sum = ring_sum_.data() + word;
       if (t.dtype() == wire::FLOAT32) {  // the common case, without a per-element switch

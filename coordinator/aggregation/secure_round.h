@@ -41,6 +41,9 @@ struct SecureRoundSettings {
   std::string ca_pem;                 // consortium CA: checks the sites' signed key adverts
   double stage_timeout_s = 60;
   std::chrono::steady_clock::time_point advert_deadline;  // the round deadline
+  // The round's update layout (RoundPlan::layout): the global model's tensors that the sites
+  // encode, in order (under FedBN not all of them).
+  wire::ModelManifest layout;
 };
 
 class SecureRound : public Aggregator {

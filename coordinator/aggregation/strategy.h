@@ -29,14 +29,19 @@ class Strategy {
  public:
   virtual ~Strategy() = default;
   virtual std::string name() const = 0;
+  // The global model a job starts from, given the model itself (initialised from the job's
+  // seed or read from its initial_model file): SCAFFOLD appends its zero control variates.
+  virtual ModelBlob initial_global(ModelBlob model) const { return model; }
   // Picks up to `wanted` of the `available` sites (sorted by name) to train `round`.
   virtual std::vector<std::string> select_sites(int round, const std::vector<std::string>& available,
                                                 int wanted) = 0;
   // A fresh aggregator for the planned round; it accepts updates with plan.layout (a secure
-  // round's masked layout: SecureRound::masked_layout()).
+  // round's masked layout: SecureRound::masked_layout()). plan.layout is the global model's
+  // layout or, under FedBN, the part of it that sites send (wire/update_layout.h).
   virtual std::shared_ptr<Aggregator> make_aggregator(const RoundPlan& plan) = 0;
   // Writes the next global model into `next` from the round's closed `aggregate` and the
-  // `previous` global model. `scratch` is a path the strategy may use for a side file. The
+  // `previous` global model (`next` has the previous model's layout, which may hold tensors the
+  // aggregate lacks: FedBN). `scratch` is a path the strategy may use for a side file. The
   // default publishes the aggregate as it is (FedAvg).
   virtual void update_global(const Aggregator& aggregate, const ModelFileReader& previous,
                              ModelFileWriter& next, const std::string& scratch);
@@ -57,9 +62,11 @@ class Strategy {
 };
 
 // FedAvg (seeded site selection, streaming weighted mean, undo journals in `journal_dir`), its
-// mean replaced by a robust rule when the job sets robust_aggregation, wrapped in an adaptive
+// mean replaced by a robust rule when the job sets robust_aggregation, batch-norm tensors kept
+// at the sites under FedBN (fedbn), wrapped in an adaptive
 // server optimizer (server_optimizer: FedAdam, FedYogi, FedAdagrad) or in server momentum (when
-// the job sets server_momentum or server_learning_rate), and in secure aggregation when the job
+// the job sets server_momentum or server_learning_rate), in SCAFFOLD's control update (scaffold),
+// and in secure aggregation when the job
 // enables it (`ca_pem`: the consortium CA certificate that checks the sites' signed keys; throws
 // Error when such a job is given none).
 std::unique_ptr<Strategy> make_job_strategy(const JobConfig& job, const std::string& journal_dir,

@@ -9,8 +9,15 @@ namespace fedxray {
 ModelBlob StrategyDecorator::inner_global(const Aggregator& aggregate,
                                           const ModelFileReader& previous,
                                           const std::string& scratch) {
+  return inner_global(aggregate, previous, previous.manifest(), scratch);
+}
+
+ModelBlob StrategyDecorator::inner_global(const Aggregator& aggregate,
+                                          const ModelFileReader& previous,
+                                          const wire::ModelManifest& layout,
+                                          const std::string& scratch) {
   {
-    ModelFileWriter side(scratch, previous.manifest());
+    ModelFileWriter side(scratch, layout);
     inner_->update_global(aggregate, previous, side, scratch + ".inner");
     side.commit();
   }

@@ -14,6 +14,9 @@ class StrategyDecorator : public Strategy {
  public:
   explicit StrategyDecorator(std::unique_ptr<Strategy> inner) : inner_(std::move(inner)) {}
   std::string name() const override { return inner_->name(); }
+  ModelBlob initial_global(ModelBlob model) const override {
+    return inner_->initial_global(std::move(model));
+  }
   std::vector<std::string> select_sites(int round, const std::vector<std::string>& available,
                                         int wanted) override {
     return inner_->select_sites(round, available, wanted);
@@ -41,6 +44,10 @@ class StrategyDecorator : public Strategy {
   // (removed again): a server-optimizer step starts from it.
   ModelBlob inner_global(const Aggregator& aggregate, const ModelFileReader& previous,
                          const std::string& scratch);
+  // The inner strategy's next global model when it has `layout` (the round's update layout,
+  // which under FedBN lacks the tensors the sites keep), by way of a side file at `scratch`.
+  ModelBlob inner_global(const Aggregator& aggregate, const ModelFileReader& previous,
+                         const wire::ModelManifest& layout, const std::string& scratch);
 
  private:
   std::unique_ptr<Strategy> inner_;

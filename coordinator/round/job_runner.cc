@@ -17,6 +17,7 @@
 #include "coordinator/store/state_database.h"
 #include "privacy/dp/rdp_accountant.h"
 #include "wire/model_file.h"
+#include "wire/update_layout.h"
 
 namespace fedxray {
 namespace {
@@ -80,8 +81,10 @@ JobRunner::JobRunner(JobConfig job, CoordinatorOptions options, ModelBlob initia
       observers_(make_round_observers(job_)) {
   std::string problem = manifest_problem(initial_model.manifest);
   if (!problem.empty()) throw Error("the initial model is malformed: " + problem);
+  initial_model = strategy_->initial_global(std::move(initial_model));  // e.g. SCAFFOLD's controls
   layout_ = initial_model.manifest;
   layout_.clear_sha256();
+  update_layout(job_spec(), 1, layout_);  // throws for a FedBN job on a model without batch norm
   resume(initial_model);
 }
 
@@ -162,6 +165,11 @@ wire::JobSpec JobRunner::job_spec() const {
     p->set_ditto_lambda(job_.personalization.ditto_lambda);
   }
   s.set_max_site_samples(job_.max_site_samples);
+  s.set_scaffold(job_.scaffold);
+  if (job_.fedbn.enabled) {
+    s.mutable_fedbn()->set_enabled(true);
+    s.mutable_fedbn()->set_pooled_statistics(job_.fedbn.pooled_statistics);
+  }
   if (job_.secure_aggregation.enabled) {
     auto* a = s.mutable_secure_aggregation();
     a->set_enabled(true);
@@ -382,7 +390,8 @@ bool JobRunner::open_round(int number, std::unique_lock<std::mutex>& lock, nlohm
   std::vector<std::string> chosen =
       strategy_->select_sites(number, available_sites(), job_.sites_per_round);
   round_.deadline = Clock::now() + std::chrono::milliseconds(int64_t(job_.round_deadline_s * 1000));
-  RoundPlan plan{number, chosen, {}, layout_, global_, round_.deadline};
+  round_.update_layout = update_layout(job_spec(), number, layout_);
+  RoundPlan plan{number, chosen, {}, round_.update_layout, global_, round_.deadline};
   for (const auto& s : chosen) plan.weight_caps[s] = round_.sites[s].max_samples = weight_limit(s);
   round_.aggregator = strategy_->make_aggregator(plan);
   // A secure round also runs the key and share exchanges that the sites' secure_step calls join.
@@ -630,8 +639,8 @@ std::unique_ptr<UploadSession> JobRunner::begin_upload(const std::string& site,
   }
   std::string problem = manifest_problem(header.manifest());
   if (problem.empty()) {
-    problem = layout_difference(round_.secure ? round_.secure->masked_layout() : layout_,
-                                header.manifest());
+    problem = layout_difference(
+        round_.secure ? round_.secure->masked_layout() : round_.update_layout, header.manifest());
   }
   if (problem.empty() && header.manifest().sha256().size() != 64) problem = "no SHA-256 given";
   if (problem.empty() && header.sample_count() == 0) problem = "sample_count is 0";

@@ -145,6 +145,7 @@ class JobRunner {
     std::map<std::string, SiteRound> sites;
     std::shared_ptr<Aggregator> aggregator;
     std::shared_ptr<SecureRound> secure;  // the aggregator, when the strategy masks updates
+    wire::ModelManifest update_layout;     // what a site's update holds (wire/update_layout.h)
   };
 
   void require_joined(const std::string& site) const;         // mu_ held

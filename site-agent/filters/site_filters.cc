@@ -11,6 +11,7 @@ SiteFilters::SiteFilters(const SitePolicy& policy, PrivacyBudget& budget) : poli
   outbound_.push_back(std::make_unique<DpClipNoiseFilter>());
   outbound_.push_back(std::make_unique<PrivacyBudgetFilter>(policy_, budget));
   outbound_.push_back(std::make_unique<SampleWeightCapFilter>());
+  outbound_.push_back(std::make_unique<KeepBatchNormLocalFilter>());
 }
 
 std::string SiteFilters::check(const FilterRound& round) const {

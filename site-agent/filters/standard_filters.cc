@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 
 #include "base/error.h"
 #include "site-agent/filters/client_privacy.h"
+#include "wire/update_layout.h"
 
 namespace fedxray {
 
@@ -52,6 +54,33 @@ void SampleWeightCapFilter::apply(const FilterRound& round, const ModelBlob&,
   uint64_t cap = round.dataset_size;
   if (round.job.max_site_samples() > 0) cap = std::min(cap, round.job.max_site_samples());
   update.samples = std::min(update.samples, cap);
+}
+
+void KeepBatchNormLocalFilter::apply(const FilterRound& round, const ModelBlob& global,
+                                     TrainingResult& update) {
+  const wire::ModelManifest layout = update_layout(round.job, round.round, global.manifest);
+  if (sends_pooled_statistics(round.job, round.round)) {
+    // running_var -> running_var + running_mean^2: the coordinator's mean of these, minus its
+    // mean of the running means squared, is the variance over all sites' activations.
+    std::map<std::string, const wire::TensorSpec*> by_name;
+    for (const auto& t : update.model.manifest.tensors()) by_name[t.name()] = &t;
+    const std::string var = ".running_var";
+    for (const auto& name : normalization_tensors(update.model.manifest)) {
+      if (name.size() < var.size() || name.compare(name.size() - var.size(), var.size(), var)) {
+        continue;
+      }
+      const wire::TensorSpec& v = *by_name.at(name);
+      const wire::TensorSpec& m = *by_name.at(name.substr(0, name.size() - var.size()) +
+                                              ".running_mean");
+      const std::size_t esize = dtype_size(v.dtype());
+      for (std::size_t i = 0; i < v.nbytes() && i < m.nbytes(); i += esize) {
+        char* at = update.model.bytes.data() + v.offset() + i;
+        const double mu = load_element(m.dtype(), update.model.bytes.data() + m.offset() + i);
+        store_element(v.dtype(), load_element(v.dtype(), at) + mu * mu, at);
+      }
+    }
+  }
+  update.model = restrict_to(update.model, layout);
 }
 
 }  // namespace fedxray

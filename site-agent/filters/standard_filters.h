@@ -49,4 +49,15 @@ class SampleWeightCapFilter : public UpdateFilter {
   void apply(const FilterRound& round, const ModelBlob& global, TrainingResult& update) override;
 };
 
+// FedBN: the update leaves without the site's batch-norm layers (wire/update_layout.h), which
+// stay at the site. In the last round of a job whose pooled model takes "site-average"
+// statistics they are sent once, each running_var as the second moment running_var +
+// running_mean^2. Runs last, after any noise was added to the whole update.
+class KeepBatchNormLocalFilter : public UpdateFilter {
+ public:
+  std::string name() const override { return "keep-batch-norm-local"; }
+  bool active(const wire::JobSpec& job) const override { return job.fedbn().enabled(); }
+  void apply(const FilterRound& round, const ModelBlob& global, TrainingResult& update) override;
+};
+
 }  // namespace fedxray
