@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Every strategy on both real-data benches: FedAvg, FedAvgM, FedProx, FedAdam, FedYogi, Ditto and
-# fine-tuning, each over RUNS seeds (simulate --runs). Prints, per bench and strategy, the pooled
+# Every strategy on both real-data benches: FedAvg, FedAvgM, FedProx, FedAdam, FedYogi, SCAFFOLD,
+# FedBN (on cnn-small-bn, beside FedAvg on the same network), Ditto and fine-tuning, each over
+# RUNS seeds (simulate --runs). Prints, per bench and strategy, the pooled
 # ROC AUC on the union of held-out images and pooled/centralised (mean +- sd), how often the
 # federation's model (pooled, or personalised where the strategy makes one) beat each site's
 # local-only model, the round time and the bytes each round moves. Needs ../shared/data.
 #   bench/strategy_table.sh [RUNS] [BENCH...]   (default 5; benches: two-institutions nih-pneumonia)
-# About 1 minute per run on 2 cores: 7 strategies x 2 benches x 5 runs is over an hour.
+#   STRATEGIES="scaffold fedbn" bench/strategy_table.sh   (a subset)
+# About 1 minute per run on 2 cores: 10 strategies x 2 benches x 5 runs is nearly two hours.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs="${1:-5}"
@@ -22,25 +24,29 @@ declare -A extra=(
   [fedyogi]=$'  server_optimizer:\n    kind: yogi'
   [ditto]=$'  personalization:\n    method: ditto\n    epochs: 1\n    lambda: 0.1'
   [finetune]=$'  personalization:\n    method: finetune\n    epochs: 1'
+  [scaffold]=$'  scaffold: true'
+  [fedavg-bn]=""
+  [fedbn]=$'  fedbn:\n    pooled_statistics: site-average'
 )
-strategies=(fedavg fedavgm fedprox fedadam fedyogi ditto finetune)
+declare -A model=([fedavg-bn]=cnn-small-bn [fedbn]=cnn-small-bn)
+read -r -a strategies <<< "${STRATEGIES:-fedavg fedavgm fedprox fedadam fedyogi scaffold fedavg-bn fedbn ditto finetune}"
 for bench in "${benches[@]}"; do
   for s in "${strategies[@]}"; do
     cfg="configs/bench/.strategy-$bench-$s.yaml"  # beside the base: its relative paths hold
     printf '%s\n' "${extra[$s]}" | sed '/^$/d' > "$out/snippet"
     # The bench's own server_momentum goes (FedAvgM adds it back); the strategy's keys follow
     # the job's first `seed:` line.
-    sed -e '/^  server_momentum:/d' -e "0,/^  seed:/{/^  seed:/r $out/snippet
+    sed -e '/^  server_momentum:/d' -e "s/^  model: cnn-small$/  model: ${model[$s]:-cnn-small}/" \
+      -e "0,/^  seed:/{/^  seed:/r $out/snippet
 }" "configs/bench/$bench.yaml" > "$cfg"
     echo "== $bench $s" >&2
     build/fedxray simulate --config "$cfg" --runs "$runs" --json "$out/$bench-$s.json" \
       > "$out/$bench-$s.log" 2>&1 || { cat "$out/$bench-$s.log"; exit 1; }
   done
 done
-python3 - "$out" "$runs" "${benches[@]}" <<'PY'
+python3 - "$out" "$runs" "${strategies[*]}" "${benches[@]}" <<'PY'
 import json, statistics, sys
-out, runs, benches = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
-strategies = ["fedavg", "fedavgm", "fedprox", "fedadam", "fedyogi", "ditto", "finetune"]
+out, runs, strategies, benches = sys.argv[1], int(sys.argv[2]), sys.argv[3].split(), sys.argv[4:]
 def ms(v):
     return (statistics.mean(v), statistics.stdev(v) if len(v) > 1 else 0.0)
 table = {}

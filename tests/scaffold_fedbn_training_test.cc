@@ -88,7 +88,8 @@ TEST_CASE("a SCAFFOLD site steps on its gradient plus c minus c_i and its new co
     std::vector<float> pixels = data.pixels;  // standardised per image, as training does
     for (int i = 0; i < 8; ++i) standardise(pixels.data() + 256 * i, 256);
     torch::Tensor images = torch::from_blob(pixels.data(), {8, 1, 16, 16});
-    torch::Tensor labels = torch::tensor(std::vector<int64_t>(data.labels.begin(), data.labels.end()));
+    torch::Tensor labels =
+        torch::tensor(std::vector<int64_t>(data.labels.begin(), data.labels.end()));
     torch::nn::functional::cross_entropy(by_hand->forward(images), labels).backward();
     torch::NoGradGuard no_grad;
     std::size_t k = 0;
@@ -155,8 +156,7 @@ TEST_CASE("a SCAFFOLD site trainer keeps its control between rounds and across a
                     Catch::Contains("has no control for parameter"));
 }
 
-TEST_CASE("a FedBN site trains with its own batch-norm layers and never sends them",
-          "[fedbn]") {
+TEST_CASE("a FedBN site trains with its own batch-norm layers and never sends them", "[fedbn]") {
   TempDir dir;
   TrainHeldOut split{tiny_images(24), tiny_images(8)};
   const ModelSpec spec{"cnn-small-bn", 2, 16, 3};
@@ -178,8 +178,10 @@ TEST_CASE("a FedBN site trains with its own batch-norm layers and never sends th
   // activation. The site uses its own layers instead, so it still learns and its kept layers
   // carry on from round 1's, not from the zeros.
   ModelBlob zeroed = global;
-  fill(zeroed, [&](const std::string& n) { return norm.count(n) && n.find(".weight") != std::string::npos; },
-       [](std::size_t) { return 0.0f; });
+  fill(
+      zeroed,
+      [&](const std::string& n) { return norm.count(n) && n.find(".weight") != std::string::npos; },
+      [](std::size_t) { return 0.0f; });
   TrainingResult r2 = trainer.train(job, 2, zeroed, go);
   // What the site evaluated as "the global model" is the global weights with its own layers.
   auto with_mine = model_from_blob(zeroed);

@@ -91,7 +91,8 @@ TEST_CASE("the chain runs in order and a site policy can require a filter", "[si
   SiteFilters plain(policy, budget);
   const std::vector<std::string> names = plain.names();
   CHECK(names == std::vector<std::string>{"finite-global-model", "dp-clip-noise",
-                                          "privacy-budget", "sample-weight-cap"});
+                                          "privacy-budget", "sample-weight-cap",
+                                          "keep-batch-norm-local"});
   for (const auto& name : kOutboundFilters) {  // the config knows every outbound filter's name
     CHECK(std::find(names.begin(), names.end(), name) != names.end());
   }

@@ -35,7 +35,8 @@ ScaffoldSiteControl::ScaffoldSiteControl(ImageClassifier& model, const ModelBlob
     if (!c.defined()) {
       throw Error("the SCAFFOLD job's global model has no control for parameter '" + p.key() + "'");
     }
-    torch::Tensor ci = kept.bytes.empty() ? torch::Tensor() : tensor_named(kept, control, p.value());
+    torch::Tensor ci =
+        kept.bytes.empty() ? torch::Tensor() : tensor_named(kept, control, p.value());
     if (!ci.defined()) ci = torch::zeros_like(c);
     names_.push_back(p.key());
     correction_.push_back(c - ci);

@@ -92,8 +92,7 @@ ModelBlob restrict_to(const ModelBlob& blob, const wire::ModelManifest& layout) 
     if (it == by_name.end()) throw Error("the model has no tensor '" + t.name() + "'");
     const wire::TensorSpec& from = *it->second;
     if (from.dtype() != t.dtype() || from.nbytes() != t.nbytes() ||
-        !std::equal(from.shape().begin(), from.shape().end(), t.shape().begin(),
-                    t.shape().end())) {
+        !std::equal(from.shape().begin(), from.shape().end(), t.shape().begin(), t.shape().end())) {
       throw Error("tensor '" + t.name() + "' has another dtype or shape than the layout's");
     }
     std::memcpy(out.bytes.data() + t.offset(), blob.bytes.data() + from.offset(), t.nbytes());
