@@ -107,6 +107,19 @@ void read_fedbn(ConfigReader s, JobConfig& c) {
   if (c.scaffold) {
     s.fail("pooled_statistics", "FedBN cannot be combined with scaffold in one job: pick one");
   }
+  if (f.pooled_statistics == "site-average" &&
+      (!c.robust_aggregation.rule.empty() || c.differential_privacy.enabled)) {
+    s.fail("pooled_statistics", "site-average statistics are the pooled mean and variance, which "
+                                "a robust rule or differential privacy's noise would not give: "
+                                "use initial");
+  }
+  if (f.pooled_statistics == "site-average" &&
+      (!c.server_optimizer.kind.empty() || c.server_momentum > 0 || c.server_learning_rate != 1.0)) {
+    s.fail("pooled_statistics", "site-average statistics are published as the sites send them, "
+                                "which a server optimizer (server_optimizer, server_momentum, "
+                                "server_learning_rate) would only step towards: use initial, or "
+                                "plain FedAvg");
+  }
   if (!c.personalization.method.empty()) {
     s.fail("pooled_statistics", "FedBN already gives each site a model of its own (its batch-norm "
                                 "layers); drop job.personalization or job.fedbn");
@@ -153,12 +166,12 @@ JobConfig read_job_config(ConfigReader r) {
   if (r.has("robust_aggregation")) read_robust_aggregation(r.section("robust_aggregation"), c);
   if (r.has("server_optimizer")) read_server_optimizer(r.section("server_optimizer"), c);
   if (r.has("personalization")) read_personalization(r.section("personalization"), c);
-  c.scaffold = r.boolean("scaffold", false);
-  if (r.has("fedbn")) read_fedbn(r.section("fedbn"), c);
   if (r.has("differential_privacy")) {
     c.differential_privacy = read_gaussian_mechanism(r.section("differential_privacy"));
   }
   if (r.has("dp_sgd")) c.dp_sgd = read_gaussian_mechanism(r.section("dp_sgd"));
+  c.scaffold = r.boolean("scaffold", false);
+  if (r.has("fedbn")) read_fedbn(r.section("fedbn"), c);
   r.finish();
   return c;
 }

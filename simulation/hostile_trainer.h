@@ -17,6 +17,9 @@ class HostileTrainer : public Trainer {
   TrainingResult train(const wire::JobSpec& job, int round, const ModelBlob& global,
                        const TrainingProgress& progress) override;
   void end_job(const std::string& job_id) override { honest_.end_job(job_id); }
+  void round_uploaded(const std::string& job_id, int round) override {
+    honest_.round_uploaded(job_id, round);
+  }
 
  private:
   Trainer& honest_;

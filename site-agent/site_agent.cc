@@ -273,6 +273,7 @@ void SiteAgent::serve_round(const wire::WorkReply& work) {
                  "download {:.2f} s, train {:.2f} s, upload {:.2f} s)",
                  options_.site_name, job.job_id(), round, result.samples,
                  result.metrics.held_out_accuracy(), secs(t0, t1), secs(t1, t2), secs(t2, t3));
+    trainer_.round_uploaded(job.job_id(), round);
     ++rounds_uploaded_;
     bytes_up_ += result.model.bytes.size();
     if (on_uploaded_) on_uploaded_(round, result);

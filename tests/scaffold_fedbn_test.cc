@@ -4,9 +4,14 @@
 // and the job options with their configuration errors.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <mutex>
 #include <thread>
+
+#include <nlohmann/json.hpp>
 
 #include "base/atomic_file.h"
 #include "base/error.h"
@@ -317,6 +322,96 @@ TEST_CASE(
   }
 }
 
+namespace {
+
+struct FedBnRun {
+  ModelBlob pooled;
+  std::vector<uint64_t> uploaded;  // each update's bytes, sorted
+  std::vector<std::string> said;   // each round record's "batch_norm"
+  ModelBlob initial;
+};
+
+// A 2-round FedBN job (site-average statistics) with two ShiftTrainer sites over loopback mTLS.
+FedBnRun run_fedbn(bool secure) {
+  testing::TempDir dir;
+  JobConfig job = testing::small_job("bn-job", 2, 2, 2);
+  job.fedbn.enabled = true;
+  job.secure_aggregation.enabled = secure;
+  job.secure_aggregation.stage_timeout_s = 10;
+  CoordinatorOptions options;
+  options.state_dir = dir.path;
+  options.allowed_sites = {"site-a", "site-b"};
+  FedBnRun out;
+  out.initial = site_model(0, 1, 0, 1, 0);
+  CheckpointStore store(dir.path, job.name);
+  JobRunner runner(job, options, out.initial,
+                   make_job_strategy(job, store.journal_dir(),
+                                     read_file(testing::kit("coordinator").ca_certificate)));
+  CoordinatorServer server(runner, "127.0.0.1:0",
+                           make_server_credentials(testing::kit("coordinator")));
+  testing::ShiftTrainer a(0.5f, 1, 10), b(1.5f, 1, 10);
+  std::vector<std::unique_ptr<SiteAgent>> agents;
+  std::mutex mu;
+  for (auto [name, trainer] : {std::pair<std::string, Trainer*>{"site-a", &a}, {"site-b", &b}}) {
+    agents.push_back(std::make_unique<SiteAgent>(
+        dial("127.0.0.1:" + std::to_string(server.port()), testing::kit(name)),
+        SiteAgentOptions{name, 30, read_site_credentials(name, testing::kit(name))}, *trainer));
+    agents.back()->on_uploaded([&](int, const TrainingResult& r) {
+      std::lock_guard<std::mutex> lock(mu);
+      out.uploaded.push_back(r.model.bytes.size());
+    });
+  }
+  std::vector<std::thread> threads;
+  for (auto& agent : agents) {
+    threads.emplace_back([&agent] {
+      try {
+        agent->run();
+      } catch (const std::exception&) {
+      }
+    });
+  }
+  const bool completed = runner.run();
+  for (auto& agent : agents) agent->stop();
+  for (auto& t : threads) t.join();
+  server.shutdown();
+  REQUIRE(completed);
+  std::sort(out.uploaded.begin(), out.uploaded.end());
+  std::ifstream metrics(store.metrics_path());
+  for (std::string line; std::getline(metrics, line);) {
+    out.said.push_back(nlohmann::json::parse(line)["batch_norm"].get<std::string>());
+  }
+  out.pooled = read_model_file(store.pooled_path());
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "a FedBN job over loopback mTLS keeps batch-norm layers at the sites until the last round, "
+    "masked or not",
+    "[fedbn]") {
+  for (const bool secure : {false, true}) {
+    INFO("secure aggregation " << secure);
+    const FedBnRun run = run_fedbn(secure);
+    // Round 1 updates: conv and head only (16 bytes); round 2 (the last): the whole model.
+    const uint64_t whole = run.initial.bytes.size();
+    CHECK(run.uploaded == std::vector<uint64_t>{16, 16, whole, whole});
+    // Each round's record says which batch-norm layers the pooled model holds.
+    REQUIRE(run.said.size() == 2);
+    CHECK_THAT(run.said[0], Catch::Contains("initial"));
+    CHECK_THAT(run.said[1], Catch::Contains("pooled"));
+    // The pooled model's batch-norm weights: the sites' mean after their last round. Each site
+    // shifts element k by scale x ((k % 7) - 3) from the model it received, whose batch-norm
+    // layers were the initial ones (ShiftTrainer keeps none of its own), so the mean is
+    // 1 + 1.0 x ((k % 7) - 3); conv moved by the same mean shift in each of the two rounds.
+    const std::vector<float> bn = tensor(run.pooled, "bn.weight");
+    CHECK(bn[0] == Approx(1 - 3.0).margin(1e-4));
+    CHECK(bn[1] == Approx(1 - 2.0).margin(1e-4));
+    const std::vector<float> conv = tensor(run.pooled, "conv.weight");
+    CHECK(conv[0] == Approx(2 * -3.0).margin(1e-4));
+  }
+}
+
 TEST_CASE("scaffold and fedbn are job options whose conflicts name file, line and key",
           "[scaffold][fedbn][config]") {
   testing::TempDir dir;
@@ -340,6 +435,15 @@ TEST_CASE("scaffold and fedbn are job options whose conflicts name file, line an
                     Catch::Contains("cannot be combined with scaffold"));
   CHECK_THROWS_WITH(load("cnn-small-bn", "  personalization:\n    method: ditto\n  fedbn: {}\n"),
                     Catch::Contains("drop job.personalization or job.fedbn"));
+  CHECK_THROWS_WITH(load("cnn-small-bn", "  server_momentum: 0.5\n  fedbn: {}\n"),
+                    Catch::Contains("use initial, or plain FedAvg"));
+  CHECK(load("cnn-small-bn", "  server_momentum: 0.5\n  fedbn:\n    pooled_statistics: initial\n")
+            .fedbn.enabled);
+  CHECK_THROWS_WITH(load("cnn-small-bn", "  robust_aggregation:\n    rule: median\n  fedbn: {}\n"),
+                    Catch::Contains("a robust rule or differential privacy"));
+  CHECK_THROWS_WITH(
+      load("cnn-small-bn", "  fedbn: {}\n  differential_privacy:\n    clip_norm: 1\n"),
+      Catch::Contains("a robust rule or differential privacy"));
   CHECK_THROWS_WITH(load("cnn-small-bn", "  fedbn:\n    pooled_statistics: median\n"),
                     Catch::Contains("job.yaml:9: 'job.fedbn.pooled_statistics'"));
   // What a site checks in the job spec it receives.

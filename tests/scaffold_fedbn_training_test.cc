@@ -52,8 +52,10 @@ const auto go = [](const std::string&, double) { return true; };
 
 }  // namespace
 
-TEST_CASE("a SCAFFOLD site steps on its gradient plus c minus c_i and its new control is option II",
-          "[scaffold]") {
+TEST_CASE(
+    "a SCAFFOLD site steps on its gradient plus c minus c_i and with plain SGD its new control is "
+    "option II",
+    "[scaffold]") {
   const ImageSet data = tiny_images(8);
   const ModelSpec spec{"cnn-small", 2, 16, 3};
   auto start = create_model(spec);
@@ -136,6 +138,9 @@ TEST_CASE("a SCAFFOLD site trainer keeps its control between rounds and across a
   const TrainingResult r1 = trainer.train(job, 1, global, go);
   CHECK(layout_difference(global.manifest, r1.model.manifest).empty());
   const std::string file = dir.path + "/j.scaffold-control.fxm";
+  // The new control is kept only once the coordinator has the update that matches it.
+  CHECK_FALSE(std::filesystem::exists(file));
+  trainer.round_uploaded("j", 1);
   REQUIRE(std::filesystem::exists(file));
   // Round 1 starts from c_i = 0 and c = 0: the control sent is c_i' itself.
   CHECK(floats_of(r1.model, true) == floats_of(read_model_file(file), true));
@@ -144,6 +149,8 @@ TEST_CASE("a SCAFFOLD site trainer keeps its control between rounds and across a
   TempDir other;
   std::filesystem::copy_file(file, other.path + "/j.scaffold-control.fxm");  // c_i after round 1
   const TrainingResult kept = trainer.train(job, 2, global, go);
+  // Round 2 was never uploaded: running it again starts from the same control, so it ends the same.
+  CHECK(trainer.train(job, 2, global, go).model.bytes == kept.model.bytes);
   TorchTrainer restarted(std::make_shared<InMemoryDataSource>(split));
   restarted.set_personal_model_dir(other.path);
   const TrainingResult resumed = restarted.train(job, 2, global, go);

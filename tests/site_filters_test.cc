@@ -90,9 +90,9 @@ TEST_CASE("the chain runs in order and a site policy can require a filter", "[si
   PrivacyBudget budget("");
   SiteFilters plain(policy, budget);
   const std::vector<std::string> names = plain.names();
-  CHECK(names == std::vector<std::string>{"finite-global-model", "dp-clip-noise",
-                                          "privacy-budget", "sample-weight-cap",
-                                          "keep-batch-norm-local"});
+  CHECK(names == std::vector<std::string>{"finite-global-model", "keep-batch-norm-local",
+                                          "dp-clip-noise", "privacy-budget",
+                                          "sample-weight-cap"});
   for (const auto& name : kOutboundFilters) {  // the config knows every outbound filter's name
     CHECK(std::find(names.begin(), names.end(), name) != names.end());
   }

@@ -25,6 +25,8 @@ double personalise(ImageClassifier& personal, ImageClassifier& global, const Ima
   o.first_epoch = 0;
   o.optimizer_state = nullptr;
   o.dp_sgd.enabled = false;
+  o.gradient_correction = nullptr;  // SCAFFOLD corrects the shared model's training only
+  o.mean_gradient = nullptr;
   o.seed = base.seed ^ 0x5bd1e9955bd1e995ULL;  // another batch order than the global update's
   o.head_only = p.method == "finetune" && p.head_only;
   std::vector<torch::Tensor> anchor;

@@ -1,5 +1,7 @@
 #include "training/scaffold_site_control.h"
 
+#include <spdlog/spdlog.h>
+
 #include <cstring>
 #include <map>
 
@@ -35,8 +37,13 @@ ScaffoldSiteControl::ScaffoldSiteControl(ImageClassifier& model, const ModelBlob
     if (!c.defined()) {
       throw Error("the SCAFFOLD job's global model has no control for parameter '" + p.key() + "'");
     }
-    torch::Tensor ci =
-        kept.bytes.empty() ? torch::Tensor() : tensor_named(kept, control, p.value());
+    torch::Tensor ci;
+    try {
+      if (!kept.bytes.empty()) ci = tensor_named(kept, control, p.value());
+    } catch (const Error& e) {  // e.g. a file left by an earlier job of the same name
+      spdlog::warn("the site's kept SCAFFOLD control does not fit ({}); starting from zero",
+                   e.what());
+    }
     if (!ci.defined()) ci = torch::zeros_like(c);
     names_.push_back(p.key());
     correction_.push_back(c - ci);

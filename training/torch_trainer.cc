@@ -12,6 +12,7 @@
 #include "training/personalization.h"
 #include "training/scaffold_site_control.h"
 #include "wire/model_file.h"
+#include "wire/scaffold_controls.h"
 #include "wire/update_layout.h"
 
 namespace fedxray {
@@ -65,8 +66,16 @@ void TorchTrainer::keep_state(const std::string& job_id, const std::string& kind
   site_state_[job_id][kind] = std::move(state);
 }
 
+void TorchTrainer::round_uploaded(const std::string& job_id, int round) {
+  auto it = pending_control_.find(job_id);
+  if (it == pending_control_.end() || it->second.first != round) return;
+  keep_state(job_id, "scaffold-control", std::move(it->second.second));
+  pending_control_.erase(it);
+}
+
 void TorchTrainer::end_job(const std::string& job_id) {
   dp_sgd_spent_.erase(job_id);
+  pending_control_.erase(job_id);
   site_state_.erase(job_id);  // the files stay
   optimizer_state_.erase(job_id);
   personal_.erase(job_id);  // the file, if any, stays
@@ -131,7 +140,7 @@ TrainingResult TorchTrainer::train(const wire::JobSpec& job, int round, const Mo
   if (!progress("evaluating", 1.0)) throw TrainingCancelled();
   Evaluation after = evaluate(*model, held_out, spec.classes);
   result.model = scaffold ? scaffold->update(*model, spec, global) : export_weights(*model, spec);
-  if (scaffold) keep_state(job.job_id(), "scaffold-control", scaffold->site_control(global));
+  if (scaffold) pending_control_[job.job_id()] = {round, scaffold->site_control(global)};
   if (job.fedbn().enabled()) {
     keep_state(job.job_id(), "batch-norm",
                restrict_to(result.model, normalization_layout(global.manifest)));
@@ -175,7 +184,9 @@ TrainingResult TorchTrainer::train(const wire::JobSpec& job, int round, const Mo
       // The agent restarted mid-job: Ditto picks up the personal model it left on disk.
       try {
         ModelBlob saved = read_model_file(file);
-        if (layout_difference(global.manifest, saved.manifest).empty()) kept = std::move(saved);
+        if (layout_difference(without_scaffold_controls(global.manifest), saved.manifest).empty()) {
+          kept = std::move(saved);
+        }
       } catch (const Error& e) {
         spdlog::warn("job={} personal model {} unusable ({}); Ditto starts afresh",
                      job.job_id(), file, e.what());

@@ -4,7 +4,8 @@
 // model every round (training/personalization.h), evaluates it on the same split, and keeps it:
 // in memory for the job, and as <personal_model_dir>/<job>.personalised.fxm when a folder is set
 // (`fedxray export` turns it into TorchScript). It never leaves the site.
-// Under SCAFFOLD it keeps the site's control variate (training/scaffold_site_control.h), and
+// Under SCAFFOLD it keeps the site's control variate (training/scaffold_site_control.h; the new
+// one only once round_uploaded() says the coordinator has the update that matches it), and
 // under FedBN the site's batch-norm layers, which replace the global model's every round; both
 // stay in memory for the job and in <personal_model_dir>/<job>.<kind>.fxm, so a restarted agent
 // carries on with them.
@@ -29,6 +30,7 @@ class TorchTrainer : public Trainer {
   TrainingResult train(const wire::JobSpec& job, int round, const ModelBlob& global,
                        const TrainingProgress& progress) override;
   void end_job(const std::string& job_id) override;
+  void round_uploaded(const std::string& job_id, int round) override;
   // Where personalised models are written (created if missing); empty = memory only.
   void set_personal_model_dir(std::string dir) { personal_model_dir_ = std::move(dir); }
   // The job's personalised model so far (empty bytes when none).
@@ -55,6 +57,7 @@ class TorchTrainer : public Trainer {
   std::map<std::string, std::string> optimizer_state_;   // per job, with keep_optimizer_state
   std::map<std::string, ModelBlob> personal_;             // per job, with personalization
   std::map<std::string, std::map<std::string, ModelBlob>> site_state_;  // job -> kind -> state
+  std::map<std::string, std::pair<int, ModelBlob>> pending_control_;    // job -> (round, c_i')
   std::string personal_model_dir_;
 };
 

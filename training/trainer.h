@@ -40,6 +40,10 @@ class Trainer {
   // `round` (1-based) lets training vary its batch order and learning rate from round to round.
   virtual TrainingResult train(const wire::JobSpec& job, int round, const ModelBlob& global,
                                const TrainingProgress& progress) = 0;
+  // The update of `round` reached the coordinator. State that must match what the coordinator
+  // has seen (SCAFFOLD's site control) is kept only now, so a round whose upload failed or was
+  // refused leaves it as it was.
+  virtual void round_uploaded(const std::string& job_id, int round) {}
   // The job is over: free whatever was kept for it (optimizer state, loaded images).
   virtual void end_job(const std::string& job_id) {}
 };

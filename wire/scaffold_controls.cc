@@ -36,6 +36,24 @@ ModelBlob with_zero_scaffold_controls(const ModelBlob& model) {
   return out;
 }
 
+wire::ModelManifest without_scaffold_controls(const wire::ModelManifest& manifest) {
+  wire::ModelManifest out;
+  out.set_model(manifest.model());
+  out.set_classes(manifest.classes());
+  out.set_image_size(manifest.image_size());
+  for (const auto& t : manifest.tensors()) {
+    if (!is_scaffold_control(t.name())) {
+      append_tensor(out, t.name(), t.dtype(), {t.shape().begin(), t.shape().end()});
+    }
+  }
+  return out;
+}
+
+ModelBlob without_scaffold_controls(const ModelBlob& model) {
+  if (scaffold_control_count(model.manifest) == 0) return model;
+  return restrict_to(model, without_scaffold_controls(model.manifest));
+}
+
 int scaffold_control_count(const wire::ModelManifest& manifest) {
   int n = 0;
   for (const auto& t : manifest.tensors()) n += is_scaffold_control(t.name()) ? 1 : 0;

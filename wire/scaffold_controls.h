@@ -28,6 +28,11 @@ bool takes_scaffold_control(const wire::TensorSpec& tensor);
 // it already holds controls.
 ModelBlob with_zero_scaffold_controls(const ModelBlob& model);
 
+// `model` without its control tensors (sealed): what a job that is not SCAFFOLD starts from when
+// its initial_model file came from a SCAFFOLD job.
+ModelBlob without_scaffold_controls(const ModelBlob& model);
+wire::ModelManifest without_scaffold_controls(const wire::ModelManifest& manifest);
+
 // How many control tensors `manifest` holds.
 int scaffold_control_count(const wire::ModelManifest& manifest);
 

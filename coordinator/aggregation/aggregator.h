@@ -39,6 +39,8 @@ class Aggregator {
   virtual void close() = 0;
   virtual int committed_updates() const = 0;
   virtual double committed_weight() const = 0;
+  // The layout write_result() streams: the round's update layout (RoundPlan::layout).
+  virtual const wire::ModelManifest& result_layout() const = 0;
   // Streams the pooled model into `out` (layout as given at construction). Throws if close()
   // has not run or nothing was committed.
   virtual void write_result(ModelFileWriter& out) const = 0;

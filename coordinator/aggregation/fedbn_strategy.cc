@@ -6,6 +6,7 @@
 #include <map>
 
 #include "base/error.h"
+#include "coordinator/aggregation/aggregator.h"
 #include "wire/model_file.h"
 #include "wire/update_layout.h"
 
@@ -30,10 +31,19 @@ void second_moments_to_variances(ModelBlob& mean) {
       throw Error("FedBN: " + t.name() + " has no running mean of its shape");
     }
     const std::size_t esize = dtype_size(t.dtype());
+    int clamped = 0;
     for (std::size_t i = 0; i < t.nbytes(); i += esize) {
       char* at = mean.bytes.data() + t.offset() + i;
       const double mu = load_element(t.dtype(), mean.bytes.data() + m->second->offset() + i);
-      store_element(t.dtype(), std::max(0.0, load_element(t.dtype(), at) - mu * mu), at);
+      const double var = load_element(t.dtype(), at) - mu * mu;
+      clamped += var < 0 ? 1 : 0;
+      store_element(t.dtype(), std::max(0.0, var), at);
+    }
+    if (clamped > 0) {  // e.g. second moments clipped by secure aggregation's per-coordinate clip
+      spdlog::warn(
+          "FedBN: {} of {}'s pooled variances came out negative and were set to 0 "
+          "(second moments clipped or noised?)",
+          clamped, t.name());
     }
   }
 }
@@ -43,14 +53,9 @@ void second_moments_to_variances(ModelBlob& mean) {
 FedBnStrategy::FedBnStrategy(std::unique_ptr<Strategy> inner)
     : StrategyDecorator(std::move(inner)) {}
 
-std::shared_ptr<Aggregator> FedBnStrategy::make_aggregator(const RoundPlan& plan) {
-  round_layout_ = plan.layout;
-  return inner().make_aggregator(plan);
-}
-
 void FedBnStrategy::update_global(const Aggregator& aggregate, const ModelFileReader& previous,
                                   ModelFileWriter& next, const std::string& scratch) {
-  ModelBlob mean = inner_global(aggregate, previous, round_layout_, scratch);
+  ModelBlob mean = inner_global(aggregate, previous, aggregate.result_layout(), scratch);
   std::map<std::string, const wire::TensorSpec*> aggregated;
   for (const auto& t : mean.manifest.tensors()) aggregated[t.name()] = &t;
   bool statistics = false;

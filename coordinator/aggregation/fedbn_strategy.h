@@ -24,12 +24,8 @@ class FedBnStrategy : public StrategyDecorator {
  public:
   explicit FedBnStrategy(std::unique_ptr<Strategy> inner);
   std::string name() const override { return inner().name() + "+fedbn"; }
-  std::shared_ptr<Aggregator> make_aggregator(const RoundPlan& plan) override;
   void update_global(const Aggregator& aggregate, const ModelFileReader& previous,
                      ModelFileWriter& next, const std::string& scratch) override;
-
- private:
-  wire::ModelManifest round_layout_;  // the planned round's update layout
 };
 
 }  // namespace fedxray

@@ -44,6 +44,7 @@ class RobustAggregator : public Aggregator {
   void close() override;
   int committed_updates() const override;
   double committed_weight() const override;
+  const wire::ModelManifest& result_layout() const override { return layout_; }
   // Throws Error when close() has not run, nothing was committed, or Multi-Krum has fewer than
   // 2f + 3 updates to choose from.
   void write_result(ModelFileWriter& out) const override;

@@ -14,9 +14,9 @@ ScaffoldStrategy::ScaffoldStrategy(std::unique_ptr<Strategy> inner)
     : StrategyDecorator(std::move(inner)) {}
 
 ModelBlob ScaffoldStrategy::initial_global(ModelBlob model) const {
-  ModelBlob own = inner().initial_global(std::move(model));
-  // A job resumed from an initial_model file that already carries controls keeps them.
-  return scaffold_control_count(own.manifest) > 0 ? own : with_zero_scaffold_controls(own);
+  // The inner strategy drops the controls of an initial_model file from a SCAFFOLD job: the
+  // sites start from c_i = 0, so c starts at 0 too.
+  return with_zero_scaffold_controls(inner().initial_global(std::move(model)));
 }
 
 std::vector<std::string> ScaffoldStrategy::select_sites(int round,

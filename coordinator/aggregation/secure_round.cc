@@ -299,6 +299,10 @@ SecAggReport SecureRound::report() const {
   return report_;
 }
 
+const wire::ModelManifest& SecureRound::result_layout() const {
+  return settings_.layout.tensors_size() > 0 ? settings_.layout : global_->manifest();
+}
+
 void SecureRound::write_result(ModelFileWriter& out) const {
   std::lock_guard<std::mutex> lock(mu_);
   if (!input_closed_) throw Error("write_result() before close()");
@@ -307,8 +311,7 @@ void SecureRound::write_result(ModelFileWriter& out) const {
   // delta.
   std::map<std::string, uint64_t> global_offset;
   for (const auto& t : global_->manifest().tensors()) global_offset[t.name()] = t.offset();
-  const wire::ModelManifest& layout =
-      settings_.layout.tensors_size() > 0 ? settings_.layout : global_->manifest();
+  const wire::ModelManifest& layout = result_layout();
   const double per_unit = 1.0 / (settings_.code.scale * total_weight_);
   uint64_t word = 0;
   std::string in, buffer;

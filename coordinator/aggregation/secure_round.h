@@ -70,6 +70,7 @@ class SecureRound : public Aggregator {
   void close() override;
   int committed_updates() const override;
   double committed_weight() const override;
+  const wire::ModelManifest& result_layout() const override;
   void write_result(ModelFileWriter& out) const override;
 
   // After close(): who was masked, dropped or excluded, and whether unmasking succeeded.

@@ -11,8 +11,13 @@
 #include "coordinator/aggregation/secure_aggregation_strategy.h"
 #include "coordinator/aggregation/server_momentum_strategy.h"
 #include "wire/model_file.h"
+#include "wire/scaffold_controls.h"
 
 namespace fedxray {
+
+ModelBlob Strategy::initial_global(ModelBlob model) const {
+  return without_scaffold_controls(model);
+}
 
 void Strategy::update_global(const Aggregator& aggregate, const ModelFileReader&,
                              ModelFileWriter& next, const std::string&) {

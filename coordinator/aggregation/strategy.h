@@ -30,8 +30,9 @@ class Strategy {
   virtual ~Strategy() = default;
   virtual std::string name() const = 0;
   // The global model a job starts from, given the model itself (initialised from the job's
-  // seed or read from its initial_model file): SCAFFOLD appends its zero control variates.
-  virtual ModelBlob initial_global(ModelBlob model) const { return model; }
+  // seed or read from its initial_model file, which may be a SCAFFOLD job's pooled model). The
+  // default drops any SCAFFOLD control tensors; SCAFFOLD then appends zero ones.
+  virtual ModelBlob initial_global(ModelBlob model) const;
   // Picks up to `wanted` of the `available` sites (sorted by name) to train `round`.
   virtual std::vector<std::string> select_sites(int round, const std::vector<std::string>& available,
                                                 int wanted) = 0;

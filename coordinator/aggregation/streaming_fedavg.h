@@ -31,6 +31,7 @@ class StreamingFedAvg : public Aggregator {
   void close() override;
   int committed_updates() const override;
   double committed_weight() const override;
+  const wire::ModelManifest& result_layout() const override { return layout_; }
   void write_result(ModelFileWriter& out) const override;
 
  private:

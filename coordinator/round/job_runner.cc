@@ -112,6 +112,11 @@ void JobRunner::resume(const ModelBlob& initial_model) {
   }
   if (!resuming) write_model_file(store_.model_path(0), initial_model);
   global_ = std::make_shared<ModelFileReader>(store_.model_path(resume_round_));
+  if (const std::string d = layout_difference(layout_, global_->manifest()); !d.empty()) {
+    throw Error("job " + job_.name + ": the checkpoint of round " + std::to_string(resume_round_) +
+                " does not fit the job's model (" + d + "). Was the job's model, scaffold or " +
+                "fedbn changed since it started? Submit the changed job under a new name");
+  }
   if (!resuming) previous_sha_ = global_->manifest().sha256();
   if (strategy_->keeps_server_state() && resume_round_ > 0) {
     const std::string saved = store_.strategy_state_path(resume_round_);
@@ -487,6 +492,11 @@ void JobRunner::account(int number, const RoundOutcome& outcome, nlohmann::json&
     for (auto& observer : observers_) observer->round_published(round, record);
     record["model"] = store_.model_path(number);
     record["model_sha256"] = outcome.sha;
+    if (job_.fedbn.enabled) {  // FedBN: say which batch-norm statistics the pooled model holds
+      record["batch_norm"] = sends_pooled_statistics(job_spec(), number)
+                                 ? "pooled from the sites' statistics this round"
+                                 : "the job's initial layers; each site trains with its own";
+    }
     record["total_samples"] = outcome.aggregator->committed_weight();
     return;
   }

@@ -8,10 +8,10 @@ namespace fedxray {
 
 SiteFilters::SiteFilters(const SitePolicy& policy, PrivacyBudget& budget) : policy_(policy) {
   inbound_.push_back(std::make_unique<FiniteGlobalModelFilter>());
+  outbound_.push_back(std::make_unique<KeepBatchNormLocalFilter>());
   outbound_.push_back(std::make_unique<DpClipNoiseFilter>());
   outbound_.push_back(std::make_unique<PrivacyBudgetFilter>(policy_, budget));
   outbound_.push_back(std::make_unique<SampleWeightCapFilter>());
-  outbound_.push_back(std::make_unique<KeepBatchNormLocalFilter>());
 }
 
 std::string SiteFilters::check(const FilterRound& round) const {

@@ -2,13 +2,13 @@
 //
 //   inbound   finite-global-model   the coordinator's model holds only finite numbers and is the
 //                                   job's model
-//   outbound  dp-clip-noise         DP-FedAvg jobs: clip the update's delta, add Gaussian noise
+//   outbound  keep-batch-norm-local FedBN jobs: the site's batch-norm layers stay here (in the
+//                                   last round, with pooled statistics, their statistics go once)
+//             dp-clip-noise         DP-FedAvg jobs: clip the update's delta, add Gaussian noise
 //             privacy-budget        jobs with DP under a site budget: refuse rounds that would
 //                                   overspend, and count each round before the update leaves
 //             sample-weight-cap     the update weighs at most the site's dataset size and the
 //                                   job's max_site_samples
-//             keep-batch-norm-local FedBN jobs: the site's batch-norm layers stay here (in the
-//                                   last round, with pooled statistics, their statistics go once)
 //
 // Secure-aggregation encoding happens after the chain, in the transport (secure_upload.h), since
 // it is a protocol with the coordinator rather than a step on the update alone.

@@ -52,7 +52,8 @@ class SampleWeightCapFilter : public UpdateFilter {
 // FedBN: the update leaves without the site's batch-norm layers (wire/update_layout.h), which
 // stay at the site. In the last round of a job whose pooled model takes "site-average"
 // statistics they are sent once, each running_var as the second moment running_var +
-// running_mean^2. Runs last, after any noise was added to the whole update.
+// running_mean^2. Runs first, so that differential privacy clips and noises what leaves the
+// site and nothing else.
 class KeepBatchNormLocalFilter : public UpdateFilter {
  public:
   std::string name() const override { return "keep-batch-norm-local"; }
