@@ -7,7 +7,7 @@
 # local-only model, the round time and the bytes each round moves. Needs ../shared/data.
 #   bench/strategy_table.sh [RUNS] [BENCH...]   (default 5; benches: two-institutions nih-pneumonia)
 #   STRATEGIES="scaffold fedbn" bench/strategy_table.sh   (a subset)
-# About 1 minute per run on 2 cores: 10 strategies x 2 benches x 5 runs is nearly two hours.
+# About 1 minute per run on 2 cores: 11 strategies x 2 benches x 5 runs is nearly two hours.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs="${1:-5}"
@@ -23,13 +23,14 @@ declare -A extra=(
   [fedadam]=$'  server_optimizer:\n    kind: adam'
   [fedyogi]=$'  server_optimizer:\n    kind: yogi'
   [ditto]=$'  personalization:\n    method: ditto\n    epochs: 1\n    lambda: 0.1'
+  [ditto-0.01]=$'  personalization:\n    method: ditto\n    epochs: 1\n    lambda: 0.01'
   [finetune]=$'  personalization:\n    method: finetune\n    epochs: 1'
   [scaffold]=$'  scaffold: true'
   [fedavg-bn]=""
   [fedbn]=$'  fedbn:\n    pooled_statistics: site-average'
 )
 declare -A model=([fedavg-bn]=cnn-small-bn [fedbn]=cnn-small-bn)
-read -r -a strategies <<< "${STRATEGIES:-fedavg fedavgm fedprox fedadam fedyogi scaffold fedavg-bn fedbn ditto finetune}"
+read -r -a strategies <<< "${STRATEGIES:-fedavg fedavgm fedprox fedadam fedyogi scaffold fedavg-bn fedbn ditto ditto-0.01 finetune}"
 for bench in "${benches[@]}"; do
   for s in "${strategies[@]}"; do
     cfg="configs/bench/.strategy-$bench-$s.yaml"  # beside the base: its relative paths hold
