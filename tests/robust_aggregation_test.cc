@@ -4,7 +4,10 @@
 #include <catch2/catch.hpp>
 
 #include <cstring>
+#include <fstream>
 #include <thread>
+
+#include <nlohmann/json.hpp>
 
 #include "base/atomic_file.h"
 #include "base/error.h"
@@ -73,7 +76,8 @@ RobustAggregationConfig rule(const std::string& name) {
 // Five sites over loopback mTLS for `rounds` rounds: site-a..d ShiftTrainers (+0.5 x pattern
 // each round), site-e the same trainer turned hostile (global - 10 x its delta). Returns the
 // pooled model's float32 elements minus the initial model's.
-std::vector<float> pooled_shift(const RobustAggregationConfig& robust, int rounds) {
+std::vector<float> pooled_shift(const RobustAggregationConfig& robust, int rounds,
+                                nlohmann::json* last_record = nullptr) {
   JobConfig job = testing::small_job("robust-job", rounds, 5, 5);
   job.robust_aggregation = robust;
   const std::vector<std::string> names = {"site-a", "site-b", "site-c", "site-d", "site-e"};
@@ -100,6 +104,10 @@ std::vector<float> pooled_shift(const RobustAggregationConfig& robust, int round
   for (auto& t : threads) t.join();
   c.rounds.join();
   REQUIRE(c.succeeded);
+  if (last_record) {
+    std::ifstream metrics(c.runner->store().metrics_path());
+    for (std::string line; std::getline(metrics, line);) *last_record = nlohmann::json::parse(line);
+  }
   const ModelBlob pooled = read_model_file(c.runner->store().pooled_path());
   std::vector<float> shift(40), before(40);
   std::memcpy(shift.data(), pooled.bytes.data(), 160);
@@ -122,7 +130,11 @@ TEST_CASE("over loopback, one hostile site of five steers FedAvg but not median 
   expect(pooled_shift(RobustAggregationConfig{}, 2), (4.0 - 10.0) / 5, 2);  // FedAvg: -1.2 d
   expect(pooled_shift(rule("median"), 2), 1.0, 2);
   RobustAggregationConfig krum = rule("multi_krum");
-  expect(pooled_shift(krum, 2), 1.0, 2);
+  nlohmann::json record;
+  expect(pooled_shift(krum, 2, &record), 1.0, 2);
+  // The round record names the updates Multi-Krum averaged: the hostile one is not among them.
+  CHECK(record["multi_krum_averaged"] ==
+        nlohmann::json::array({"site-a", "site-b", "site-c", "site-d"}));
 }
 
 TEST_CASE("coordinate-wise median and trimmed mean ignore one hostile update", "[robust]") {

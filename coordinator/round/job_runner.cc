@@ -9,6 +9,7 @@
 #include "base/error.h"
 #include "base/version.h"
 #include "coordinator/aggregation/aggregator.h"
+#include "coordinator/aggregation/robust_aggregator.h"
 #include "coordinator/aggregation/server_momentum.h"
 #include "coordinator/aggregation/strategy.h"
 #include "coordinator/aggregation/secure_round.h"
@@ -492,6 +493,11 @@ void JobRunner::account(int number, const RoundOutcome& outcome, nlohmann::json&
     for (auto& observer : observers_) observer->round_published(round, record);
     record["model"] = store_.model_path(number);
     record["model_sha256"] = outcome.sha;
+    if (auto robust = std::dynamic_pointer_cast<RobustAggregator>(outcome.aggregator)) {
+      // Multi-Krum: whose updates the pooled model holds (total_samples counts every report).
+      const std::vector<std::string> kept = robust->krum_selection();
+      if (!kept.empty()) record["multi_krum_averaged"] = kept;
+    }
     if (job_.fedbn.enabled) {  // FedBN: say which batch-norm statistics the pooled model holds
       record["batch_norm"] = sends_pooled_statistics(job_spec(), number)
                                  ? "pooled from the sites' statistics this round"
