@@ -1,5 +1,6 @@
 #include "wire/update_layout.h"
 
+#include <algorithm>
 #include <cstring>
 #include <map>
 
@@ -51,6 +52,47 @@ wire::ModelManifest normalization_layout(const wire::ModelManifest& manifest) {
     }
   }
   return out;
+}
+
+namespace {
+
+// Calls convert(second moment or variance, mean) for each running_var element and its mean.
+template <typename Convert>
+void each_running_variance(ModelBlob& model, Convert convert) {
+  std::map<std::string, const wire::TensorSpec*> by_name;
+  for (const auto& t : model.manifest.tensors()) by_name[t.name()] = &t;
+  const std::string var = ".running_var";
+  for (const auto& t : model.manifest.tensors()) {
+    if (!ends_with(t.name(), var)) continue;
+    auto m = by_name.find(t.name().substr(0, t.name().size() - var.size()) + ".running_mean");
+    if (m == by_name.end() || m->second->nbytes() != t.nbytes() ||
+        m->second->dtype() != t.dtype()) {
+      throw Error(t.name() + " has no running mean of its shape");
+    }
+    const std::size_t esize = dtype_size(t.dtype());
+    for (std::size_t i = 0; i < t.nbytes(); i += esize) {
+      char* at = model.bytes.data() + t.offset() + i;
+      const double mean = load_element(t.dtype(), model.bytes.data() + m->second->offset() + i);
+      store_element(t.dtype(), convert(load_element(t.dtype(), at), mean), at);
+    }
+  }
+  model.seal();
+}
+
+}  // namespace
+
+void variances_to_second_moments(ModelBlob& model) {
+  each_running_variance(model, [](double var, double mean) { return var + mean * mean; });
+}
+
+int second_moments_to_variances(ModelBlob& model) {
+  int clamped = 0;
+  each_running_variance(model, [&clamped](double m2, double mean) {
+    const double var = m2 - mean * mean;
+    clamped += var < 0 ? 1 : 0;
+    return std::max(0.0, var);
+  });
+  return clamped;
 }
 
 bool sends_pooled_statistics(const wire::JobSpec& job, int round) {

@@ -30,6 +30,14 @@ wire::ModelManifest normalization_layout(const wire::ModelManifest& manifest);
 // Whether a FedBN job's update for `round` carries the sites' batch-norm statistics.
 bool sends_pooled_statistics(const wire::JobSpec& job, int round);
 
+// For each "<m>.running_var" of `model` with a "<m>.running_mean" of its shape: replace the
+// variance with the second moment var + mean^2 (what a site sends in a pooled-statistics round),
+// or back: the second moment with the variance m2 - mean^2, clamped at 0 (what the coordinator
+// publishes from the mean of the sites' second moments; returns how many values it clamped).
+// Sealed afterwards. Throws Error for a running_var without a matching running_mean.
+void variances_to_second_moments(ModelBlob& model);
+int second_moments_to_variances(ModelBlob& model);
+
 // The layout of a site's update for `round` of `job` whose global model has layout `global`
 // (no checksum). Throws Error for a FedBN job on a model without batch-norm layers.
 wire::ModelManifest update_layout(const wire::JobSpec& job, int round,

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <map>
 
 #include "base/error.h"
 #include "site-agent/filters/client_privacy.h"
@@ -60,25 +59,9 @@ void KeepBatchNormLocalFilter::apply(const FilterRound& round, const ModelBlob& 
                                      TrainingResult& update) {
   const wire::ModelManifest layout = update_layout(round.job, round.round, global.manifest);
   if (sends_pooled_statistics(round.job, round.round)) {
-    // running_var -> running_var + running_mean^2: the coordinator's mean of these, minus its
-    // mean of the running means squared, is the variance over all sites' activations.
-    std::map<std::string, const wire::TensorSpec*> by_name;
-    for (const auto& t : update.model.manifest.tensors()) by_name[t.name()] = &t;
-    const std::string var = ".running_var";
-    for (const auto& name : normalization_tensors(update.model.manifest)) {
-      if (name.size() < var.size() || name.compare(name.size() - var.size(), var.size(), var)) {
-        continue;
-      }
-      const wire::TensorSpec& v = *by_name.at(name);
-      const wire::TensorSpec& m = *by_name.at(name.substr(0, name.size() - var.size()) +
-                                              ".running_mean");
-      const std::size_t esize = dtype_size(v.dtype());
-      for (std::size_t i = 0; i < v.nbytes() && i < m.nbytes(); i += esize) {
-        char* at = update.model.bytes.data() + v.offset() + i;
-        const double mu = load_element(m.dtype(), update.model.bytes.data() + m.offset() + i);
-        store_element(v.dtype(), load_element(v.dtype(), at) + mu * mu, at);
-      }
-    }
+    // The coordinator's mean of the second moments, minus its mean of the running means
+    // squared, is the variance over all sites' activations.
+    variances_to_second_moments(update.model);
   }
   update.model = restrict_to(update.model, layout);
 }
