@@ -32,8 +32,10 @@ const TrainHeldOut& TorchTrainer::split_for(int classes, int image_size) {
 std::vector<std::string> TorchTrainer::supported_models() const { return registered_models(); }
 
 ModelBlob TorchTrainer::personal_model(const std::string& job_id) const {
-  auto it = personal_.find(job_id);
-  return it == personal_.end() ? ModelBlob{} : it->second;
+  auto job = site_state_.find(job_id);
+  if (job == site_state_.end()) return {};
+  auto it = job->second.find("personalised");
+  return it == job->second.end() ? ModelBlob{} : it->second;
 }
 
 std::string TorchTrainer::state_file(const std::string& job_id, const std::string& kind) const {
@@ -78,7 +80,6 @@ void TorchTrainer::end_job(const std::string& job_id) {
   pending_control_.erase(job_id);
   site_state_.erase(job_id);  // the files stay
   optimizer_state_.erase(job_id);
-  personal_.erase(job_id);  // the file, if any, stays
   splits_.clear();  // the next job may ask for another image size; reloaded on demand
 }
 
@@ -173,28 +174,17 @@ TrainingResult TorchTrainer::train(const wire::JobSpec& job, int round, const Mo
   }
   if (!job.personalization().method().empty()) {
     const PersonalizationOptions p = personalization_options(job.personalization());
-    ModelBlob& kept = personal_[job.job_id()];
-    const std::string file =
-        personal_model_dir_.empty()
-            ? std::string()
-            : personal_model_dir_ + "/" + job.job_id() + ".personalised.fxm";
-    std::error_code ec;
-    if (kept.bytes.empty() && p.method == "ditto" && !file.empty() &&
-        std::filesystem::exists(file, ec)) {
-      // The agent restarted mid-job: Ditto picks up the personal model it left on disk.
-      try {
-        ModelBlob saved = read_model_file(file);
-        if (layout_difference(without_scaffold_controls(global.manifest), saved.manifest).empty()) {
-          kept = std::move(saved);
-        }
-      } catch (const Error& e) {
-        spdlog::warn("job={} personal model {} unusable ({}); Ditto starts afresh",
-                     job.job_id(), file, e.what());
+    // Ditto carries the personal model over rounds (from its file after an agent restart);
+    // finetune starts from each round's global.
+    const ModelBlob* start = &global;
+    if (p.method == "ditto") {
+      const ModelBlob& kept = kept_state(job.job_id(), "personalised");
+      if (!kept.bytes.empty() &&
+          layout_difference(without_scaffold_controls(global.manifest), kept.manifest).empty()) {
+        start = &kept;
       }
     }
-    // Ditto carries the personal model over rounds; finetune starts from each round's global.
-    std::shared_ptr<ImageClassifier> personal =
-        model_from_blob(p.method == "ditto" && !kept.bytes.empty() ? kept : global);
+    std::shared_ptr<ImageClassifier> personal = model_from_blob(*start);
     // Only Ditto pulls towards the received model; fine-tuning needs no second copy of it.
     std::shared_ptr<ImageClassifier> received =
         p.method == "ditto" ? model_from_blob(global) : personal;
@@ -206,11 +196,7 @@ TrainingResult TorchTrainer::train(const wire::JobSpec& job, int round, const Mo
     result.metrics.set_personal_held_out_accuracy(mine.metrics.accuracy);
     result.metrics.set_personal_held_out_balanced_accuracy(mine.metrics.balanced_accuracy);
     result.metrics.set_personal_held_out_auc(mine.metrics.roc_auc);
-    kept = export_weights(*personal, spec);
-    if (!file.empty()) {
-      std::filesystem::create_directories(personal_model_dir_);
-      write_model_file(file, kept);
-    }
+    keep_state(job.job_id(), "personalised", export_weights(*personal, spec));
   }
   result.metrics.set_train_seconds(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());

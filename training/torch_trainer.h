@@ -37,15 +37,15 @@ class TorchTrainer : public Trainer {
   ModelBlob personal_model(const std::string& job_id) const;
   // Jobs with state kept in memory (optimizer state or DP-SGD spending), and loaded splits.
   std::size_t jobs_kept() const {
-    return std::max({dp_sgd_spent_.size(), optimizer_state_.size(), personal_.size(),
-                     site_state_.size()});
+    return std::max({dp_sgd_spent_.size(), optimizer_state_.size(), site_state_.size()});
   }
   std::size_t splits_kept() const { return splits_.size(); }
 
  private:
   // The split for (classes, image_size), loaded once per job shape.
   const TrainHeldOut& split_for(int classes, int image_size);
-  // The site's kept `kind` of state for the job ("scaffold-control", "batch-norm"): from memory,
+  // The site's kept `kind` of state for the job ("personalised", "scaffold-control",
+  // "batch-norm"): from memory,
   // else from its file (an agent restarted mid-job), else an empty blob.
   const ModelBlob& kept_state(const std::string& job_id, const std::string& kind);
   void keep_state(const std::string& job_id, const std::string& kind, ModelBlob state);
@@ -55,7 +55,6 @@ class TorchTrainer : public Trainer {
   std::map<std::pair<int, int>, TrainHeldOut> splits_;
   std::map<std::string, RdpAccountant> dp_sgd_spent_;  // per job: sample-level DP-SGD so far
   std::map<std::string, std::string> optimizer_state_;   // per job, with keep_optimizer_state
-  std::map<std::string, ModelBlob> personal_;             // per job, with personalization
   std::map<std::string, std::map<std::string, ModelBlob>> site_state_;  // job -> kind -> state
   std::map<std::string, std::pair<int, ModelBlob>> pending_control_;    // job -> (round, c_i')
   std::string personal_model_dir_;
