@@ -1,7 +1,6 @@
 #include "coordinator/aggregation/scaffold_strategy.h"
 
 #include <algorithm>
-#include <filesystem>
 
 #include "base/error.h"
 #include "coordinator/aggregation/aggregator.h"
@@ -34,15 +33,10 @@ void ScaffoldStrategy::update_global(const Aggregator& aggregate, const ModelFil
   }
   // The weights as the inner strategy steps them; the controls from the plain mean.
   const ModelBlob stepped = inner_global(aggregate, previous, scratch);
-  ModelBlob mean;
-  {
-    ModelFileWriter side(scratch + ".mean", layout);
-    aggregate.write_result(side);
-    side.commit();
+  const ModelBlob mean = aggregate_result(aggregate, scratch + ".mean");
+  if (const std::string d = layout_difference(layout, mean.manifest); !d.empty()) {
+    throw Error("SCAFFOLD: the round's aggregate differs from the global model: " + d);
   }
-  mean = read_model_file(scratch + ".mean");
-  std::filesystem::remove(scratch + ".mean");
-  std::filesystem::remove(scratch + ".mean.sha256");
   const double fraction =
       available_ == 0 ? 1.0
                       : std::min(1.0, double(aggregate.committed_updates()) / double(available_));

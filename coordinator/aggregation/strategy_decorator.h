@@ -48,6 +48,8 @@ class StrategyDecorator : public Strategy {
   // which under FedBN lacks the tensors the sites keep), by way of a side file at `scratch`.
   ModelBlob inner_global(const Aggregator& aggregate, const ModelFileReader& previous,
                          const wire::ModelManifest& layout, const std::string& scratch);
+  // The round's plain aggregate (its result_layout()), by way of a side file at `scratch`.
+  static ModelBlob aggregate_result(const Aggregator& aggregate, const std::string& scratch);
 
  private:
   std::unique_ptr<Strategy> inner_;
