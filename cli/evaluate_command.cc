@@ -38,12 +38,14 @@ void add_evaluate_command(CLI::App& app) {
   cmd->callback([=] {
     std::shared_ptr<ImageClassifier> model;
     int classes = 0, image_size = 0;
+    LabelTask task = LabelTask::classification;
     std::string kind, sha;
     if (std::filesystem::path(*model_path).extension() == ".pt") {
       LoadedTorchScript ts = load_torchscript(*model_path);
       model = ts.model;
       classes = ts.classes;
       image_size = ts.image_size;
+      task = ts.task;
       kind = "TorchScript";
       std::string bytes = read_file(*model_path);
       sha = Sha256::of(bytes.data(), bytes.size());
@@ -52,6 +54,7 @@ void add_evaluate_command(CLI::App& app) {
       model = model_from_blob(blob);
       classes = int(blob.manifest.classes());
       image_size = int(blob.manifest.image_size());
+      task = parse_label_task(blob.manifest.task());
       kind = blob.manifest.model();
       sha = blob.manifest.sha256();
     }
@@ -65,12 +68,13 @@ void add_evaluate_command(CLI::App& app) {
       }
     }
     const std::string scope = *all ? "every image" : "held-out split";
-    Evaluation e = evaluate(*model, *all ? everything : data.held_out, classes);
+    Evaluation e = evaluate(*model, *all ? everything : data.held_out, task, classes);
     const ClassificationMetrics& m = e.metrics;
     nlohmann::json out = {{"model", *model_path},
                           {"model_sha256", sha},
                           {"data", *data_path},
                           {"scope", scope},
+                          {"task", label_task_name(task)},
                           {"images", m.count},
                           {"loss", e.loss},
                           {"accuracy", m.accuracy},
@@ -80,6 +84,17 @@ void add_evaluate_command(CLI::App& app) {
                           {"sensitivity", m.sensitivity},
                           {"specificity", m.specificity},
                           {"confusion", m.confusion}};
+    if (task == LabelTask::ordinal) {
+      out["quadratic_weighted_kappa"] = m.quadratic_weighted_kappa;
+      out["mean_absolute_error"] = m.mean_absolute_error;
+      out["within_one_accuracy"] = m.within_one_accuracy;
+    }
+    if (task == LabelTask::multilabel) {
+      out["label_auc"] = m.label_auc;
+      out["label_average_precision"] = m.label_average_precision;
+      out["average_precision"] = m.average_precision;
+      out.erase("confusion");
+    }
     if (*json) {
       std::cout << out.dump() << "\n";  // NaN (undefined AUC) prints as null
       return;
@@ -92,15 +107,36 @@ void add_evaluate_command(CLI::App& app) {
               << "accuracy           " << m.accuracy << "\n"
               << "balanced accuracy  " << m.balanced_accuracy << "\n"
               << "macro F1           " << m.macro_f1 << "\n"
-              << "ROC AUC            " << m.roc_auc
-              << (classes > 2 ? " (macro one-vs-rest)" : "") << "\n"
-              << "per class          sensitivity  specificity\n";
-    for (int c = 0; c < classes; ++c) {
-      std::cout << "  class " << std::setw(3) << c << "        " << std::setw(11)
-                << m.sensitivity[std::size_t(c)] << "  " << std::setw(11)
-                << m.specificity[std::size_t(c)] << "\n";
+              << "ROC AUC            " << m.roc_auc;
+    const char* unit = task == LabelTask::multilabel ? "finding" : task == LabelTask::ordinal ? "grade" : "class";
+    if (task == LabelTask::classification && classes > 2) std::cout << " (macro one-vs-rest)";
+    if (task == LabelTask::ordinal) std::cout << " (mean over thresholds grade > k)";
+    if (task == LabelTask::multilabel) std::cout << " (macro over findings)";
+    std::cout << "\n";
+    if (task == LabelTask::ordinal) {
+      std::cout << "quadratic kappa    " << m.quadratic_weighted_kappa << "\n"
+                << "mean abs. error    " << m.mean_absolute_error << " grades\n"
+                << "within one grade   " << m.within_one_accuracy << "\n";
     }
-    std::cout << "confusion (rows: true class, columns: predicted)\n";
+    if (task == LabelTask::multilabel) {
+      std::cout << "average precision  " << m.average_precision << " (macro over findings)\n";
+    }
+    std::cout << "per " << unit << std::string(std::size_t(11 - std::string(unit).size()), ' ')
+              << "sensitivity  specificity"
+              << (task == LabelTask::multilabel ? "      ROC AUC  avg. precision" : "") << "\n";
+    for (int c = 0; c < classes; ++c) {
+      std::cout << "  " << unit << " " << std::setw(3) << c
+                << std::string(std::size_t(13 - std::string(unit).size()), ' ') << std::setw(11)
+                << m.sensitivity[std::size_t(c)] << "  " << std::setw(11)
+                << m.specificity[std::size_t(c)];
+      if (task == LabelTask::multilabel) {
+        std::cout << "  " << std::setw(11) << m.label_auc[std::size_t(c)] << "  " << std::setw(14)
+                  << m.label_average_precision[std::size_t(c)];
+      }
+      std::cout << "\n";
+    }
+    if (task == LabelTask::multilabel) return;
+    std::cout << "confusion (rows: true " << unit << ", columns: predicted)\n";
     for (const auto& row : m.confusion) {
       for (auto v : row) std::cout << std::setw(7) << v;
       std::cout << "\n";

@@ -51,7 +51,8 @@ void add_personalise_command(CLI::App& app) {
     const ModelBlob pooled_blob = read_model_file(*model_path);
     const int classes = int(pooled_blob.manifest.classes());
     const int image_size = int(pooled_blob.manifest.image_size());
-    const ModelSpec spec{pooled_blob.manifest.model(), classes, image_size, 0};
+    const LabelTask task = parse_label_task(pooled_blob.manifest.task());
+    const ModelSpec spec{pooled_blob.manifest.model(), classes, image_size, 0, task};
     TrainHeldOut data =
         make_data_source(load_data_source_config(*data_path))->load(classes, image_size);
     if (data.train.count() == 0) {
@@ -59,18 +60,20 @@ void add_personalise_command(CLI::App& app) {
     }
     auto pooled = model_from_blob(pooled_blob);
     auto mine = model_from_blob(pooled_blob);
-    const Evaluation before = evaluate(*pooled, data.held_out, classes);
+    const Evaluation before = evaluate(*pooled, data.held_out, task, classes);
     TrainingOptions o = *options;
     o.classes = classes;
+    o.task = task;
     personal->method = "finetune";
     personalise(*mine, *pooled, data.train, o, *personal);
-    const Evaluation after = evaluate(*mine, data.held_out, classes);
+    const Evaluation after = evaluate(*mine, data.held_out, task, classes);
     write_model_file(*out, export_weights(*mine, spec));
     auto metrics = [](const Evaluation& e) {
       return nlohmann::json{{"loss", e.loss},
                             {"accuracy", e.metrics.accuracy},
                             {"balanced_accuracy", e.metrics.balanced_accuracy},
-                            {"roc_auc", e.metrics.roc_auc}};
+                            {"roc_auc", e.metrics.roc_auc},
+                            {"headline", e.metrics.headline()}};
     };
     if (*json) {
       std::cout << nlohmann::json{{"model", *model_path},
@@ -94,6 +97,10 @@ void add_personalise_command(CLI::App& app) {
               << after.metrics.balanced_accuracy << "\n"
               << "ROC AUC            " << before.metrics.roc_auc << "  " << after.metrics.roc_auc
               << "\n";
+    if (task == LabelTask::ordinal) {
+      std::cout << "quadratic kappa    " << before.metrics.quadratic_weighted_kappa << "  "
+                << after.metrics.quadratic_weighted_kappa << "\n";
+    }
   });
 }
 

@@ -34,35 +34,48 @@ std::string progress_line(const JobProgress& p, double elapsed) {
 }
 
 nlohmann::json metric_json(const Evaluation& e) {
-  return nlohmann::json{{"accuracy", e.metrics.accuracy},
-                        {"balanced_accuracy", e.metrics.balanced_accuracy},
-                        {"macro_f1", e.metrics.macro_f1},
-                        {"roc_auc", e.metrics.roc_auc},
-                        {"loss", e.loss}};
+  nlohmann::json out{{"accuracy", e.metrics.accuracy},
+                     {"balanced_accuracy", e.metrics.balanced_accuracy},
+                     {"macro_f1", e.metrics.macro_f1},
+                     {"roc_auc", e.metrics.roc_auc},
+                     {"loss", e.loss}};
+  if (e.metrics.task == LabelTask::ordinal) {
+    out["quadratic_weighted_kappa"] = e.metrics.quadratic_weighted_kappa;
+    out["mean_absolute_error"] = e.metrics.mean_absolute_error;
+    out["within_one_accuracy"] = e.metrics.within_one_accuracy;
+  }
+  if (e.metrics.task == LabelTask::multilabel) {
+    out["label_auc"] = e.metrics.label_auc;
+    out["label_average_precision"] = e.metrics.label_average_precision;
+    out["average_precision"] = e.metrics.average_precision;
+  }
+  return out;
 }
 
 // The federation's best model for a site: its personalised model if it has one that scores
-// higher, else the pooled model. Returns the AUC and what it is.
+// higher, else the pooled model. Returns its headline metric (ROC AUC, QWK for ordinal jobs)
+// and what it is.
 std::pair<double, const char*> federation_auc(const SimulatedSiteResult& s) {
-  if (s.has_personalised && !(s.personalised.metrics.roc_auc <= s.pooled.metrics.roc_auc)) {
-    return {s.personalised.metrics.roc_auc, "personalised"};
+  if (s.has_personalised && !(s.personalised.metrics.headline() <= s.pooled.metrics.headline())) {
+    return {s.personalised.metrics.headline(), "personalised"};
   }
-  return {s.pooled.metrics.roc_auc, "pooled"};
+  return {s.pooled.metrics.headline(), "pooled"};
 }
 
 // Per site: did the federation's model (pooled or personalised) beat the same epochs alone?
 void print_site_verdicts(const SimulationResult& r) {
-  std::cout << "\ndid joining pay off? ROC AUC on each site's own held-out images\n"
+  std::cout << "\ndid joining pay off? " << headline_metric_name(r.task)
+            << " on each site's own held-out images\n"
             << std::left << std::setw(10) << "site" << std::right << std::setw(8) << "local"
             << std::setw(8) << "pooled" << std::setw(10) << "personal" << "  verdict\n";
   for (const auto& s : r.sites) {
     const auto [best, which] = federation_auc(s);
-    const double gap = best - s.local_only.metrics.roc_auc;
+    const double gap = best - s.local_only.metrics.headline();
     std::cout << std::left << std::setw(10) << s.name << std::right << std::fixed
-              << std::setprecision(3) << std::setw(8) << s.local_only.metrics.roc_auc
-              << std::setw(8) << s.pooled.metrics.roc_auc;
+              << std::setprecision(3) << std::setw(8) << s.local_only.metrics.headline()
+              << std::setw(8) << s.pooled.metrics.headline();
     if (s.has_personalised) {
-      std::cout << std::setw(10) << s.personalised.metrics.roc_auc;
+      std::cout << std::setw(10) << s.personalised.metrics.headline();
     } else {
       std::cout << std::setw(10) << "-";
     }
@@ -77,7 +90,8 @@ void print_site_verdicts(const SimulationResult& r) {
 
 void print_tables(const SimulationResult& r) {
   const std::size_t n = r.sites.size();
-  std::cout << "\n" << std::string(34, ' ') << "accuracy" << std::string(20, ' ') << "ROC AUC\n"
+  std::cout << "\n" << std::string(34, ' ') << "accuracy" << std::string(20, ' ')
+            << headline_metric_name(r.task) << "\n"
             << std::left << std::setw(9) << "site" << std::right << std::setw(6) << "train"
             << std::setw(6) << "held" << std::setw(7) << "shift" << std::setw(8) << "local"
             << std::setw(8) << "pooled" << std::setw(9) << "central" << std::setw(8) << "local"
@@ -89,8 +103,8 @@ void print_tables(const SimulationResult& r) {
               << std::setprecision(2) << shift << std::noshowpos << std::setprecision(3);
     if (local) std::cout << std::setw(8) << local->metrics.accuracy; else std::cout << std::setw(8) << "-";
     std::cout << std::setw(8) << pooled.metrics.accuracy << std::setw(9) << central.metrics.accuracy;
-    if (local) std::cout << std::setw(8) << local->metrics.roc_auc; else std::cout << std::setw(8) << "-";
-    std::cout << std::setw(8) << pooled.metrics.roc_auc << std::setw(9) << central.metrics.roc_auc
+    if (local) std::cout << std::setw(8) << local->metrics.headline(); else std::cout << std::setw(8) << "-";
+    std::cout << std::setw(8) << pooled.metrics.headline() << std::setw(9) << central.metrics.headline()
               << "\n";
   };
   std::size_t train = 0, held = 0;
@@ -101,17 +115,17 @@ void print_tables(const SimulationResult& r) {
     held += s.held_out_images;
   }
   row("all", train, held, 0.0, nullptr, r.pooled_on_union, r.centralised_on_union);
-  std::cout << "\ncross-site ROC AUC (rows: model trained at; columns: evaluated at)\n"
+  std::cout << "\ncross-site " << headline_metric_name(r.task) << " (rows: model trained at; columns: evaluated at)\n"
             << std::left << std::setw(10) << "";
   for (const auto& s : r.sites) std::cout << std::right << std::setw(9) << s.name;
   std::cout << "\n";
   for (std::size_t i = 0; i < n; ++i) {
     std::cout << std::left << std::setw(10) << r.sites[i].name << std::right;
-    for (std::size_t j = 0; j < n; ++j) std::cout << std::setw(9) << r.cross_auc[i][j];
+    for (std::size_t j = 0; j < n; ++j) std::cout << std::setw(9) << r.cross_site[i][j];
     std::cout << "\n";
   }
   std::cout << std::left << std::setw(10) << "pooled" << std::right;
-  for (const auto& s : r.sites) std::cout << std::setw(9) << s.pooled.metrics.roc_auc;
+  for (const auto& s : r.sites) std::cout << std::setw(9) << s.pooled.metrics.headline();
   std::cout << "\non each site's own held-out images (all = the union of them). local = the same "
                "model trained for the same\nepochs on that site's data alone; central = trained "
                "on all sites' training data pooled in one place\n(a reference only a simulation "
@@ -132,14 +146,16 @@ nlohmann::json result_json(const SimulationResult& r, uint64_t seed) {
     if (s.has_personalised) site["personalised"] = metric_json(s.personalised);
     const auto [best, which] = federation_auc(s);
     site["federation_model"] = which;
-    site["federation_beats_local"] = best >= s.local_only.metrics.roc_auc;
+    site["federation_beats_local"] = best >= s.local_only.metrics.headline();
     table.push_back(site);
   }
   nlohmann::json cross = nlohmann::json::array();
   for (std::size_t i = 0; i < r.sites.size(); ++i) {
-    cross.push_back({{"trained_at", r.sites[i].name}, {"roc_auc", r.cross_auc[i]}});
+    cross.push_back({{"trained_at", r.sites[i].name}, {"score", r.cross_site[i]}});
   }
   return {{"seed", seed},
+          {"task", label_task_name(r.task)},
+          {"metric", headline_metric_name(r.task)},
           {"federation_seconds", r.federation_seconds},
           {"round_seconds", r.rounds > 0 ? r.federation_seconds / r.rounds : 0.0},
           {"bytes_per_round", r.bytes_per_round},
@@ -164,17 +180,18 @@ MeanSd mean_sd(const std::vector<double>& v) {
 // one lucky or unlucky held-out split (a site may hold out only a few dozen images) does not
 // decide it.
 nlohmann::json print_verdict(const std::vector<SimulationResult>& runs) {
+  const std::string metric = headline_metric_name(runs.empty() ? LabelTask::classification : runs[0].task);
   std::vector<double> pooled, central, ratio, worst_gap;
   int pooled_ge_local_everywhere = 0, site_runs = 0, site_wins = 0, unmeasurable = 0;
   int federation_wins = 0;
   std::vector<double> federation_gap;
   for (const auto& r : runs) {
-    pooled.push_back(r.pooled_on_union.metrics.roc_auc);
-    central.push_back(r.centralised_on_union.metrics.roc_auc);
-    ratio.push_back(r.pooled_on_union.metrics.roc_auc / r.centralised_on_union.metrics.roc_auc);
+    pooled.push_back(r.pooled_on_union.metrics.headline());
+    central.push_back(r.centralised_on_union.metrics.headline());
+    ratio.push_back(r.pooled_on_union.metrics.headline() / r.centralised_on_union.metrics.headline());
     double worst = 1.0;
     for (const auto& s : r.sites) {
-      const double gap = s.pooled.metrics.roc_auc - s.local_only.metrics.roc_auc;
+      const double gap = s.pooled.metrics.headline() - s.local_only.metrics.headline();
       if (std::isnan(gap)) {  // held-out images of one class only: AUC is undefined there
         ++unmeasurable;
         continue;
@@ -182,7 +199,7 @@ nlohmann::json print_verdict(const std::vector<SimulationResult>& runs) {
       worst = std::min(worst, gap);
       ++site_runs;
       if (gap >= 0) ++site_wins;
-      const double best_gap = federation_auc(s).first - s.local_only.metrics.roc_auc;
+      const double best_gap = federation_auc(s).first - s.local_only.metrics.headline();
       federation_gap.push_back(best_gap);
       if (best_gap >= 0) ++federation_wins;
     }
@@ -191,25 +208,27 @@ nlohmann::json print_verdict(const std::vector<SimulationResult>& runs) {
   }
   const MeanSd p = mean_sd(pooled), c = mean_sd(central), q = mean_sd(ratio), w = mean_sd(worst_gap);
   std::cout << std::fixed << std::setprecision(3) << "\nover " << runs.size()
-            << " runs (new partition, split and seeds each), ROC AUC on the union of held-out "
-               "images:\n  pooled " << p.mean << " +- " << p.sd << "   centralised " << c.mean
+            << " runs (new partition, split and seeds each), " << metric
+            << " on the union of held-out images:\n  pooled " << p.mean << " +- " << p.sd << "   centralised " << c.mean
             << " +- " << c.sd << "   pooled/centralised " << q.mean << " +- " << q.sd << "\n"
             << "  pooled >= local-only on every site in " << pooled_ge_local_everywhere << " of "
             << runs.size() << " runs; on " << site_wins << " of " << site_runs
-            << " (run, site) pairs; worst site's pooled - local AUC " << w.mean << " +- " << w.sd
+            << " (run, site) pairs; worst site's pooled - local " << metric << " " << w.mean << " +- " << w.sd
             << "\n";
   const bool personal = !runs.empty() && !runs[0].sites.empty() && runs[0].sites[0].has_personalised;
   if (personal) {
     const MeanSd f = mean_sd(federation_gap);
     std::cout << "  federation's model (pooled or personalised, whichever scores higher) >= "
                  "local-only on " << federation_wins << " of " << site_runs
-              << " (run, site) pairs; its AUC - local " << f.mean << " +- " << f.sd << "\n";
+              << " (run, site) pairs; its " << metric << " - local " << f.mean << " +- " << f.sd << "\n";
   }
   if (unmeasurable > 0) {
     std::cout << "  (" << unmeasurable << " (run, site) pairs not counted: that site's held-out "
-              << "images are all of one class, so its ROC AUC is undefined)\n";
+              << "images are all of one class, so its " << metric << " is undefined)\n";
   }
+  // The *_auc keys hold the job's headline metric, named by "metric" (QWK for ordinal jobs).
   return {{"runs", runs.size()},
+          {"metric", metric},
           {"pooled_auc_mean", p.mean}, {"pooled_auc_sd", p.sd},
           {"centralised_auc_mean", c.mean}, {"centralised_auc_sd", c.sd},
           {"pooled_over_centralised_mean", q.mean}, {"pooled_over_centralised_sd", q.sd},

@@ -137,6 +137,15 @@ JobConfig read_job_config(ConfigReader r) {
   }
   c.model = r.string("model");
   c.classes = int(r.integer("classes", 2, 1000));
+  c.task = r.choice("task", {"classification", "ordinal", "multilabel"}, std::string("classification"));
+  c.label_names = r.string_list("labels", std::vector<std::string>{});
+  if (!c.label_names.empty() && int(c.label_names.size()) != c.classes) {
+    r.fail("labels", "names " + std::to_string(c.label_names.size()) + " labels but classes is " +
+                         std::to_string(c.classes) + "; give one name per class, grade or finding");
+  }
+  if (c.task == "multilabel" && c.classes > 63) {
+    r.fail("classes", "a multilabel job has at most 63 findings, got " + std::to_string(c.classes));
+  }
   c.image_size = int(r.integer("image_size", 8, 4096));
   c.rounds = int(r.integer("rounds", 1, 100000));
   c.sites_per_round = int(r.integer("sites_per_round", 1, 10000));
@@ -156,6 +165,10 @@ JobConfig read_job_config(ConfigReader r) {
   c.augment = r.boolean("augment", false);
   c.keep_optimizer_state = r.boolean("keep_optimizer_state", false);
   c.logit_adjustment = r.boolean("logit_adjustment", false);
+  if (c.logit_adjustment && c.task != "classification") {
+    r.fail("logit_adjustment", "adjusts the logits of one-class-per-image jobs only; this job's task "
+                               "is " + c.task + ": remove logit_adjustment");
+  }
   c.proximal_mu = r.number("proximal_mu", 0.0, 100.0, 0.0);
   c.learning_rate_schedule =
       r.choice("learning_rate_schedule", {"constant", "cosine"}, std::string("constant"));

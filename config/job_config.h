@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace fedxray {
 
@@ -73,7 +74,11 @@ struct GaussianMechanismConfig {
 struct JobConfig {
   std::string name;             // job id, also the state folder name
   std::string model;            // models registry name
-  int classes = 2;
+  int classes = 2;              // classes, grades (ordinal) or findings (multilabel)
+  // "classification" (one class per image), "ordinal" (grades 0..classes-1 whose order matters)
+  // or "multilabel" (any of `classes` findings per image): wire/label_task.h.
+  std::string task = "classification";
+  std::vector<std::string> label_names;  // `labels:`: what each class / grade / finding is called
   int image_size = 32;
   int rounds = 1;
   int sites_per_round = 1;      // sites selected each round

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "config/site_policy.h"
 
@@ -18,6 +19,9 @@ struct DataSourceConfig {
   std::string manifest;             // image_folder: CSV; image paths are relative to its folder
   std::string image_column = "filename";
   std::string label_column = "label";   // integer class ids 0..classes-1
+  // image_folder, multi-label jobs: one 0/1 column per finding, in the job's order (the images'
+  // labels are then bit sets of findings). Empty: one class per image from label_column.
+  std::vector<std::string> label_columns;
   std::string patient_column;       // optional: split by this key so no patient is on both sides
   std::string file;                 // npz: the archive
   std::string train_split = "train";     // npz: members <split>_images.npy / <split>_labels.npy

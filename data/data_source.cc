@@ -1,5 +1,7 @@
 #include "data/data_source.h"
 
+#include <cstdint>
+
 #include "base/error.h"
 #include "data/image_folder_source.h"
 #include "data/npz_source.h"
@@ -27,9 +29,11 @@ TrainHeldOut InMemoryDataSource::load(int classes, int image_size) {
     throw Error("the job wants " + std::to_string(image_size) + " px images but this site's data is " +
                 std::to_string(data_.train.image_size) + " px");
   }
+  // One class per image, or the bit set of `classes` findings.
+  const int64_t end = multilabel_ ? (classes < 63 ? int64_t(1) << classes : INT64_MAX) : classes;
   for (const auto* set : {&data_.train, &data_.held_out}) {
     for (int64_t label : set->labels) {
-      if (label < 0 || label >= classes) {
+      if (label < 0 || label >= end) {
         throw Error("a label " + std::to_string(label) + " is outside the job's " +
                     std::to_string(classes) + " classes");
       }

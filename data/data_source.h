@@ -22,6 +22,9 @@ class DataSource {
   virtual TrainHeldOut load(int classes, int image_size) = 0;
   // All usable images with patient keys, unsplit (simulations partition this across sites).
   virtual ImagePool load_pool(int classes, int image_size) = 0;
+  // True when each image carries several findings: labels are then bit sets of `classes`
+  // findings (wire/label_task.h), for multi-label jobs only.
+  virtual bool multilabel() const { return false; }
 };
 
 // The offline generator (synthetic_radiographs.h) configured by a site's `data:` section.
@@ -39,13 +42,16 @@ class SyntheticDataSource : public DataSource {
 // Images already in memory (a simulation's partition of a pool).
 class InMemoryDataSource : public DataSource {
  public:
-  explicit InMemoryDataSource(TrainHeldOut data) : data_(std::move(data)) {}
+  explicit InMemoryDataSource(TrainHeldOut data, bool multilabel = false)
+      : data_(std::move(data)), multilabel_(multilabel) {}
+  bool multilabel() const override { return multilabel_; }
   uint64_t size() const override { return data_.train.count() + data_.held_out.count(); }
   TrainHeldOut load(int classes, int image_size) override;
   ImagePool load_pool(int classes, int image_size) override;
 
  private:
   TrainHeldOut data_;
+  bool multilabel_;
 };
 
 std::unique_ptr<DataSource> make_data_source(const DataSourceConfig& config);

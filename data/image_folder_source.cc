@@ -36,6 +36,38 @@ void refuse_identifying_columns(const CsvManifest& manifest, const DataSourceCon
   }
 }
 
+// The integer class of a row; throws naming the value when it is not one of the job's classes.
+int64_t class_label(const std::string& text, int classes) {
+  std::size_t used = 0;
+  long long label = -1;
+  try {
+    label = std::stoll(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used == 0 || used != text.size() || label < 0 || label >= classes) {
+    throw Error("label \"" + text + "\" is not a class of this job (0.." +
+                std::to_string(classes - 1) + ")");
+  }
+  return label;
+}
+
+// The bit set of a row's findings (wire/label_task.h); each column must hold 0 or 1.
+int64_t finding_bits(const CsvManifest& manifest, std::size_t row,
+                     const std::vector<std::size_t>& columns) {
+  int64_t bits = 0;
+  for (std::size_t k = 0; k < columns.size(); ++k) {
+    const std::string& cell = manifest.cell(row, columns[k]);
+    if (cell == "1") {
+      bits |= int64_t(1) << k;
+    } else if (cell != "0") {
+      throw Error("finding column '" + manifest.header()[columns[k]] + "' holds \"" + cell +
+                  "\"; it must be 0 or 1");
+    }
+  }
+  return bits;
+}
+
 }  // namespace
 
 ImageFolderSource::ImageFolderSource(DataSourceConfig config) : config_(std::move(config)) {
@@ -51,7 +83,18 @@ TrainHeldOut ImageFolderSource::load(int classes, int image_size) {
 ImagePool ImageFolderSource::load_pool(int classes, int image_size) {
   const CsvManifest manifest = CsvManifest::load(config_.manifest);
   const std::size_t image_col = manifest.column(config_.image_column, "data.image_column");
-  const std::size_t label_col = manifest.column(config_.label_column, "data.label_column");
+  const bool multilabel = !config_.label_columns.empty();
+  std::vector<std::size_t> finding_cols;
+  for (const auto& name : config_.label_columns) {
+    finding_cols.push_back(manifest.column(name, "data.label_columns"));
+  }
+  if (multilabel && int(finding_cols.size()) != classes) {
+    throw ShareableError("the job has " + std::to_string(classes) + " findings but the site's "
+                         "data.label_columns lists " + std::to_string(finding_cols.size()) +
+                         "; list one 0/1 column per finding of the job, in its order");
+  }
+  const std::size_t label_col =
+      multilabel ? 0 : manifest.column(config_.label_column, "data.label_column");
   const bool by_patient = !config_.patient_column.empty();
   const std::size_t patient_col =
       by_patient ? manifest.column(config_.patient_column, "data.patient_column") : 0;
@@ -67,20 +110,10 @@ ImagePool ImageFolderSource::load_pool(int classes, int image_size) {
   auto worker = [&] {
     for (std::size_t r = next++; r < n; r = next++) {
       const std::string& file = manifest.cell(r, image_col);
-      const std::string& label_text = manifest.cell(r, label_col);
       std::string usable;  // the file decoded: the de-identified copy for DICOM
       try {
-        std::size_t used = 0;
-        long long label = -1;
-        try {
-          label = std::stoll(label_text, &used);
-        } catch (const std::exception&) {
-          used = 0;
-        }
-        if (used == 0 || used != label_text.size() || label < 0 || label >= classes) {
-          throw Error("label \"" + label_text + "\" is not a class of this job (0.." +
-                      std::to_string(classes - 1) + ")");
-        }
+        const int64_t label = multilabel ? finding_bits(manifest, r, finding_cols)
+                                         : class_label(manifest.cell(r, label_col), classes);
         const fs::path path = manifest_image_path(
             config_.manifest, file, config_.allow_paths_outside_manifest_folder);
         if (!fs::exists(path)) throw Error("file not found");

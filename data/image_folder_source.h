@@ -27,6 +27,7 @@ class ImageFolderSource : public DataSource {
   uint64_t size() const override { return rows_; }
   TrainHeldOut load(int classes, int image_size) override;
   ImagePool load_pool(int classes, int image_size) override;
+  bool multilabel() const override { return !config_.label_columns.empty(); }
   // What the last load() skipped, one line each: "<manifest>:<line>: <file>: <reason>".
   const std::vector<std::string>& skipped() const { return skipped_; }
 

@@ -12,14 +12,18 @@
 #include <vector>
 
 #include "models/image_classifier.h"
+#include "wire/label_task.h"
 
 namespace fedxray {
 
+// `classes` counts the job's classes, grades or findings; the network has
+// model_outputs(task, classes) logits.
 struct ModelSpec {
   std::string name;
   int classes = 2;
   int image_size = 32;
   uint64_t seed = 1;
+  LabelTask task = LabelTask::classification;
 };
 
 // Throws fedxray::Error for an unknown name (listing the known ones) or an unusable spec.

@@ -33,6 +33,7 @@ ModelBlob export_weights(ImageClassifier& model, const ModelSpec& spec) {
   ModelBlob blob;
   blob.manifest.set_model(spec.name);
   blob.manifest.set_classes(uint32_t(spec.classes));
+  if (spec.task != LabelTask::classification) blob.manifest.set_task(label_task_name(spec.task));
   blob.manifest.set_image_size(uint32_t(spec.image_size));
   auto state = named_state(model);
   for (const auto& [name, t] : state) {
@@ -94,7 +95,7 @@ void import_some_weights(ImageClassifier& model, const ModelBlob& part) {
 
 std::shared_ptr<ImageClassifier> model_from_blob(const ModelBlob& blob) {
   ModelSpec spec{blob.manifest.model(), int(blob.manifest.classes()),
-                 int(blob.manifest.image_size()), 0};
+                 int(blob.manifest.image_size()), 0, parse_label_task(blob.manifest.task())};
   auto model = create_model(spec);
   import_weights(*model, blob);
   return model;

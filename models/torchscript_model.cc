@@ -50,6 +50,8 @@ void export_torchscript(const ModelBlob& blob, const std::string& path) {
   const int64_t s = int64_t(blob.manifest.image_size());
   root.register_attribute("fedxray_classes", c10::IntType::get(), int64_t(blob.manifest.classes()));
   root.register_attribute("fedxray_image_size", c10::IntType::get(), s);
+  root.register_attribute("fedxray_task", c10::StringType::get(),
+                          label_task_name(parse_label_task(blob.manifest.task())));
   torch::NoGradGuard no_grad;
   auto traced = torch::jit::tracer::trace(
       {torch::zeros({1, 1, s, s})},
@@ -106,6 +108,9 @@ LoadedTorchScript load_torchscript(const std::string& path) {
   LoadedTorchScript out;
   out.classes = int(module.attr("fedxray_classes").toInt());
   out.image_size = int(module.attr("fedxray_image_size").toInt());
+  if (module.hasattr("fedxray_task")) {
+    out.task = parse_label_task(module.attr("fedxray_task").toStringRef());
+  }
   out.model = std::make_shared<TorchScriptClassifier>(std::move(module));
   return out;
 }

@@ -37,6 +37,20 @@ struct SimulatedSite {
   double intensity_shift = 0;
 };
 
+// The data source, after checking that its labels suit the job's task.
+std::unique_ptr<DataSource> job_data_source(const DataSourceConfig& source, const JobConfig& job) {
+  std::unique_ptr<DataSource> data = make_data_source(source);
+  const bool multilabel_job = parse_label_task(job.task) == LabelTask::multilabel;
+  if (data->multilabel() != multilabel_job) {
+    throw Error(multilabel_job
+                    ? "the job is multilabel: the simulation's data needs label_columns, one 0/1 "
+                      "column per finding"
+                    : "the simulation's data lists label_columns (several findings per image) but "
+                      "the job's task is " + job.task + ": use label_column");
+  }
+  return data;
+}
+
 std::vector<SimulatedSite> make_sites(const SimulationFile& config) {
   const SimulationConfig& sim = config.simulation;
   if (!sim.site_data.empty()) {  // one real institution per site, each with its own split
@@ -44,7 +58,8 @@ std::vector<SimulatedSite> make_sites(const SimulationFile& config) {
     for (std::size_t i = 0; i < sim.site_data.size(); ++i) {
       SimulatedSite s;
       s.name = "site-" + std::to_string(i + 1);
-      s.data = make_data_source(sim.site_data[i])->load(config.job.classes, config.job.image_size);
+      s.data = job_data_source(sim.site_data[i], config.job)
+                   ->load(config.job.classes, config.job.image_size);
       sites.push_back(std::move(s));
     }
     return sites;
@@ -55,7 +70,12 @@ std::vector<SimulatedSite> make_sites(const SimulationFile& config) {
     source.seed = sim.seed;
     source.intensity_shift = 0.0;
   }
-  ImagePool pool = make_data_source(source)->load_pool(config.job.classes, config.job.image_size);
+  if (config.job.task == "multilabel" && sim.partition == "dirichlet") {
+    throw Error("simulation.partition: dirichlet deals each class out to sites, but a multilabel "
+                "job's images have any number of findings; use iid");
+  }
+  ImagePool pool =
+      job_data_source(source, config.job)->load_pool(config.job.classes, config.job.image_size);
   std::vector<ImagePool> parts =
       partition_by_patient(pool, sim.sites, sim.partition, sim.dirichlet_alpha, sim.seed);
   std::vector<SimulatedSite> sites;
@@ -94,6 +114,8 @@ SimulationResult run_federation_simulation(
   consortium.coordinator_hosts = {"127.0.0.1", "localhost"};
   consortium.coordinator_port = 0;
   std::vector<SimulatedSite> sites = make_sites(config);
+  const LabelTask task = parse_label_task(config.job.task);
+  const bool multilabel = task == LabelTask::multilabel;
   for (const auto& s : sites) consortium.sites.push_back(s.name);
   provision_consortium(consortium, work_dir + "/kits", false);
   auto kit = [&](const std::string& name) {
@@ -120,7 +142,7 @@ SimulationResult run_federation_simulation(
   std::vector<std::unique_ptr<SiteAgent>> agents;
   for (std::size_t i = 0; i < sites.size(); ++i) {
     const auto& s = sites[i];
-    trainers.push_back(std::make_unique<TorchTrainer>(std::make_shared<InMemoryDataSource>(s.data)));
+    trainers.push_back(std::make_unique<TorchTrainer>(std::make_shared<InMemoryDataSource>(s.data, multilabel)));
     trainers.back()->set_personal_model_dir(work_dir + "/personalised/" + s.name);
     Trainer* trainer = trainers.back().get();
     if (config.simulation.attack.site == int(i) + 1) {
@@ -165,6 +187,7 @@ SimulationResult run_federation_simulation(
   // The verdict, on each site's own held-out images: the pooled model, the same model trained
   // on that site alone, and (only a simulation can compute it) on the union of all sites.
   SimulationResult result;
+  result.task = task;
   result.pooled_model_path = store.pooled_path();
   result.pooled_torchscript = store.dir() + "/pooled.pt";
   result.metrics_path = store.metrics_path();
@@ -190,6 +213,7 @@ SimulationResult run_federation_simulation(
   o.augmentation.enabled = config.job.augment;
   o.logit_adjustment = config.job.logit_adjustment;
   o.classes = config.job.classes;
+  o.task = task;
   if (config.job.learning_rate_schedule == "cosine") o.schedule_epochs = o.epochs;
   const int classes = config.job.classes;
   const std::size_t n = sites.size();
@@ -203,7 +227,7 @@ SimulationResult run_federation_simulation(
     r.train_images = sites[i].data.train.count();
     r.held_out_images = sites[i].data.held_out.count();
     r.intensity_shift = sites[i].intensity_shift;
-    r.pooled = evaluate(*pooled, sites[i].data.held_out, classes);
+    r.pooled = evaluate(*pooled, sites[i].data.held_out, task, classes);
     baselines.emplace_back([&, i] {
       local_models[i] = model_from_blob(initial);
       TrainingOptions site_options = o;
@@ -236,7 +260,7 @@ SimulationResult run_federation_simulation(
           site_options.seed = config.job.seed + i;
           personalise(*mine, *pooled, sites[i].data.train, site_options, p);
         }
-        result.sites[i].personalised = evaluate(*mine, sites[i].data.held_out, classes);
+        result.sites[i].personalised = evaluate(*mine, sites[i].data.held_out, task, classes);
         result.sites[i].has_personalised = true;
       }
     });
@@ -250,22 +274,22 @@ SimulationResult run_federation_simulation(
       if (!std::filesystem::exists(file, ec)) continue;  // never selected: none to show
       auto mine = model_from_blob(pooled_blob);
       import_some_weights(*mine, read_model_file(file));
-      result.sites[i].personalised = evaluate(*mine, sites[i].data.held_out, classes);
+      result.sites[i].personalised = evaluate(*mine, sites[i].data.held_out, task, classes);
       result.sites[i].has_personalised = true;
     }
   }
   for (auto& t : baselines) t.join();
 
   const ImageSet all_held_out = union_of(sites, &TrainHeldOut::held_out);
-  result.pooled_on_union = evaluate(*pooled, all_held_out, classes);
-  result.centralised_on_union = evaluate(*central, all_held_out, classes);
-  result.cross_auc.assign(n, std::vector<double>(n, 0.0));
+  result.pooled_on_union = evaluate(*pooled, all_held_out, task, classes);
+  result.centralised_on_union = evaluate(*central, all_held_out, task, classes);
+  result.cross_site.assign(n, std::vector<double>(n, 0.0));
   for (std::size_t i = 0; i < n; ++i) {
-    result.sites[i].centralised = evaluate(*central, sites[i].data.held_out, classes);
+    result.sites[i].centralised = evaluate(*central, sites[i].data.held_out, task, classes);
     for (std::size_t j = 0; j < n; ++j) {
-      Evaluation e = evaluate(*local_models[i], sites[j].data.held_out, classes);
+      Evaluation e = evaluate(*local_models[i], sites[j].data.held_out, task, classes);
       if (i == j) result.sites[i].local_only = e;
-      result.cross_auc[i][j] = e.metrics.roc_auc;
+      result.cross_site[i][j] = e.metrics.headline();
     }
   }
   return result;

@@ -29,9 +29,11 @@ struct SimulatedSiteResult {
 };
 
 struct SimulationResult {
+  LabelTask task = LabelTask::classification;  // which metrics the Evaluations hold
   std::vector<SimulatedSiteResult> sites;
-  // cross_auc[i][j]: ROC AUC of the model trained at site i alone, on site j's held-out images.
-  std::vector<std::vector<double>> cross_auc;
+  // cross_site[i][j]: the task's headline metric (ROC AUC; QWK for ordinal jobs) of the model
+  // trained at site i alone, on site j's held-out images.
+  std::vector<std::vector<double>> cross_site;
   // On the union of every site's held-out images: a larger, less noisy test set.
   Evaluation pooled_on_union;
   Evaluation centralised_on_union;

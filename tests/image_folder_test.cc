@@ -361,3 +361,44 @@ TEST_CASE("real full-size NIH PNGs decode, the two RGBA ones as luminance", "[im
     CHECK(mean < 0.9);
   }
 }
+
+TEST_CASE("a multi-label manifest gives each image the bit set of its finding columns",
+          "[images][labels]") {
+  testing::TempDir dir;
+  for (int i = 0; i < 5; ++i) {
+    write_png(dir.path + "/img" + std::to_string(i) + ".png", 4, 4, 8, PNG_COLOR_TYPE_GRAY,
+              std::vector<unsigned>(16, unsigned(i * 50)));
+  }
+  write_file_atomically(dir.path + "/labels.csv",
+                        "filename,Effusion,Mass,Hernia\n"
+                        "img0.png,0,0,0\n"
+                        "img1.png,1,0,1\n"
+                        "img2.png,0,1,0\n"
+                        "img3.png,yes,0,0\n"  // line 5: not 0/1
+                        "img4.png,1,1,1\n");
+  DataSourceConfig config = folder_config(dir.path + "/labels.csv");
+  config.label_columns = {"Effusion", "Mass", "Hernia"};
+  ImageFolderSource source(config);
+  CHECK(source.multilabel());
+  ImagePool pool = source.load_pool(3, 4);
+  CHECK(pool.images.labels == std::vector<int64_t>{0b000, 0b101, 0b010, 0b111});
+  REQUIRE(source.skipped().size() == 1);
+  CHECK_THAT(source.skipped()[0], Catch::Contains("labels.csv:5: img3.png: finding column "
+                                                  "'Effusion' holds \"yes\"; it must be 0 or 1"));
+  // A job with another number of findings is refused before any image is read.
+  CHECK_THROWS_WITH(source.load(2, 4), Catch::Contains("the job has 2 findings but the site's "
+                                                       "data.label_columns lists 3"));
+  config.label_columns = {"Effusion", "Edema"};
+  CHECK_THROWS_WITH(ImageFolderSource(config).load(2, 4),
+                    Catch::Contains("no column 'Edema' (data.label_columns)"));
+  CHECK_FALSE(ImageFolderSource(folder_config(dir.path + "/labels.csv")).multilabel());
+}
+
+TEST_CASE("a site config lists multi-label finding columns", "[images][labels][config]") {
+  testing::TempDir dir;
+  write_file_atomically(dir.path + "/data.yaml",
+                        "data:\n  source: image_folder\n  manifest: labels.csv\n"
+                        "  label_columns: [Effusion, Mass]\n");
+  const DataSourceConfig c = load_data_source_config(dir.path + "/data.yaml");
+  CHECK(c.label_columns == std::vector<std::string>{"Effusion", "Mass"});
+}

@@ -193,9 +193,9 @@ TEST_CASE("a FedBN site trains with its own batch-norm layers and never sends th
   // What the site evaluated as "the global model" is the global weights with its own layers.
   auto with_mine = model_from_blob(zeroed);
   import_some_weights(*with_mine, mine);
-  const Evaluation expected = evaluate(*with_mine, split.held_out, 2);
+  const Evaluation expected = evaluate(*with_mine, split.held_out, LabelTask::classification, 2);
   CHECK(r2.metrics.global_held_out_loss() == Approx(expected.loss).epsilon(1e-5));
-  CHECK(evaluate(*model_from_blob(zeroed), split.held_out, 2).loss !=
+  CHECK(evaluate(*model_from_blob(zeroed), split.held_out, LabelTask::classification, 2).loss !=
         Approx(expected.loss).epsilon(1e-3));
   const ModelBlob mine2 = read_model_file(file);
   const ModelBlob bn_weights = restrict_to(mine2, normalization_layout(global.manifest));

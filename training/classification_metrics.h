@@ -10,11 +10,18 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
+#include <string>
 #include <vector>
+
+#include "wire/label_task.h"
 
 namespace fedxray {
 
+inline constexpr double kUndefinedMetric = std::numeric_limits<double>::quiet_NaN();
+
 struct ClassificationMetrics {
+  LabelTask task = LabelTask::classification;
   uint64_t count = 0;
   double accuracy = 0;
   double balanced_accuracy = 0;  // mean per-class recall
@@ -25,12 +32,52 @@ struct ClassificationMetrics {
   std::vector<double> sensitivity;
   std::vector<double> specificity;
   std::vector<std::vector<int64_t>> confusion;  // [true][predicted]
+  // Ordinal tasks (NaN otherwise): quadratic-weighted Cohen's kappa between true and predicted
+  // grade, mean absolute error in grades, and the share predicted within one grade.
+  double quadratic_weighted_kappa = kUndefinedMetric;
+  double mean_absolute_error = kUndefinedMetric;
+  double within_one_accuracy = kUndefinedMetric;
+  // Multi-label tasks: per finding ROC AUC and average precision (NaN where undefined), and the
+  // macro average precision.
+  std::vector<double> label_auc;
+  std::vector<double> label_average_precision;
+  double average_precision = kUndefinedMetric;
+
+  // The metric the task is judged by (headline_metric_name(task)): roc_auc, or for ordinal
+  // tasks quadratic_weighted_kappa.
+  double headline() const {
+    return task == LabelTask::ordinal ? quadratic_weighted_kappa : roc_auc;
+  }
 };
 
 // scores: count x classes, row-major. Labels outside [0, classes) throw fedxray::Error.
 ClassificationMetrics compute_classification_metrics(const std::vector<float>& scores,
                                                      const std::vector<int64_t>& labels,
                                                      int classes);
+
+// Ordinal grades 0..classes-1. scores: count x classes, each row the predicted distribution over
+// grades; the predicted grade is its median (the number of thresholds k with P(grade > k) > 1/2,
+// as ordinal binary decomposition predicts). Accuracy, balanced accuracy, macro F1, sensitivity,
+// specificity and the confusion matrix are those of the predicted grade; roc_auc is the mean over
+// thresholds k of the AUC of P(grade > k) for telling grades above k from the rest.
+ClassificationMetrics compute_ordinal_metrics(const std::vector<float>& scores,
+                                              const std::vector<int64_t>& labels, int classes);
+
+// Multi-label: labels are bit sets of `findings` findings (wire/label_task.h), scores count x
+// findings probabilities. A finding counts as predicted at probability 1/2. roc_auc is the
+// macro AUC over findings with both positives and negatives; accuracy the mean per-finding
+// accuracy; balanced accuracy the mean of (sensitivity + specificity) / 2; macro F1 over
+// findings that occur. No confusion matrix.
+ClassificationMetrics compute_multilabel_metrics(const std::vector<float>& scores,
+                                                 const std::vector<int64_t>& labels, int findings);
+
+// The task's metrics: one of the three above.
+ClassificationMetrics compute_task_metrics(LabelTask task, const std::vector<float>& scores,
+                                           const std::vector<int64_t>& labels, int classes);
+
+// Average precision, the area under the precision-recall curve as a step function over the
+// distinct scores (sum of (R_n - R_n-1) P_n, as scikit-learn computes it); NaN without positives.
+double average_precision(const std::vector<double>& scores, const std::vector<bool>& positive);
 
 // Exact ROC AUC of `scores` for separating positives from negatives; NaN if either is absent.
 double roc_auc(const std::vector<double>& scores, const std::vector<bool>& positive);

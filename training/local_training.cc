@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "base/error.h"
+#include "training/label_loss.h"
 #include "training/trainer.h"
 
 namespace fedxray {
@@ -57,7 +58,8 @@ torch::Tensor training_logits(ImageClassifier& model, const torch::Tensor& x,
 
 // Sets each parameter's .grad to the DP-SGD gradient of the batch; returns the mean loss.
 torch::Tensor dp_sgd_gradients(ImageClassifier& model, const torch::Tensor& x, const torch::Tensor& y,
-                               const torch::Tensor& log_prior, const TrainingOptions::DpSgd& dp) {
+                               const torch::Tensor& log_prior, LabelTask task,
+                               const TrainingOptions::DpSgd& dp) {
   std::vector<torch::Tensor> params;
   for (auto& p : model.parameters()) {
     if (p.requires_grad()) params.push_back(p);
@@ -71,8 +73,7 @@ torch::Tensor dp_sgd_gradients(ImageClassifier& model, const torch::Tensor& x, c
       if (p.grad().defined()) p.grad().zero_();
     }
     torch::Tensor loss =
-        torch::nn::functional::cross_entropy(training_logits(model, x.narrow(0, i, 1), log_prior),
-                                             y.narrow(0, i, 1));
+        label_loss(task, training_logits(model, x.narrow(0, i, 1), log_prior), y.narrow(0, i, 1));
     loss.backward();
     total_loss += loss.item<double>();
     double squared = 0;
@@ -165,9 +166,9 @@ double train_epochs(ImageClassifier& model, const ImageSet& data, const Training
     model.zero_grad();  // every parameter's: with head_only the frozen ones' too
     torch::Tensor loss;
     if (o.dp_sgd.enabled) {
-      loss = dp_sgd_gradients(model, x, y, log_prior, o.dp_sgd);
+      loss = dp_sgd_gradients(model, x, y, log_prior, o.task, o.dp_sgd);
     } else {
-      loss = torch::nn::functional::cross_entropy(training_logits(model, x, log_prior), y);
+      loss = label_loss(o.task, training_logits(model, x, log_prior), y);
       loss.backward();
     }
     if (o.mean_gradient || o.gradient_correction) {
@@ -207,10 +208,11 @@ double train_epochs(ImageClassifier& model, const ImageSet& data, const Training
   return seen ? sum / double(seen) : 0.0;
 }
 
-Evaluation evaluate(ImageClassifier& model, const ImageSet& data, int classes, int batch_size) {
+Evaluation evaluate(ImageClassifier& model, const ImageSet& data, LabelTask task, int classes,
+                    int batch_size) {
   Evaluation e;
   if (data.count() == 0) {
-    e.metrics = compute_classification_metrics({}, {}, classes);
+    e.metrics = compute_task_metrics(task, {}, {}, classes);
     return e;
   }
   model.eval();
@@ -224,14 +226,12 @@ Evaluation evaluate(ImageClassifier& model, const ImageSet& data, int classes, i
     const std::size_t end = std::min(order.size(), begin + std::size_t(batch_size));
     torch::Tensor logits = model.forward(batch_images(data, order, begin, end));
     torch::Tensor y = batch_labels(data, order, begin, end);
-    loss_sum += torch::nn::functional::cross_entropy(
-                    logits, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
-                    .item<double>();
-    torch::Tensor p = torch::softmax(logits, 1).contiguous();
+    loss_sum += label_loss(task, logits, y, /*sum=*/true).item<double>();
+    torch::Tensor p = label_scores(task, logits).contiguous();
     scores.insert(scores.end(), p.data_ptr<float>(), p.data_ptr<float>() + p.numel());
   }
   e.loss = loss_sum / double(data.count());
-  e.metrics = compute_classification_metrics(scores, data.labels, classes);
+  e.metrics = compute_task_metrics(task, scores, data.labels, classes);
   return e;
 }
 

@@ -15,7 +15,7 @@
 namespace fedxray {
 
 struct Evaluation {
-  double loss = 0;  // mean cross-entropy
+  double loss = 0;  // mean loss of the task (training/label_loss.h)
   ClassificationMetrics metrics;
 };
 
@@ -60,7 +60,8 @@ struct TrainingOptions {
   // scores free of the site's own label mix, which is what differs most between sites; predictions
   // use the plain logits.
   bool logit_adjustment = false;
-  int classes = 2;  // the model's outputs (used by logit_adjustment)
+  int classes = 2;  // the job's classes (used by logit_adjustment)
+  LabelTask task = LabelTask::classification;  // which loss (training/label_loss.h)
   Augmentation augmentation;
   int loader_threads = 1;  // background batch preparation
   // Sample-level DP-SGD (Abadi et al., CCS 2016): each example's gradient is clipped to L2 norm
@@ -81,7 +82,9 @@ double scheduled_learning_rate(const TrainingOptions& options, int e);
 double train_epochs(ImageClassifier& model, const ImageSet& data, const TrainingOptions& options,
                     const std::function<bool(double)>& on_batch = nullptr);
 
-Evaluation evaluate(ImageClassifier& model, const ImageSet& data, int classes,
+// Metrics of the task (compute_task_metrics) on `data`, `classes` being the job's classes, grades
+// or findings.
+Evaluation evaluate(ImageClassifier& model, const ImageSet& data, LabelTask task, int classes,
                     int batch_size = 128);
 
 }  // namespace fedxray

@@ -29,6 +29,19 @@ const TrainHeldOut& TorchTrainer::split_for(int classes, int image_size) {
   return it->second;
 }
 
+void TorchTrainer::check_labels_fit(LabelTask task) const {
+  const bool multilabel_job = task == LabelTask::multilabel;
+  if (multilabel_job && !data_->multilabel()) {
+    throw ShareableError("the job is multilabel but this site's data gives one class per image; "
+                         "list the job's finding columns in data.label_columns of the site config");
+  }
+  if (!multilabel_job && data_->multilabel()) {
+    throw ShareableError("this site's data lists several finding columns (data.label_columns) but "
+                         "the job's task is " + label_task_name(task) +
+                         "; use data.label_column for one class per image");
+  }
+}
+
 std::vector<std::string> TorchTrainer::supported_models() const { return registered_models(); }
 
 ModelBlob TorchTrainer::personal_model(const std::string& job_id) const {
@@ -85,11 +98,13 @@ void TorchTrainer::end_job(const std::string& job_id) {
 
 TrainingResult TorchTrainer::train(const wire::JobSpec& job, int round, const ModelBlob& global,
                                    const TrainingProgress& progress) {
+  const LabelTask task = parse_label_task(job.task());
+  check_labels_fit(task);
   const TrainHeldOut& split = split_for(int(job.classes()), int(job.image_size()));
   const ImageSet& train_set = split.train;
   const ImageSet& held_out = split.held_out;
   const auto start = std::chrono::steady_clock::now();
-  ModelSpec spec{job.model(), int(job.classes()), int(job.image_size()), job.seed()};
+  ModelSpec spec{job.model(), int(job.classes()), int(job.image_size()), job.seed(), task};
   std::shared_ptr<ImageClassifier> model = model_from_blob(global);
   if (job.fedbn().enabled()) {  // this site's own batch-norm layers replace the global ones
     const ModelBlob& mine = kept_state(job.job_id(), "batch-norm");
@@ -105,7 +120,7 @@ TrainingResult TorchTrainer::train(const wire::JobSpec& job, int round, const Mo
   }
   TrainingResult result;
   if (!progress("evaluating", 0.0)) throw TrainingCancelled();
-  Evaluation before = evaluate(*model, held_out, spec.classes);
+  Evaluation before = evaluate(*model, held_out, task, spec.classes);
   TrainingOptions options;
   options.epochs = int(job.local_epochs());
   options.batch_size = int(job.batch_size());
@@ -123,6 +138,7 @@ TrainingResult TorchTrainer::train(const wire::JobSpec& job, int round, const Mo
   options.proximal_mu = job.proximal_mu();
   options.logit_adjustment = job.logit_adjustment();
   options.classes = spec.classes;
+  options.task = task;
   if (job.keep_optimizer_state()) options.optimizer_state = &optimizer_state_[job.job_id()];
   if (job.dp_sgd().enabled()) {
     options.dp_sgd.enabled = true;
@@ -139,7 +155,7 @@ TrainingResult TorchTrainer::train(const wire::JobSpec& job, int round, const Mo
   const double train_loss = train_epochs(*model, train_set, options,
                                          [&](double f) { return progress("training", f); });
   if (!progress("evaluating", 1.0)) throw TrainingCancelled();
-  Evaluation after = evaluate(*model, held_out, spec.classes);
+  Evaluation after = evaluate(*model, held_out, task, spec.classes);
   result.model = scaffold ? scaffold->update(*model, spec, global) : export_weights(*model, spec);
   if (scaffold) pending_control_[job.job_id()] = {round, scaffold->site_control(global)};
   if (job.fedbn().enabled()) {
@@ -158,6 +174,12 @@ TrainingResult TorchTrainer::train(const wire::JobSpec& job, int round, const Mo
   result.metrics.set_global_held_out_accuracy(before.metrics.accuracy);
   result.metrics.set_global_held_out_balanced_accuracy(before.metrics.balanced_accuracy);
   result.metrics.set_global_held_out_auc(before.metrics.roc_auc);
+  if (task == LabelTask::ordinal) {
+    result.metrics.set_held_out_kappa(after.metrics.quadratic_weighted_kappa);
+    result.metrics.set_held_out_mae(after.metrics.mean_absolute_error);
+    result.metrics.set_global_held_out_kappa(before.metrics.quadratic_weighted_kappa);
+  }
+  for (double auc : after.metrics.label_auc) result.metrics.add_held_out_label_auc(auc);
   if (job.dp_sgd().enabled()) {
     // Each batch is one step of the sampled Gaussian mechanism with q = batch / train size
     // (the accountant's Poisson-sampling assumption, as usual for shuffled fixed-size batches).
@@ -190,12 +212,15 @@ TrainingResult TorchTrainer::train(const wire::JobSpec& job, int round, const Mo
         p.method == "ditto" ? model_from_blob(global) : personal;
     personalise(*personal, *received, train_set, options, p,
                 [&](double f) { return progress("personalising", f); });
-    const Evaluation mine = evaluate(*personal, held_out, spec.classes);
+    const Evaluation mine = evaluate(*personal, held_out, task, spec.classes);
     result.metrics.set_has_personal(true);
     result.metrics.set_personal_held_out_loss(mine.loss);
     result.metrics.set_personal_held_out_accuracy(mine.metrics.accuracy);
     result.metrics.set_personal_held_out_balanced_accuracy(mine.metrics.balanced_accuracy);
     result.metrics.set_personal_held_out_auc(mine.metrics.roc_auc);
+    if (task == LabelTask::ordinal) {
+      result.metrics.set_personal_held_out_kappa(mine.metrics.quadratic_weighted_kappa);
+    }
     keep_state(job.job_id(), "personalised", export_weights(*personal, spec));
   }
   result.metrics.set_train_seconds(

@@ -40,6 +40,7 @@ wire::ModelManifest without_scaffold_controls(const wire::ModelManifest& manifes
   wire::ModelManifest out;
   out.set_model(manifest.model());
   out.set_classes(manifest.classes());
+  out.set_task(manifest.task());
   out.set_image_size(manifest.image_size());
   for (const auto& t : manifest.tensors()) {
     if (!is_scaffold_control(t.name())) {

@@ -45,6 +45,7 @@ wire::ModelManifest normalization_layout(const wire::ModelManifest& manifest) {
   wire::ModelManifest out;
   out.set_model(manifest.model());
   out.set_classes(manifest.classes());
+  out.set_task(manifest.task());
   out.set_image_size(manifest.image_size());
   for (const auto& t : manifest.tensors()) {
     if (names.count(t.name())) {
@@ -105,6 +106,7 @@ wire::ModelManifest update_layout(const wire::JobSpec& job, int round,
   wire::ModelManifest out;
   out.set_model(global.model());
   out.set_classes(global.classes());
+  out.set_task(global.task());
   out.set_image_size(global.image_size());
   std::set<std::string> kept_local;
   if (job.fedbn().enabled() && !sends_pooled_statistics(job, round)) {

@@ -29,7 +29,7 @@ double seconds_since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
 }
 
-nlohmann::json metrics_json(const wire::LocalMetrics& m) {
+nlohmann::json metrics_json(const wire::LocalMetrics& m, const std::string& task) {
   // NaN (an AUC on a one-class split) is written as null.
   nlohmann::json out = {{"train_loss", m.train_loss()},
           {"held_out_loss", m.held_out_loss()},
@@ -50,6 +50,16 @@ nlohmann::json metrics_json(const wire::LocalMetrics& m) {
     out["personal_held_out_accuracy"] = m.personal_held_out_accuracy();
     out["personal_held_out_balanced_accuracy"] = m.personal_held_out_balanced_accuracy();
     out["personal_held_out_auc"] = m.personal_held_out_auc();
+  }
+  if (task == "ordinal") {
+    out["held_out_kappa"] = m.held_out_kappa();
+    out["held_out_mae"] = m.held_out_mae();
+    out["global_held_out_kappa"] = m.global_held_out_kappa();
+    if (m.has_personal()) out["personal_held_out_kappa"] = m.personal_held_out_kappa();
+  }
+  if (task == "multilabel") {
+    out["held_out_label_auc"] = std::vector<double>(m.held_out_label_auc().begin(),
+                                                    m.held_out_label_auc().end());
   }
   return out;
 }
@@ -150,6 +160,8 @@ wire::JobSpec JobRunner::job_spec() const {
   s.set_job_id(job_.name);
   s.set_model(job_.model);
   s.set_classes(uint32_t(job_.classes));
+  if (job_.task != "classification") s.set_task(job_.task);
+  for (const auto& name : job_.label_names) s.add_label_names(name);
   s.set_image_size(uint32_t(job_.image_size));
   s.set_rounds(uint32_t(job_.rounds));
   s.set_local_epochs(uint32_t(job_.local_epochs));
@@ -435,7 +447,7 @@ JobRunner::RoundOutcome JobRunner::close_round(nlohmann::json& record) {
     if (s.state == SiteState::kUploaded) {
       ++outcome.reported;
       entry["samples"] = s.samples;
-      entry["metrics"] = metrics_json(s.metrics);
+      entry["metrics"] = metrics_json(s.metrics, job_.task);
     } else {
       entry["reason"] = s.reason;
     }

@@ -1,0 +1,178 @@
+// Ordinal and multi-label jobs with LibTorch: the losses and scores against their definitions,
+// real training that learns a grade and two findings, and the site trainer reporting, refusing
+// and exporting by task.
+#include <cmath>
+#include <random>
+
+#include "models/model_registry.h"
+#include "models/model_weights.h"
+#include "models/torchscript_model.h"
+#include "tests/catch_after_torch.h"  // last: see the header
+#include "tests/test_support.h"
+#include "tests/tiny_training.h"
+#include "training/label_loss.h"
+#include "training/local_training.h"
+#include "training/torch_trainer.h"
+
+using namespace fedxray;
+using namespace fedxray::testing;
+
+namespace {
+
+// 16 px images of grade i % 4: the top 2 + 3 x grade rows are bright, over noise. Per-image
+// standardisation keeps what differs: how much of the image is bright.
+ImageSet graded_images(int count, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> noise(0.0f, 0.15f);
+  ImageSet data;
+  data.image_size = 16;
+  for (int i = 0; i < count; ++i) {
+    const int grade = i % 4;
+    for (int y = 0; y < 16; ++y) {
+      for (int x = 0; x < 16; ++x)
+        data.pixels.push_back((y < 2 + 3 * grade ? 0.8f : 0.1f) + noise(rng));
+    }
+    data.labels.push_back(grade);
+  }
+  return data;
+}
+
+// 16 px images with finding 0 (a bright horizontal line) and / or finding 1 (a bright vertical
+// line) at a random place: labels are the bit sets 0, 1, 2, 3 in turn.
+ImageSet line_images(int count, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> noise(0.0f, 0.3f);
+  std::uniform_int_distribution<int> place(2, 13);
+  ImageSet data;
+  data.image_size = 16;
+  for (int i = 0; i < count; ++i) {
+    const int64_t findings = i % 4;
+    const int row = place(rng), column = place(rng);
+    for (int y = 0; y < 16; ++y) {
+      for (int x = 0; x < 16; ++x) {
+        const bool line =
+            (has_finding(findings, 0) && y == row) || (has_finding(findings, 1) && x == column);
+        data.pixels.push_back((line ? 1.0f : 0.0f) + noise(rng));
+      }
+    }
+    data.labels.push_back(findings);
+  }
+  return data;
+}
+
+TrainingOptions adam(LabelTask task, int classes, int epochs) {
+  TrainingOptions o;
+  o.epochs = epochs;
+  o.batch_size = 16;
+  o.optimizer = "adam";
+  o.learning_rate = 0.01;
+  o.task = task;
+  o.classes = classes;
+  o.seed = 4;
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("the ordinal loss is the summed binary cross-entropy of the thresholds", "[labels]") {
+  const torch::Tensor logits = torch::tensor({{2.0f, 0.5f, -1.0f}, {-0.5f, -1.5f, -3.0f}});
+  const torch::Tensor grades = torch::tensor({2, 0}, torch::kInt64);
+  // Image 0 is grade 2: targets 1, 1, 0; image 1 is grade 0: targets 0, 0, 0.
+  auto bce = [](double z, double t) {
+    return -(t * std::log(1 / (1 + std::exp(-z))) + (1 - t) * std::log(1 - 1 / (1 + std::exp(-z))));
+  };
+  const double image0 = bce(2.0, 1) + bce(0.5, 1) + bce(-1.0, 0);
+  const double image1 = bce(-0.5, 0) + bce(-1.5, 0) + bce(-3.0, 0);
+  CHECK(label_loss(LabelTask::ordinal, logits, grades).item<double>() ==
+        Approx((image0 + image1) / 2).epsilon(1e-5));
+  CHECK(label_loss(LabelTask::ordinal, logits, grades, true).item<double>() ==
+        Approx(image0 + image1).epsilon(1e-5));
+  // Multi-label: bit sets 0b101 and 0b010, the mean over findings of each image's BCE.
+  const torch::Tensor findings = torch::tensor({5, 2}, torch::kInt64);
+  const double ml0 = (bce(2.0, 1) + bce(0.5, 0) + bce(-1.0, 1)) / 3;
+  const double ml1 = (bce(-0.5, 0) + bce(-1.5, 1) + bce(-3.0, 0)) / 3;
+  CHECK(label_loss(LabelTask::multilabel, logits, findings).item<double>() ==
+        Approx((ml0 + ml1) / 2).epsilon(1e-5));
+}
+
+TEST_CASE("ordinal scores are a distribution over grades even when thresholds disagree",
+          "[labels]") {
+  // P(> 0) = sigmoid(-1) is below P(> 1) = sigmoid(1): made non-increasing before differencing.
+  const torch::Tensor p = label_scores(LabelTask::ordinal, torch::tensor({{-1.0f, 1.0f, 0.0f}}));
+  REQUIRE(p.sizes() == torch::IntArrayRef({1, 4}));
+  CHECK(p.sum().item<double>() == Approx(1.0));
+  CHECK(p.min().item<double>() >= 0.0);
+  const double above0 = 1 / (1 + std::exp(1.0));
+  CHECK(p[0][0].item<double>() == Approx(1 - above0));
+  CHECK(p[0][1].item<double>() == Approx(0.0).margin(1e-7));  // P(> 1) capped at P(> 0)
+  const torch::Tensor m = label_scores(LabelTask::multilabel, torch::tensor({{0.0f, 2.0f}}));
+  CHECK(m[0][0].item<double>() == Approx(0.5));
+}
+
+TEST_CASE("an ordinal model learns a grade and a multi-label model two findings", "[labels]") {
+  SECTION("ordinal: four grades, three threshold outputs") {
+    ModelSpec spec{"cnn-small", 4, 16, 2, LabelTask::ordinal};
+    auto model = create_model(spec);
+    CHECK(model->forward(torch::zeros({1, 1, 16, 16})).size(1) == 3);
+    const ImageSet held_out = graded_images(40, 99);
+    const Evaluation before = evaluate(*model, held_out, LabelTask::ordinal, 4);
+    train_epochs(*model, graded_images(96, 1), adam(LabelTask::ordinal, 4, 25));
+    const Evaluation after = evaluate(*model, held_out, LabelTask::ordinal, 4);
+    CHECK(after.metrics.quadratic_weighted_kappa > 0.9);
+    CHECK(after.metrics.within_one_accuracy > 0.95);
+    CHECK(after.loss < before.loss);
+    CHECK(!(before.metrics.quadratic_weighted_kappa > 0.9));
+  }
+  SECTION("multilabel: two findings, present alone or together") {
+    ModelSpec spec{"cnn-small", 2, 16, 2, LabelTask::multilabel};
+    auto model = create_model(spec);
+    const ImageSet held_out = line_images(40, 99);
+    train_epochs(*model, line_images(96, 1), adam(LabelTask::multilabel, 2, 25));
+    const Evaluation after = evaluate(*model, held_out, LabelTask::multilabel, 2);
+    REQUIRE(after.metrics.label_auc.size() == 2);
+    CHECK(after.metrics.label_auc[0] > 0.9);
+    CHECK(after.metrics.label_auc[1] > 0.9);
+    CHECK(after.metrics.average_precision > 0.9);
+  }
+}
+
+TEST_CASE("a site trains an ordinal job, reports kappa and refuses a task its data cannot serve",
+          "[labels]") {
+  TempDir dir;
+  TrainHeldOut split{graded_images(48, 1), graded_images(16, 2)};
+  ModelSpec spec{"cnn-small", 4, 16, 3, LabelTask::ordinal};
+  const ModelBlob global = export_weights(*create_model(spec), spec);
+  CHECK(global.manifest.task() == "ordinal");
+  CHECK(global.manifest.classes() == 4);
+  wire::JobSpec job = tiny_job("adam", 0.01, 2);
+  job.set_task("ordinal");
+  job.set_classes(4);
+  auto go = [](const std::string&, double) { return true; };
+  TorchTrainer trainer(std::make_shared<InMemoryDataSource>(split));
+  const TrainingResult r = trainer.train(job, 1, global, go);
+  CHECK(r.model.manifest.task() == "ordinal");
+  // What the site reports is its trained model's kappa and MAE on its held-out split.
+  const Evaluation trained =
+      evaluate(*model_from_blob(r.model), split.held_out, LabelTask::ordinal, 4);
+  CHECK(r.metrics.held_out_kappa() == Approx(trained.metrics.quadratic_weighted_kappa));
+  CHECK(r.metrics.held_out_mae() == Approx(trained.metrics.mean_absolute_error));
+  CHECK(r.metrics.held_out_auc() == Approx(trained.metrics.roc_auc));
+  const Evaluation received =
+      evaluate(*model_from_blob(global), split.held_out, LabelTask::ordinal, 4);
+  CHECK(r.metrics.global_held_out_kappa() == Approx(received.metrics.quadratic_weighted_kappa));
+  CHECK(r.metrics.held_out_label_auc_size() == 0);
+  // The pooled model leaves as TorchScript that says what its outputs mean.
+  export_torchscript(r.model, dir.path + "/m.pt");
+  const LoadedTorchScript loaded = load_torchscript(dir.path + "/m.pt");
+  CHECK(loaded.task == LabelTask::ordinal);
+  CHECK(loaded.classes == 4);
+  CHECK(loaded.model->forward(torch::zeros({2, 1, 16, 16})).sizes() == torch::IntArrayRef({2, 3}));
+  // A multi-label job on one-class-per-image data, and the reverse, are refused with the fix.
+  job.set_task("multilabel");
+  CHECK_THROWS_WITH(trainer.train(job, 1, global, go),
+                    Catch::Contains("data.label_columns of the site config"));
+  TorchTrainer findings(std::make_shared<InMemoryDataSource>(split, /*multilabel=*/true));
+  job.set_task("ordinal");
+  CHECK_THROWS_WITH(findings.train(job, 1, global, go),
+                    Catch::Contains("the job's task is ordinal"));
+}

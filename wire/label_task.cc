@@ -1,0 +1,36 @@
+#include "wire/label_task.h"
+
+#include "base/error.h"
+
+namespace fedxray {
+
+LabelTask parse_label_task(const std::string& name) {
+  if (name.empty() || name == "classification") return LabelTask::classification;
+  if (name == "ordinal") return LabelTask::ordinal;
+  if (name == "multilabel") return LabelTask::multilabel;
+  throw Error("unknown task '" + name + "'; use classification, ordinal or multilabel");
+}
+
+std::string label_task_name(LabelTask task) {
+  switch (task) {
+    case LabelTask::ordinal: return "ordinal";
+    case LabelTask::multilabel: return "multilabel";
+    case LabelTask::classification: break;
+  }
+  return "classification";
+}
+
+int model_outputs(LabelTask task, int classes) {
+  return task == LabelTask::ordinal ? classes - 1 : classes;
+}
+
+std::string headline_metric_name(LabelTask task) {
+  switch (task) {
+    case LabelTask::ordinal: return "QWK";
+    case LabelTask::multilabel: return "macro AUC";
+    case LabelTask::classification: break;
+  }
+  return "AUC";
+}
+
+}  // namespace fedxray
