@@ -256,21 +256,37 @@ void add_metrics_subcommand(CLI::App& cmd, const std::shared_ptr<AdminFlags>& fl
       std::cout << records.dump(2) << "\n";
       return;
     }
-    TextTable t({"round", "status", "site", "site_status", "samples", "train_loss",
-                 "held_out_accuracy", "held_out_balanced_accuracy", "held_out_auc", "reason"});
+    // Ordinal jobs' sites also report the quadratic-weighted kappa: one more column.
+    bool kappa = false;
+    for (const auto& r : records) {
+      for (const auto& s : r.value("sites", nlohmann::json::array())) {
+        kappa = kappa || s.value("metrics", nlohmann::json::object()).contains("held_out_kappa");
+      }
+    }
+    std::vector<std::string> header = {"round", "status", "site", "site_status", "samples",
+                                       "train_loss", "held_out_accuracy",
+                                       "held_out_balanced_accuracy", "held_out_auc"};
+    if (kappa) header.push_back("held_out_kappa");
+    header.push_back("reason");
+    TextTable t(header);
     for (const auto& r : records) {
       const std::string round = std::to_string(r.value("round", 0));
       const std::string st = r.value("status", std::string());
       if (!r.contains("sites") || r["sites"].empty()) {
-        t.add({round, st, "", "", "", "", "", "", "", r.value("reason", std::string())});
+        std::vector<std::string> row(header.size());
+        row[0] = round, row[1] = st, row.back() = r.value("reason", std::string());
+        t.add(row);
       }
       for (const auto& s : r.value("sites", nlohmann::json::array())) {
         const nlohmann::json m = s.value("metrics", nlohmann::json::object());
-        t.add({round, st, s.value("site", std::string()), s.value("state", std::string()),
-               s.contains("samples") ? std::to_string(s["samples"].get<uint64_t>()) : "",
-               fixed(number(m, "train_loss"), 4), fixed(number(m, "held_out_accuracy")),
-               fixed(number(m, "held_out_balanced_accuracy")), fixed(number(m, "held_out_auc")),
-               s.value("reason", std::string())});
+        std::vector<std::string> row = {
+            round, st, s.value("site", std::string()), s.value("state", std::string()),
+            s.contains("samples") ? std::to_string(s["samples"].get<uint64_t>()) : "",
+            fixed(number(m, "train_loss"), 4), fixed(number(m, "held_out_accuracy")),
+            fixed(number(m, "held_out_balanced_accuracy")), fixed(number(m, "held_out_auc"))};
+        if (kappa) row.push_back(fixed(number(m, "held_out_kappa")));
+        row.push_back(s.value("reason", std::string()));
+        t.add(row);
       }
     }
     if (*csv) {

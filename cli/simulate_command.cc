@@ -88,6 +88,32 @@ void print_site_verdicts(const SimulationResult& r) {
   }
 }
 
+// Multi-label jobs: each finding's ROC AUC. local = the mean over sites of each site's own model
+// on its own held-out images (sites where the finding's AUC is defined).
+void print_finding_table(const SimulationResult& r) {
+  const std::size_t findings = r.pooled_on_union.metrics.label_auc.size();
+  std::cout << "\nper-finding ROC AUC (pooled and central on all held-out images; local: mean "
+               "over sites on their own)\n"
+            << std::left << std::setw(20) << "finding" << std::right << std::setw(8) << "local"
+            << std::setw(8) << "pooled" << std::setw(9) << "central" << std::setw(11)
+            << "positives" << "\n";
+  for (std::size_t k = 0; k < findings; ++k) {
+    double local = 0;
+    int defined = 0;
+    for (const auto& s : r.sites) {
+      const double auc = s.local_only.metrics.label_auc[k];
+      if (!std::isnan(auc)) local += auc, ++defined;
+    }
+    const std::string name = k < r.label_names.size() ? r.label_names[k] : std::to_string(k);
+    std::cout << std::left << std::setw(20) << name << std::right << std::fixed
+              << std::setprecision(3) << std::setw(8)
+              << (defined ? local / defined : std::nan("")) << std::setw(8)
+              << r.pooled_on_union.metrics.label_auc[k] << std::setw(9)
+              << r.centralised_on_union.metrics.label_auc[k] << std::setw(11)
+              << r.held_out_positives[k] << "\n";
+  }
+}
+
 void print_tables(const SimulationResult& r) {
   const std::size_t n = r.sites.size();
   std::cout << "\n" << std::string(34, ' ') << "accuracy" << std::string(20, ' ')
@@ -130,6 +156,7 @@ void print_tables(const SimulationResult& r) {
                "model trained for the same\nepochs on that site's data alone; central = trained "
                "on all sites' training data pooled in one place\n(a reference only a simulation "
                "can compute)\n";
+  if (r.task == LabelTask::multilabel) print_finding_table(r);
   print_site_verdicts(r);
 }
 

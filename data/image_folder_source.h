@@ -8,6 +8,10 @@
 // rest and logs how many it skipped. With no usable image left, load() throws and the site
 // refuses the job with that reason.
 //
+// With `label_columns` set the source is multi-label: each image's label is the bit set of its
+// 0/1 finding columns (wire/label_task.h), a row with another value there is skipped like a bad
+// label, and a job whose `classes` differs from the number of columns is refused.
+//
 // Image paths are relative to the manifest's folder. A row whose path is absolute or has a `..`
 // component is skipped like any other bad row, unless the site config sets
 // `data.allow_paths_outside_manifest_folder: true` (a manifest should not be able to make the

@@ -188,6 +188,7 @@ SimulationResult run_federation_simulation(
   // on that site alone, and (only a simulation can compute it) on the union of all sites.
   SimulationResult result;
   result.task = task;
+  result.label_names = config.job.label_names;
   result.pooled_model_path = store.pooled_path();
   result.pooled_torchscript = store.dir() + "/pooled.pt";
   result.metrics_path = store.metrics_path();
@@ -281,6 +282,12 @@ SimulationResult run_federation_simulation(
   for (auto& t : baselines) t.join();
 
   const ImageSet all_held_out = union_of(sites, &TrainHeldOut::held_out);
+  if (multilabel) {
+    result.held_out_positives.assign(std::size_t(classes), 0);
+    for (int64_t label : all_held_out.labels) {
+      for (int k = 0; k < classes; ++k) result.held_out_positives[std::size_t(k)] += has_finding(label, k);
+    }
+  }
   result.pooled_on_union = evaluate(*pooled, all_held_out, task, classes);
   result.centralised_on_union = evaluate(*central, all_held_out, task, classes);
   result.cross_site.assign(n, std::vector<double>(n, 0.0));

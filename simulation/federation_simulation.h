@@ -30,6 +30,8 @@ struct SimulatedSiteResult {
 
 struct SimulationResult {
   LabelTask task = LabelTask::classification;  // which metrics the Evaluations hold
+  std::vector<std::string> label_names;        // job.labels (may be empty)
+  std::vector<int64_t> held_out_positives;     // multi-label: images with each finding, all sites
   std::vector<SimulatedSiteResult> sites;
   // cross_site[i][j]: the task's headline metric (ROC AUC; QWK for ordinal jobs) of the model
   // trained at site i alone, on site j's held-out images.
