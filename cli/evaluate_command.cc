@@ -89,6 +89,16 @@ void add_evaluate_command(CLI::App& app) {
       out["mean_absolute_error"] = m.mean_absolute_error;
       out["within_one_accuracy"] = m.within_one_accuracy;
     }
+    if (task == LabelTask::segmentation) {
+      out["dice"] = m.dice;
+      out["iou"] = m.iou;
+      out["hausdorff95_px"] = m.hausdorff95;
+      out["mean_surface_distance_px"] = m.mean_surface_distance;
+      out.erase("sensitivity");
+      out.erase("specificity");
+      out.erase("macro_f1");
+      out.erase("roc_auc");
+    }
     if (task == LabelTask::multilabel) {
       out["label_auc"] = m.label_auc;
       out["label_average_precision"] = m.label_average_precision;
@@ -103,8 +113,21 @@ void add_evaluate_command(CLI::App& app) {
               << sha.substr(0, 16) << "...)\n"
               << "data               " << *data_path << " " << scope << ", " << m.count
               << " images\n"
-              << std::fixed << std::setprecision(4) << "loss               " << e.loss << "\n"
-              << "accuracy           " << m.accuracy << "\n"
+              << std::fixed << std::setprecision(4) << "loss               " << e.loss << "\n";
+    if (task == LabelTask::segmentation) {
+      std::cout << "Dice               " << m.dice << " (mean over images and foreground classes)\n"
+                << "IoU                " << m.iou << "\n"
+                << "Hausdorff 95%      " << m.hausdorff95 << " px\n"
+                << "mean surface dist. " << m.mean_surface_distance << " px\n"
+                << "pixel accuracy     " << m.accuracy << "\n"
+                << "confusion (pixels; rows: true class, columns: predicted)\n";
+      for (const auto& row : m.confusion) {
+        for (auto v : row) std::cout << std::setw(10) << v;
+        std::cout << "\n";
+      }
+      return;
+    }
+    std::cout << "accuracy           " << m.accuracy << "\n"
               << "balanced accuracy  " << m.balanced_accuracy << "\n"
               << "macro F1           " << m.macro_f1 << "\n"
               << "ROC AUC            " << m.roc_auc;

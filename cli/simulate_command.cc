@@ -44,6 +44,12 @@ nlohmann::json metric_json(const Evaluation& e) {
     out["mean_absolute_error"] = e.metrics.mean_absolute_error;
     out["within_one_accuracy"] = e.metrics.within_one_accuracy;
   }
+  if (e.metrics.task == LabelTask::segmentation) {
+    out["dice"] = e.metrics.dice;
+    out["iou"] = e.metrics.iou;
+    out["hausdorff95_px"] = e.metrics.hausdorff95;
+    out["mean_surface_distance_px"] = e.metrics.mean_surface_distance;
+  }
   if (e.metrics.task == LabelTask::multilabel) {
     out["label_auc"] = e.metrics.label_auc;
     out["label_average_precision"] = e.metrics.label_average_precision;

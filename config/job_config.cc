@@ -137,7 +137,8 @@ JobConfig read_job_config(ConfigReader r) {
   }
   c.model = r.string("model");
   c.classes = int(r.integer("classes", 2, 1000));
-  c.task = r.choice("task", {"classification", "ordinal", "multilabel"}, std::string("classification"));
+  c.task = r.choice("task", {"classification", "ordinal", "multilabel", "segmentation"},
+                    std::string("classification"));
   c.label_names = r.string_list("labels", std::vector<std::string>{});
   if (!c.label_names.empty() && int(c.label_names.size()) != c.classes) {
     r.fail("labels", "names " + std::to_string(c.label_names.size()) + " labels but classes is " +

@@ -75,8 +75,9 @@ struct JobConfig {
   std::string name;             // job id, also the state folder name
   std::string model;            // models registry name
   int classes = 2;              // classes, grades (ordinal) or findings (multilabel)
-  // "classification" (one class per image), "ordinal" (grades 0..classes-1 whose order matters)
-  // or "multilabel" (any of `classes` findings per image): wire/label_task.h.
+  // "classification" (one class per image), "ordinal" (grades 0..classes-1 whose order matters),
+  // "multilabel" (any of `classes` findings per image) or "segmentation" (a mask per image,
+  // `classes` pixel classes, 0 = background): wire/label_task.h.
   std::string task = "classification";
   std::vector<std::string> label_names;  // `labels:`: what each class / grade / finding is called
   int image_size = 32;

@@ -22,6 +22,10 @@ struct DataSourceConfig {
   // image_folder, multi-label jobs: one 0/1 column per finding, in the job's order (the images'
   // labels are then bit sets of findings). Empty: one class per image from label_column.
   std::vector<std::string> label_columns;
+  // image_folder, segmentation jobs: column with each image's mask file (PNG, relative to the
+  // manifest's folder: 0/255 for one structure, or class indices 0..classes-1). Rows with an
+  // empty cell are skipped.
+  std::string mask_column;
   std::string patient_column;       // optional: split by this key so no patient is on both sides
   std::string file;                 // npz: the archive
   std::string train_split = "train";     // npz: members <split>_images.npy / <split>_labels.npy

@@ -25,6 +25,8 @@ class DataSource {
   // True when each image carries several findings: labels are then bit sets of `classes`
   // findings (wire/label_task.h), for multi-label jobs only.
   virtual bool multilabel() const { return false; }
+  // True when each image comes with a mask (segmentation jobs only).
+  virtual bool has_masks() const { return false; }
 };
 
 // The offline generator (synthetic_radiographs.h) configured by a site's `data:` section.
@@ -45,6 +47,7 @@ class InMemoryDataSource : public DataSource {
   explicit InMemoryDataSource(TrainHeldOut data, bool multilabel = false)
       : data_(std::move(data)), multilabel_(multilabel) {}
   bool multilabel() const override { return multilabel_; }
+  bool has_masks() const override { return data_.train.has_masks(); }
   uint64_t size() const override { return data_.train.count() + data_.held_out.count(); }
   TrainHeldOut load(int classes, int image_size) override;
   ImagePool load_pool(int classes, int image_size) override;

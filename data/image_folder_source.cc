@@ -12,6 +12,7 @@
 #include "data/csv_manifest.h"
 #include "data/deid_gate.h"
 #include "data/image_file.h"
+#include "data/segmentation_mask.h"
 
 namespace fedxray {
 namespace fs = std::filesystem;
@@ -26,7 +27,13 @@ void refuse_identifying_columns(const CsvManifest& manifest, const DataSourceCon
     std::string lower;
     for (char c : column) lower.push_back(char(std::tolower(static_cast<unsigned char>(c))));
     if (lower == "filename" || column == config.image_column) continue;
+    // A file name column ("source_filename") names a file, not a patient.
+    auto ends_with = [&](const std::string& tail) {
+      return lower.size() >= tail.size() && lower.compare(lower.size() - tail.size(), tail.size(), tail) == 0;
+    };
+    const bool file_name = ends_with("filename") || ends_with("file_name");
     for (const char* word : kIdentifying) {
+      if (file_name && std::string(word) == "name") continue;
       if (lower.find(word) != std::string::npos) {
         throw ShareableError("the manifest has a column '" + column +
                              "' that looks like a patient identifier; a manifest may carry only a "
@@ -68,6 +75,23 @@ int64_t finding_bits(const CsvManifest& manifest, std::size_t row,
   return bits;
 }
 
+// A row's mask, resized to the job's image size; throws naming what is wrong with it.
+std::vector<uint8_t> read_mask(const CsvManifest& manifest, std::size_t row, std::size_t column,
+                               int classes, int image_size, bool allow_outside) {
+  const std::string& file = manifest.cell(row, column);
+  if (file.empty()) throw Error("no mask (data.mask_column is empty on this row)");
+  const std::filesystem::path path = manifest_image_path(manifest.path(), file, allow_outside);
+  if (!std::filesystem::exists(path)) throw Error("mask " + file + " not found");
+  if (path.extension() == ".dcm") {
+    throw Error("mask " + file + ": DICOM SEG masks are not read yet; export the mask as PNG");
+  }
+  try {
+    return resize_mask(decode_image_file(path.string()), classes, image_size);
+  } catch (const Error& e) {
+    throw Error("mask " + file + ": " + e.what());
+  }
+}
+
 }  // namespace
 
 ImageFolderSource::ImageFolderSource(DataSourceConfig config) : config_(std::move(config)) {
@@ -93,8 +117,12 @@ ImagePool ImageFolderSource::load_pool(int classes, int image_size) {
                          "data.label_columns lists " + std::to_string(finding_cols.size()) +
                          "; list one 0/1 column per finding of the job, in its order");
   }
-  const std::size_t label_col =
-      multilabel ? 0 : manifest.column(config_.label_column, "data.label_column");
+  const bool segmentation = !config_.mask_column.empty();
+  const std::size_t mask_col =
+      segmentation ? manifest.column(config_.mask_column, "data.mask_column") : 0;
+  const std::size_t label_col = multilabel || segmentation
+                                    ? 0
+                                    : manifest.column(config_.label_column, "data.label_column");
   const bool by_patient = !config_.patient_column.empty();
   const std::size_t patient_col =
       by_patient ? manifest.column(config_.patient_column, "data.patient_column") : 0;
@@ -104,6 +132,7 @@ ImagePool ImageFolderSource::load_pool(int classes, int image_size) {
   DeidGate gate(config_);
 
   std::vector<std::vector<float>> decoded(n);
+  std::vector<std::vector<uint8_t>> masks(n);
   std::vector<int64_t> labels(n, -1);
   std::vector<std::string> problems(n);
   std::atomic<std::size_t> next{0};
@@ -112,8 +141,14 @@ ImagePool ImageFolderSource::load_pool(int classes, int image_size) {
       const std::string& file = manifest.cell(r, image_col);
       std::string usable;  // the file decoded: the de-identified copy for DICOM
       try {
-        const int64_t label = multilabel ? finding_bits(manifest, r, finding_cols)
-                                         : class_label(manifest.cell(r, label_col), classes);
+        int64_t label = 0;
+        if (segmentation) {
+          masks[r] = read_mask(manifest, r, mask_col, classes, image_size,
+                               config_.allow_paths_outside_manifest_folder);
+        } else {
+          label = multilabel ? finding_bits(manifest, r, finding_cols)
+                             : class_label(manifest.cell(r, label_col), classes);
+        }
         const fs::path path = manifest_image_path(
             config_.manifest, file, config_.allow_paths_outside_manifest_folder);
         if (!fs::exists(path)) throw Error("file not found");
@@ -146,6 +181,7 @@ ImagePool ImageFolderSource::load_pool(int classes, int image_size) {
     }
     all.pixels.insert(all.pixels.end(), decoded[r].begin(), decoded[r].end());
     all.labels.push_back(labels[r]);
+    all.masks.insert(all.masks.end(), masks[r].begin(), masks[r].end());
     patients.push_back(by_patient ? manifest.cell(r, patient_col) : "row-" + std::to_string(r));
   }
   for (std::size_t i = 0; i < skipped_.size() && i < 20; ++i) spdlog::warn("skipped {}", skipped_[i]);

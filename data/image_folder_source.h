@@ -10,7 +10,9 @@
 //
 // With `label_columns` set the source is multi-label: each image's label is the bit set of its
 // 0/1 finding columns (wire/label_task.h), a row with another value there is skipped like a bad
-// label, and a job whose `classes` differs from the number of columns is refused.
+// label, and a job whose `classes` differs from the number of columns is refused. With
+// `mask_column` set it is a segmentation source: each row's mask file (data/segmentation_mask.h)
+// is read and resized with its image, and a row without a usable mask is skipped the same way.
 //
 // Image paths are relative to the manifest's folder. A row whose path is absolute or has a `..`
 // component is skipped like any other bad row, unless the site config sets
@@ -32,6 +34,7 @@ class ImageFolderSource : public DataSource {
   TrainHeldOut load(int classes, int image_size) override;
   ImagePool load_pool(int classes, int image_size) override;
   bool multilabel() const override { return !config_.label_columns.empty(); }
+  bool has_masks() const override { return !config_.mask_column.empty(); }
   // What the last load() skipped, one line each: "<manifest>:<line>: <file>: <reason>".
   const std::vector<std::string>& skipped() const { return skipped_; }
 

@@ -11,6 +11,7 @@ void ImageSet::append(const ImageSet& other, std::size_t i) {
   const std::size_t n = std::size_t(image_size) * std::size_t(image_size);
   pixels.insert(pixels.end(), other.image(i), other.image(i) + n);
   labels.push_back(other.labels[i]);
+  if (other.has_masks()) masks.insert(masks.end(), other.mask(i), other.mask(i) + n);
 }
 
 TrainHeldOut split_held_out(const ImageSet& all, double fraction, uint64_t seed) {

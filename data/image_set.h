@@ -1,5 +1,6 @@
 // ImageSet: a site's images in memory, torch-free — `count` square grayscale images of
-// `image_size` pixels, values in [0, 1], stored row-major back to back, with integer labels.
+// `image_size` pixels, values in [0, 1], stored row-major back to back, with integer labels
+// (a class, a grade or a bit set of findings: wire/label_task.h) or, for segmentation, masks.
 #pragma once
 
 #include <cstdint>
@@ -11,9 +12,15 @@ namespace fedxray {
 struct ImageSet {
   int image_size = 0;
   std::vector<float> pixels;   // count * image_size * image_size
-  std::vector<int64_t> labels;
+  std::vector<int64_t> labels;   // per image; 0 for segmentation images
+  // Segmentation: count * image_size * image_size pixel classes (0 = background), else empty.
+  std::vector<uint8_t> masks;
 
   std::size_t count() const { return labels.size(); }
+  bool has_masks() const { return !masks.empty(); }
+  const uint8_t* mask(std::size_t i) const {
+    return masks.data() + i * std::size_t(image_size) * std::size_t(image_size);
+  }
   const float* image(std::size_t i) const {
     return pixels.data() + i * std::size_t(image_size) * std::size_t(image_size);
   }

@@ -3,7 +3,9 @@
 // (creation holds a lock around torch's global RNG, so concurrent callers stay deterministic).
 //
 // Registered: "cnn-small" (about 24k parameters, for fast tests and the quickstart),
-// "resnet18" (11.2M) and "densenet121" (7.0M), all with a 1-channel input.
+// "resnet18" (11.2M) and "densenet121" (7.0M), all with a 1-channel input; and for segmentation
+// jobs only "unet-small" and "unet" (models/unet.h), which need an image size that is a
+// multiple of 8 and 16.
 #pragma once
 
 #include <cstdint>

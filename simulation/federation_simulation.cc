@@ -40,6 +40,12 @@ struct SimulatedSite {
 // The data source, after checking that its labels suit the job's task.
 std::unique_ptr<DataSource> job_data_source(const DataSourceConfig& source, const JobConfig& job) {
   std::unique_ptr<DataSource> data = make_data_source(source);
+  if (data->has_masks() != (job.task == "segmentation")) {
+    throw Error(data->has_masks() ? "the simulation's data has masks (mask_column) but the job's "
+                                    "task is " + job.task + ": drop mask_column"
+                                  : "the job is segmentation: the simulation's data needs "
+                                    "mask_column, the column with each image's mask file");
+  }
   const bool multilabel_job = parse_label_task(job.task) == LabelTask::multilabel;
   if (data->multilabel() != multilabel_job) {
     throw Error(multilabel_job
@@ -70,9 +76,10 @@ std::vector<SimulatedSite> make_sites(const SimulationFile& config) {
     source.seed = sim.seed;
     source.intensity_shift = 0.0;
   }
-  if (config.job.task == "multilabel" && sim.partition == "dirichlet") {
-    throw Error("simulation.partition: dirichlet deals each class out to sites, but a multilabel "
-                "job's images have any number of findings; use iid");
+  if ((config.job.task == "multilabel" || config.job.task == "segmentation") &&
+      sim.partition == "dirichlet") {
+    throw Error("simulation.partition: dirichlet deals each class out to sites, but a " +
+                config.job.task + " job's images have no one class; use iid");
   }
   ImagePool pool =
       job_data_source(source, config.job)->load_pool(config.job.classes, config.job.image_size);

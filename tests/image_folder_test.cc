@@ -402,3 +402,55 @@ TEST_CASE("a site config lists multi-label finding columns", "[images][labels][c
   const DataSourceConfig c = load_data_source_config(dir.path + "/data.yaml");
   CHECK(c.label_columns == std::vector<std::string>{"Effusion", "Mass"});
 }
+
+TEST_CASE("a segmentation manifest loads each image with its mask, resized alike",
+          "[images][segmentation]") {
+  testing::TempDir dir;
+  std::vector<unsigned> mask(64, 0);  // 8 x 8, the left half foreground (255)
+  for (int y = 0; y < 8; ++y) {
+    for (int x = 0; x < 4; ++x) mask[std::size_t(y * 8 + x)] = 255;
+  }
+  for (int i = 0; i < 3; ++i) {
+    write_png(dir.path + "/img" + std::to_string(i) + ".png", 8, 8, 8, PNG_COLOR_TYPE_GRAY,
+              std::vector<unsigned>(64, unsigned(i * 60)));
+  }
+  write_png(dir.path + "/mask.png", 8, 8, 8, PNG_COLOR_TYPE_GRAY, mask);
+  write_file_atomically(dir.path + "/seg.dcm", "not read");
+  write_file_atomically(dir.path + "/labels.csv",
+                        "filename,lung_mask\n"
+                        "img0.png,mask.png\n"
+                        "img1.png,\n"          // line 3: no mask
+                        "img2.png,seg.dcm\n"   // line 4: DICOM SEG
+                        "img0.png,mask.png\n");
+  DataSourceConfig config = folder_config(dir.path + "/labels.csv");
+  config.mask_column = "lung_mask";
+  ImageFolderSource source(config);
+  CHECK(source.has_masks());
+  const ImagePool pool = source.load_pool(2, 4);
+  REQUIRE(pool.images.count() == 2);
+  REQUIRE(pool.images.masks.size() == 2 * 16);
+  CHECK(std::vector<uint8_t>(pool.images.mask(0), pool.images.mask(0) + 4) ==
+        std::vector<uint8_t>{1, 1, 0, 0});
+  REQUIRE(source.skipped().size() == 2);
+  CHECK_THAT(source.skipped()[0], Catch::Contains("labels.csv:3: img1.png: no mask"));
+  CHECK_THAT(source.skipped()[1], Catch::Contains("DICOM SEG masks are not read yet"));
+  // A split keeps each image's mask with it.
+  const TrainHeldOut split = split_held_out(pool.images, 0.5, 1);
+  CHECK(split.train.masks.size() == 16);
+  CHECK(split.held_out.masks.size() == 16);
+}
+
+TEST_CASE("a manifest column that looks like a patient identifier is refused, a file name "
+          "column is not", "[images]") {
+  testing::TempDir dir;
+  write_png(dir.path + "/a.png", 4, 4, 8, PNG_COLOR_TYPE_GRAY, std::vector<unsigned>(16, 9));
+  write_png(dir.path + "/b.png", 4, 4, 8, PNG_COLOR_TYPE_GRAY, std::vector<unsigned>(16, 90));
+  for (const std::string column : {"patient_name", "BirthDate", "MRN", "accession_no"}) {
+    write_file_atomically(dir.path + "/m.csv", "filename,label," + column + "\na.png,0,x\nb.png,1,y\n");
+    CHECK_THROWS_WITH(ImageFolderSource(folder_config(dir.path + "/m.csv")).load(2, 4),
+                      Catch::Contains("a column '" + column + "' that looks like a patient identifier"));
+  }
+  write_file_atomically(dir.path + "/m.csv",
+                        "filename,label,source_filename\na.png,0,ARDS.png\nb.png,1,x.jpg\n");
+  CHECK(ImageFolderSource(folder_config(dir.path + "/m.csv")).load_pool(2, 4).images.count() == 2);
+}

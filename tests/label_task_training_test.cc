@@ -176,3 +176,97 @@ TEST_CASE("a site trains an ordinal job, reports kappa and refuses a task its da
   CHECK_THROWS_WITH(findings.train(job, 1, global, go),
                     Catch::Contains("the job's task is ordinal"));
 }
+
+namespace {
+
+// 32 px images with a bright disc (radius 5-9, anywhere) over noise; the mask is the disc.
+ImageSet disc_images(int count, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> noise(0.0f, 0.4f);
+  std::uniform_int_distribution<int> centre(9, 22), radius(5, 9);
+  ImageSet data;
+  data.image_size = 32;
+  for (int i = 0; i < count; ++i) {
+    const int cx = centre(rng), cy = centre(rng), r = radius(rng);
+    for (int y = 0; y < 32; ++y) {
+      for (int x = 0; x < 32; ++x) {
+        const bool inside = (x - cx) * (x - cx) + (y - cy) * (y - cy) <= r * r;
+        data.pixels.push_back((inside ? 0.7f : 0.1f) + noise(rng));
+        data.masks.push_back(uint8_t(inside));
+      }
+    }
+    data.labels.push_back(0);
+  }
+  return data;
+}
+
+}  // namespace
+
+TEST_CASE("the segmentation loss is pixel cross-entropy plus one minus the soft Dice",
+          "[segmentation]") {
+  // One 1 x 2 image, two classes: pixel 0 background, pixel 1 foreground.
+  const torch::Tensor logits = torch::tensor({{{{1.0f, -1.0f}}, {{0.0f, 2.0f}}}});  // [1, 2, 1, 2]
+  const torch::Tensor mask = torch::tensor({{{0, 1}}}, torch::kInt64);              // [1, 1, 2]
+  const double p0 = std::exp(0.0) / (std::exp(1.0) + std::exp(0.0));   // P(fg) at pixel 0
+  const double p1 = std::exp(2.0) / (std::exp(-1.0) + std::exp(2.0));  // P(fg) at pixel 1
+  const double cross_entropy = (-std::log(1 - p0) - std::log(p1)) / 2;
+  const double dice = (2 * p1 + 1) / (p0 + p1 + 1 + 1);
+  CHECK(label_loss(LabelTask::segmentation, logits, mask).item<double>() ==
+        Approx(cross_entropy + 1 - dice).epsilon(1e-5));
+  const torch::Tensor scores = label_scores(LabelTask::segmentation, logits);
+  CHECK(scores.sum(1).min().item<double>() == Approx(1.0));
+}
+
+TEST_CASE("a U-Net learns to segment, and segmenters and classifiers refuse each other's jobs",
+          "[segmentation]") {
+  ModelSpec spec{"unet-small", 2, 32, 5, LabelTask::segmentation};
+  auto model = create_model(spec);
+  CHECK(model->forward(torch::zeros({2, 1, 32, 32})).sizes() == torch::IntArrayRef({2, 2, 32, 32}));
+  CHECK_THROWS_WITH(create_model({"unet-small", 2, 36, 5, LabelTask::segmentation}),
+                    Catch::Contains("image_size a multiple of 8"));
+  CHECK_THROWS_WITH(create_model({"unet-small", 2, 32, 5, LabelTask::classification}),
+                    Catch::Contains("use it with task: segmentation"));
+  CHECK_THROWS_WITH(create_model({"cnn-small", 2, 32, 5, LabelTask::segmentation}),
+                    Catch::Contains("a segmentation job needs unet-small or unet"));
+  const ImageSet held_out = disc_images(16, 99);
+  const Evaluation before = evaluate(*model, held_out, LabelTask::segmentation, 2);
+  TrainingOptions o = adam(LabelTask::segmentation, 2, 12);
+  o.augmentation.enabled = true;  // the masks move with the images
+  train_epochs(*model, disc_images(64, 1), o);
+  const Evaluation after = evaluate(*model, held_out, LabelTask::segmentation, 2);
+  CHECK(after.metrics.dice > 0.85);
+  CHECK(after.metrics.dice > before.metrics.dice);
+  CHECK(after.metrics.hausdorff95 < 4.0);
+  CHECK(after.loss < before.loss);
+}
+
+TEST_CASE("a site trains a segmentation job, reports Dice, and its model exports per-pixel "
+          "logits", "[segmentation]") {
+  TempDir dir;
+  TrainHeldOut split{disc_images(16, 1), disc_images(8, 2)};
+  ModelSpec spec{"unet-small", 2, 32, 3, LabelTask::segmentation};
+  const ModelBlob global = export_weights(*create_model(spec), spec);
+  wire::JobSpec job = tiny_job("adam", 0.01, 1);
+  job.set_model("unet-small");
+  job.set_task("segmentation");
+  job.set_image_size(32);
+  auto go = [](const std::string&, double) { return true; };
+  TorchTrainer trainer(std::make_shared<InMemoryDataSource>(split));
+  const TrainingResult r = trainer.train(job, 1, global, go);
+  const Evaluation trained =
+      evaluate(*model_from_blob(r.model), split.held_out, LabelTask::segmentation, 2);
+  CHECK(r.metrics.held_out_dice() == Approx(trained.metrics.dice));
+  CHECK(r.metrics.held_out_hausdorff95() == Approx(trained.metrics.hausdorff95).margin(1e-9));
+  export_torchscript(r.model, dir.path + "/unet.pt");
+  const LoadedTorchScript loaded = load_torchscript(dir.path + "/unet.pt");
+  CHECK(loaded.task == LabelTask::segmentation);
+  CHECK(loaded.model->forward(torch::zeros({1, 1, 32, 32})).sizes() ==
+        torch::IntArrayRef({1, 2, 32, 32}));
+  // A classification job on data with masks is refused, and a segmentation job on data without.
+  job.set_task("classification");
+  job.set_model("cnn-small");
+  CHECK_THROWS_WITH(trainer.train(job, 1, global, go), Catch::Contains("drop data.mask_column"));
+  TorchTrainer no_masks(std::make_shared<InMemoryDataSource>(TrainHeldOut{graded_images(8, 1), graded_images(4, 2)}));
+  job.set_task("segmentation");
+  CHECK_THROWS_WITH(no_masks.train(job, 1, global, go), Catch::Contains("data.mask_column of the site config"));
+}

@@ -55,6 +55,22 @@ void augment_image(const float* in, int size, const Augmentation& aug, uint64_t 
   }
 }
 
+void augment_mask(const uint8_t* in, int size, int classes, const Augmentation& aug, uint64_t seed,
+                  int64_t* out) {
+  Augmentation geometric = aug;  // the same random draws, without the intensity jitter
+  geometric.brightness = 0;
+  geometric.contrast = 0;
+  const std::size_t n = std::size_t(size) * std::size_t(size);
+  std::vector<float> indicator(n), share(n), best(n, -1.0f);
+  for (int c = 0; c < classes; ++c) {
+    for (std::size_t i = 0; i < n; ++i) indicator[i] = in[i] == c ? 1.0f : 0.0f;
+    augment_image(indicator.data(), size, geometric, seed, share.data());
+    for (std::size_t i = 0; i < n; ++i) {
+      if (share[i] > best[i]) best[i] = share[i], out[i] = c;
+    }
+  }
+}
+
 BatchPipeline::BatchPipeline(const ImageSet& data, int batch_size, int epochs, uint64_t seed,
                              Augmentation augmentation, int threads, int prefetch)
     : data_(data),
@@ -64,6 +80,7 @@ BatchPipeline::BatchPipeline(const ImageSet& data, int batch_size, int epochs, u
       seed_(seed),
       aug_(augmentation),
       prefetch_(std::size_t(std::max(1, prefetch))) {
+  for (uint8_t c : data.masks) mask_classes_ = std::max(mask_classes_, int(c) + 1);
   std::vector<std::size_t> order(data.count());
   std::iota(order.begin(), order.end(), 0);
   std::mt19937_64 rng(seed);
@@ -103,6 +120,17 @@ Batch BatchPipeline::make(std::size_t index) const {
     }
     standardise(dst, n);
     batch.labels.push_back(data_.labels[order[k]]);
+    if (data_.has_masks()) {
+      batch.masks.resize(batch.count * n);
+      const uint8_t* mask = data_.mask(order[k]);
+      int64_t* mask_dst = batch.masks.data() + (k - begin) * n;
+      if (aug_.enabled) {
+        augment_mask(mask, size, mask_classes_, aug_, seed_ ^ (uint64_t(index) << 24) ^ uint64_t(k),
+                     mask_dst);
+      } else {
+        std::copy(mask, mask + n, mask_dst);
+      }
+    }
   }
   return batch;
 }

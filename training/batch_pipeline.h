@@ -1,8 +1,9 @@
 // BatchPipeline: prepares training batches on background threads so the trainer never waits.
 //
 // Images are already decoded and resized once (ImageSet); per batch, workers shuffle-select,
-// optionally augment (seeded random resized crop, small rotation, brightness/contrast jitter)
-// and standardise each image (zero mean, unit variance), keeping up to `prefetch` batches ready.
+// optionally augment (seeded random resized crop, small rotation, brightness/contrast jitter;
+// a segmentation mask moves with its image) and standardise each image (zero mean, unit
+// variance), keeping up to `prefetch` batches ready.
 // Each batch's randomness is seeded by (seed, epoch, batch index), so the batches are the same
 // whatever the thread timing. One consumer thread calls next(); destruction stops the workers.
 #pragma once
@@ -30,6 +31,7 @@ struct Batch {
   std::size_t count = 0;
   std::vector<float> pixels;  // count x size x size, standardised
   std::vector<int64_t> labels;
+  std::vector<int64_t> masks;  // segmentation: count x size x size pixel classes, else empty
   double fraction_done = 0;   // through the whole run, for progress reports
 };
 
@@ -56,6 +58,7 @@ class BatchPipeline {
   uint64_t seed_;
   Augmentation aug_;
   std::size_t prefetch_;
+  int mask_classes_ = 2;  // segmentation: pixel classes seen in the masks (at least 2)
   std::vector<std::vector<std::size_t>> orders_;  // shuffled image order per epoch
 
   std::mutex mu_;
@@ -71,5 +74,10 @@ class BatchPipeline {
 void standardise(float* pixels, std::size_t n);
 // Applies a seeded augmentation to one size x size image into `out`.
 void augment_image(const float* in, int size, const Augmentation& aug, uint64_t seed, float* out);
+// Moves a size x size mask of `classes` pixel classes with the geometric part of the same seeded
+// augmentation as augment_image (each class's indicator is moved, and a pixel takes the class
+// with the largest share), into `out`.
+void augment_mask(const uint8_t* in, int size, int classes, const Augmentation& aug, uint64_t seed,
+                  int64_t* out);
 
 }  // namespace fedxray

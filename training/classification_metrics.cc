@@ -257,6 +257,8 @@ ClassificationMetrics compute_task_metrics(LabelTask task, const std::vector<flo
   switch (task) {
     case LabelTask::ordinal: return compute_ordinal_metrics(scores, labels, classes);
     case LabelTask::multilabel: return compute_multilabel_metrics(scores, labels, classes);
+    case LabelTask::segmentation:
+      throw Error("segmentation metrics compare masks (training/segmentation_metrics.h), not scores");
     case LabelTask::classification: break;
   }
   return compute_classification_metrics(scores, labels, classes);

@@ -42,10 +42,17 @@ struct ClassificationMetrics {
   std::vector<double> label_auc;
   std::vector<double> label_average_precision;
   double average_precision = kUndefinedMetric;
+  // Segmentation tasks (training/segmentation_metrics.h): means over images and foreground
+  // classes; distances in pixels.
+  double dice = kUndefinedMetric;
+  double iou = kUndefinedMetric;
+  double hausdorff95 = kUndefinedMetric;
+  double mean_surface_distance = kUndefinedMetric;
 
-  // The metric the task is judged by (headline_metric_name(task)): roc_auc, or for ordinal
-  // tasks quadratic_weighted_kappa.
+  // The metric the task is judged by (headline_metric_name(task)): roc_auc, for ordinal tasks
+  // quadratic_weighted_kappa, for segmentation dice.
   double headline() const {
+    if (task == LabelTask::segmentation) return dice;
     return task == LabelTask::ordinal ? quadratic_weighted_kappa : roc_auc;
   }
 };
@@ -71,7 +78,7 @@ ClassificationMetrics compute_ordinal_metrics(const std::vector<float>& scores,
 ClassificationMetrics compute_multilabel_metrics(const std::vector<float>& scores,
                                                  const std::vector<int64_t>& labels, int findings);
 
-// The task's metrics: one of the three above.
+// The task's metrics: one of the three above (segmentation has its own, from masks).
 ClassificationMetrics compute_task_metrics(LabelTask task, const std::vector<float>& scores,
                                            const std::vector<int64_t>& labels, int classes);
 

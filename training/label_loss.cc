@@ -32,6 +32,19 @@ torch::Tensor label_loss(LabelTask task, const torch::Tensor& logits, const torc
     }
     return F::cross_entropy(logits, labels, options);
   }
+  if (task == LabelTask::segmentation) {
+    const int64_t classes = logits.size(1);
+    const torch::Tensor cross_entropy =
+        F::cross_entropy(logits, labels, F::CrossEntropyFuncOptions().reduction(torch::kNone))
+            .mean({1, 2});
+    const torch::Tensor p = torch::softmax(logits, 1).narrow(1, 1, classes - 1);
+    const torch::Tensor truth =
+        F::one_hot(labels, classes).permute({0, 3, 1, 2}).to(p.dtype()).narrow(1, 1, classes - 1);
+    const torch::Tensor overlap = (p * truth).sum({2, 3});
+    const torch::Tensor dice = (2 * overlap + 1) / (p.sum({2, 3}) + truth.sum({2, 3}) + 1);
+    const torch::Tensor per_image = cross_entropy + (1 - dice.mean(1));
+    return sum ? per_image.sum() : per_image.mean();
+  }
   const torch::Tensor targets = binary_targets(task, labels, logits.size(1));
   torch::Tensor per_image =
       F::binary_cross_entropy_with_logits(
@@ -44,6 +57,7 @@ torch::Tensor label_loss(LabelTask task, const torch::Tensor& logits, const torc
 torch::Tensor label_scores(LabelTask task, const torch::Tensor& logits) {
   switch (task) {
     case LabelTask::multilabel: return torch::sigmoid(logits);
+    case LabelTask::segmentation: return torch::softmax(logits, 1);
     case LabelTask::ordinal: {
       const torch::Tensor above = std::get<0>(torch::cummin(torch::sigmoid(logits), 1));
       const int64_t n = logits.size(0);

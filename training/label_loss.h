@@ -5,7 +5,11 @@
 //                   distribution over grades, P(grade = j) = P(> j-1) - P(> j) with the
 //                   threshold probabilities made non-increasing first, so it is a distribution.
 //   multilabel      binary cross-entropy per finding, averaged over findings; scores = sigmoid.
-// Labels are int64 [N]: class or grade, or the bit set of findings. Scores are [N, classes].
+//   segmentation    per image, cross-entropy averaged over pixels plus 1 - the soft Dice of the
+//                   foreground classes (smoothed by 1, averaged over classes); scores = softmax
+//                   over classes at each pixel.
+// Labels are int64 [N]: class or grade, or the bit set of findings; for segmentation the masks
+// [N, S, S]. Scores are [N, classes], for segmentation [N, classes, S, S].
 #pragma once
 
 #include <torch/torch.h>

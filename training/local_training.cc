@@ -9,6 +9,7 @@
 
 #include "base/error.h"
 #include "training/label_loss.h"
+#include "training/segmentation_metrics.h"
 #include "training/trainer.h"
 
 namespace fedxray {
@@ -94,6 +95,37 @@ torch::Tensor dp_sgd_gradients(ImageClassifier& model, const torch::Tensor& x, c
   return torch::tensor(total_loss / double(n));
 }
 
+// Per-pixel predictions (the most probable class) compared with the masks.
+Evaluation evaluate_segmentation(ImageClassifier& model, const ImageSet& data, int classes,
+                                 int batch_size) {
+  Evaluation e;
+  const int64_t s = data.image_size;
+  const std::size_t n = std::size_t(s * s);
+  if (data.count() > 0 && !data.has_masks()) throw Error("segmentation: the images have no masks");
+  model.eval();
+  torch::NoGradGuard no_grad;
+  std::vector<std::size_t> order(data.count());
+  std::iota(order.begin(), order.end(), 0);
+  std::vector<uint8_t> predicted;
+  predicted.reserve(data.count() * n);
+  double loss_sum = 0;
+  for (std::size_t begin = 0; begin < order.size(); begin += std::size_t(batch_size)) {
+    const std::size_t end = std::min(order.size(), begin + std::size_t(batch_size));
+    torch::Tensor logits = model.forward(batch_images(data, order, begin, end));
+    torch::Tensor masks =
+        torch::from_blob(const_cast<uint8_t*>(data.mask(begin)), {int64_t(end - begin), s, s},
+                         torch::kUInt8)
+            .to(torch::kInt64);
+    loss_sum += label_loss(LabelTask::segmentation, logits, masks, /*sum=*/true).item<double>();
+    torch::Tensor classes_at = logits.argmax(1).to(torch::kUInt8).contiguous();
+    predicted.insert(predicted.end(), classes_at.data_ptr<uint8_t>(),
+                     classes_at.data_ptr<uint8_t>() + classes_at.numel());
+  }
+  e.loss = data.count() > 0 ? loss_sum / double(data.count()) : 0.0;
+  e.metrics = compute_segmentation_metrics(predicted, data.masks, classes, int(s));
+  return e;
+}
+
 }  // namespace
 
 double scheduled_learning_rate(const TrainingOptions& o, int e) {
@@ -162,7 +194,10 @@ double train_epochs(ImageClassifier& model, const ImageSet& data, const Training
     }
     ++batches;
     torch::Tensor x = torch::from_blob(batch.pixels.data(), {int64_t(batch.count), 1, s, s});
-    torch::Tensor y = torch::from_blob(batch.labels.data(), {int64_t(batch.count)}, torch::kInt64);
+    torch::Tensor y =
+        o.task == LabelTask::segmentation
+            ? torch::from_blob(batch.masks.data(), {int64_t(batch.count), s, s}, torch::kInt64)
+            : torch::from_blob(batch.labels.data(), {int64_t(batch.count)}, torch::kInt64);
     model.zero_grad();  // every parameter's: with head_only the frozen ones' too
     torch::Tensor loss;
     if (o.dp_sgd.enabled) {
@@ -210,6 +245,7 @@ double train_epochs(ImageClassifier& model, const ImageSet& data, const Training
 
 Evaluation evaluate(ImageClassifier& model, const ImageSet& data, LabelTask task, int classes,
                     int batch_size) {
+  if (task == LabelTask::segmentation) return evaluate_segmentation(model, data, classes, batch_size);
   Evaluation e;
   if (data.count() == 0) {
     e.metrics = compute_task_metrics(task, {}, {}, classes);

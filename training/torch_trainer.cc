@@ -30,6 +30,14 @@ const TrainHeldOut& TorchTrainer::split_for(int classes, int image_size) {
 }
 
 void TorchTrainer::check_labels_fit(LabelTask task) const {
+  const bool segmentation_job = task == LabelTask::segmentation;
+  if (segmentation_job != data_->has_masks()) {
+    throw ShareableError(segmentation_job
+                             ? "the job is segmentation but this site's data has no masks; name "
+                               "the mask column in data.mask_column of the site config"
+                             : "this site's data has masks (data.mask_column) but the job's task "
+                               "is " + label_task_name(task) + "; drop data.mask_column");
+  }
   const bool multilabel_job = task == LabelTask::multilabel;
   if (multilabel_job && !data_->multilabel()) {
     throw ShareableError("the job is multilabel but this site's data gives one class per image; "
@@ -180,6 +188,11 @@ TrainingResult TorchTrainer::train(const wire::JobSpec& job, int round, const Mo
     result.metrics.set_global_held_out_kappa(before.metrics.quadratic_weighted_kappa);
   }
   for (double auc : after.metrics.label_auc) result.metrics.add_held_out_label_auc(auc);
+  if (task == LabelTask::segmentation) {
+    result.metrics.set_held_out_dice(after.metrics.dice);
+    result.metrics.set_global_held_out_dice(before.metrics.dice);
+    result.metrics.set_held_out_hausdorff95(after.metrics.hausdorff95);
+  }
   if (job.dp_sgd().enabled()) {
     // Each batch is one step of the sampled Gaussian mechanism with q = batch / train size
     // (the accountant's Poisson-sampling assumption, as usual for shuffled fixed-size batches).
@@ -221,6 +234,7 @@ TrainingResult TorchTrainer::train(const wire::JobSpec& job, int round, const Mo
     if (task == LabelTask::ordinal) {
       result.metrics.set_personal_held_out_kappa(mine.metrics.quadratic_weighted_kappa);
     }
+    if (task == LabelTask::segmentation) result.metrics.set_personal_held_out_dice(mine.metrics.dice);
     keep_state(job.job_id(), "personalised", export_weights(*personal, spec));
   }
   result.metrics.set_train_seconds(

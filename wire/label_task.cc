@@ -8,13 +8,15 @@ LabelTask parse_label_task(const std::string& name) {
   if (name.empty() || name == "classification") return LabelTask::classification;
   if (name == "ordinal") return LabelTask::ordinal;
   if (name == "multilabel") return LabelTask::multilabel;
-  throw Error("unknown task '" + name + "'; use classification, ordinal or multilabel");
+  if (name == "segmentation") return LabelTask::segmentation;
+  throw Error("unknown task '" + name + "'; use classification, ordinal, multilabel or segmentation");
 }
 
 std::string label_task_name(LabelTask task) {
   switch (task) {
     case LabelTask::ordinal: return "ordinal";
     case LabelTask::multilabel: return "multilabel";
+    case LabelTask::segmentation: return "segmentation";
     case LabelTask::classification: break;
   }
   return "classification";
@@ -28,6 +30,7 @@ std::string headline_metric_name(LabelTask task) {
   switch (task) {
     case LabelTask::ordinal: return "QWK";
     case LabelTask::multilabel: return "macro AUC";
+    case LabelTask::segmentation: return "Dice";
     case LabelTask::classification: break;
   }
   return "AUC";

@@ -9,6 +9,8 @@
 //   multilabel      `classes` findings, each present or not, any number per image; `classes`
 //                   logits, sigmoid, binary cross-entropy per finding. In an ImageSet an image's
 //                   label is then a bit set: bit k set = finding k present (at most 63 findings).
+//   segmentation    a mask per image, each pixel one of `classes` classes (0 = background);
+//                   `classes` logits per pixel, cross-entropy plus soft Dice (training/label_loss.h).
 #pragma once
 
 #include <cstdint>
@@ -16,7 +18,7 @@
 
 namespace fedxray {
 
-enum class LabelTask { classification, ordinal, multilabel };
+enum class LabelTask { classification, ordinal, multilabel, segmentation };
 
 // "" and "classification" -> classification; an unknown name throws fedxray::Error listing the
 // known ones.
@@ -25,7 +27,8 @@ std::string label_task_name(LabelTask task);
 // How many logits a model for `classes` classes / grades / findings has.
 int model_outputs(LabelTask task, int classes);
 // The metric a job of this task is judged by, as tables print it: ROC AUC, or for ordinal jobs
-// quadratic-weighted kappa, or for multi-label jobs the macro ROC AUC over findings.
+// quadratic-weighted kappa, for multi-label jobs the macro ROC AUC over findings, for
+// segmentation jobs the mean Dice over images and foreground classes.
 std::string headline_metric_name(LabelTask task);
 
 constexpr int kMaxMultilabelFindings = 63;

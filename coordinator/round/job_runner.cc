@@ -57,6 +57,12 @@ nlohmann::json metrics_json(const wire::LocalMetrics& m, const std::string& task
     out["global_held_out_kappa"] = m.global_held_out_kappa();
     if (m.has_personal()) out["personal_held_out_kappa"] = m.personal_held_out_kappa();
   }
+  if (task == "segmentation") {
+    out["held_out_dice"] = m.held_out_dice();
+    out["global_held_out_dice"] = m.global_held_out_dice();
+    out["held_out_hausdorff95"] = m.held_out_hausdorff95();
+    if (m.has_personal()) out["personal_held_out_dice"] = m.personal_held_out_dice();
+  }
   if (task == "multilabel") {
     out["held_out_label_auc"] = std::vector<double>(m.held_out_label_auc().begin(),
                                                     m.held_out_label_auc().end());
