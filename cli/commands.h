@@ -16,5 +16,6 @@ void add_evaluate_command(CLI::App& app);
 void add_export_command(CLI::App& app);
 void add_personalise_command(CLI::App& app);
 void add_admin_command(CLI::App& app);
+void add_audit_labels_command(CLI::App& app);
 
 }  // namespace fedxray

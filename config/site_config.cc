@@ -19,6 +19,7 @@ DataSourceConfig read_data_source_config(ConfigReader r) {
     d.label_column = r.string("label_column", d.label_column);
     d.label_columns = r.string_list("label_columns", std::vector<std::string>{});
     d.mask_column = r.string("mask_column", std::string());
+    d.class_names = r.string_list("class_names", std::vector<std::string>{});
     d.patient_column = r.string("patient_column", std::string());
     d.deid_cache = r.path("deid_cache", std::string());
     d.deid_secret_file = r.path("deid_secret_file", std::string());

@@ -22,6 +22,9 @@ struct DataSourceConfig {
   // image_folder, multi-label jobs: one 0/1 column per finding, in the job's order (the images'
   // labels are then bit sets of findings). Empty: one class per image from label_column.
   std::vector<std::string> label_columns;
+  // image_folder: when set, label_column holds class names, class k being class_names[k]
+  // (e.g. [AbdomenCT, BreastMRI, CXR, ...]) instead of integers.
+  std::vector<std::string> class_names;
   // image_folder, segmentation jobs: column with each image's mask file (PNG, relative to the
   // manifest's folder: 0/255 for one structure, or class indices 0..classes-1). Rows with an
   // empty cell are skipped.

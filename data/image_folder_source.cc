@@ -44,7 +44,15 @@ void refuse_identifying_columns(const CsvManifest& manifest, const DataSourceCon
 }
 
 // The integer class of a row; throws naming the value when it is not one of the job's classes.
-int64_t class_label(const std::string& text, int classes) {
+int64_t class_label(const std::string& text, int classes, const std::vector<std::string>& names) {
+  if (!names.empty()) {
+    for (std::size_t k = 0; k < names.size(); ++k) {
+      if (names[k] == text) return int64_t(k);
+    }
+    std::string known;
+    for (const auto& n : names) known += (known.empty() ? "" : ", ") + n;
+    throw Error("label \"" + text + "\" is not one of data.class_names (" + known + ")");
+  }
   std::size_t used = 0;
   long long label = -1;
   try {
@@ -120,6 +128,11 @@ ImagePool ImageFolderSource::load_pool(int classes, int image_size) {
   const bool segmentation = !config_.mask_column.empty();
   const std::size_t mask_col =
       segmentation ? manifest.column(config_.mask_column, "data.mask_column") : 0;
+  if (!config_.class_names.empty() && int(config_.class_names.size()) != classes) {
+    throw ShareableError("the job has " + std::to_string(classes) + " classes but the site's "
+                         "data.class_names lists " + std::to_string(config_.class_names.size()) +
+                         "; name every class of the job, in its order");
+  }
   const std::size_t label_col = multilabel || segmentation
                                     ? 0
                                     : manifest.column(config_.label_column, "data.label_column");
@@ -147,7 +160,7 @@ ImagePool ImageFolderSource::load_pool(int classes, int image_size) {
                                config_.allow_paths_outside_manifest_folder);
         } else {
           label = multilabel ? finding_bits(manifest, r, finding_cols)
-                             : class_label(manifest.cell(r, label_col), classes);
+                             : class_label(manifest.cell(r, label_col), classes, config_.class_names);
         }
         const fs::path path = manifest_image_path(
             config_.manifest, file, config_.allow_paths_outside_manifest_folder);
@@ -174,6 +187,7 @@ ImagePool ImageFolderSource::load_pool(int classes, int image_size) {
   all.image_size = image_size;
   std::vector<std::string>& patients = pool.patients;
   skipped_.clear();
+  origins_.clear();
   for (std::size_t r = 0; r < n; ++r) {
     if (!problems[r].empty()) {
       skipped_.push_back(problems[r]);
@@ -181,6 +195,8 @@ ImagePool ImageFolderSource::load_pool(int classes, int image_size) {
     }
     all.pixels.insert(all.pixels.end(), decoded[r].begin(), decoded[r].end());
     all.labels.push_back(labels[r]);
+    origins_.push_back(manifest.path() + ":" + std::to_string(manifest.line(r)) + ": " +
+                       manifest.cell(r, image_col));
     all.masks.insert(all.masks.end(), masks[r].begin(), masks[r].end());
     patients.push_back(by_patient ? manifest.cell(r, patient_col) : "row-" + std::to_string(r));
   }

@@ -37,11 +37,14 @@ class ImageFolderSource : public DataSource {
   bool has_masks() const override { return !config_.mask_column.empty(); }
   // What the last load() skipped, one line each: "<manifest>:<line>: <file>: <reason>".
   const std::vector<std::string>& skipped() const { return skipped_; }
+  // Where each image of the last load_pool() came from, in pool order: "<manifest>:<line>: <file>".
+  const std::vector<std::string>& origins() const { return origins_; }
 
  private:
   DataSourceConfig config_;
   uint64_t rows_ = 0;
   std::vector<std::string> skipped_;
+  std::vector<std::string> origins_;
 };
 
 }  // namespace fedxray

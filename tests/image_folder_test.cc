@@ -454,3 +454,23 @@ TEST_CASE("a manifest column that looks like a patient identifier is refused, a 
                         "filename,label,source_filename\na.png,0,ARDS.png\nb.png,1,x.jpg\n");
   CHECK(ImageFolderSource(folder_config(dir.path + "/m.csv")).load_pool(2, 4).images.count() == 2);
 }
+
+TEST_CASE("class names in the label column map to class numbers through data.class_names",
+          "[images]") {
+  testing::TempDir dir;
+  for (int i = 0; i < 3; ++i) {
+    write_png(dir.path + "/img" + std::to_string(i) + ".png", 4, 4, 8, PNG_COLOR_TYPE_GRAY,
+              std::vector<unsigned>(16, unsigned(i * 60)));
+  }
+  write_file_atomically(dir.path + "/labels.csv",
+                        "filename,label\nimg0.png,Hand\nimg1.png,CXR\nimg2.png,Knee\n");
+  DataSourceConfig config = folder_config(dir.path + "/labels.csv");
+  config.class_names = {"CXR", "Hand"};
+  ImageFolderSource source(config);
+  CHECK(source.load_pool(2, 4).images.labels == std::vector<int64_t>{1, 0});
+  REQUIRE(source.skipped().size() == 1);
+  CHECK_THAT(source.skipped()[0],
+             Catch::Contains("label \"Knee\" is not one of data.class_names (CXR, Hand)"));
+  CHECK_THROWS_WITH(source.load(3, 4), Catch::Contains("the job has 3 classes but the site's "
+                                                       "data.class_names lists 2"));
+}

@@ -3,6 +3,7 @@
 // and exporting by task.
 #include <cmath>
 #include <random>
+#include <set>
 
 #include "models/model_registry.h"
 #include "models/model_weights.h"
@@ -10,6 +11,8 @@
 #include "tests/catch_after_torch.h"  // last: see the header
 #include "tests/test_support.h"
 #include "tests/tiny_training.h"
+#include "training/confident_learning.h"
+#include "training/label_audit.h"
 #include "training/label_loss.h"
 #include "training/local_training.h"
 #include "training/torch_trainer.h"
@@ -269,4 +272,27 @@ TEST_CASE("a site trains a segmentation job, reports Dice, and its model exports
   TorchTrainer no_masks(std::make_shared<InMemoryDataSource>(TrainHeldOut{graded_images(8, 1), graded_images(4, 2)}));
   job.set_task("segmentation");
   CHECK_THROWS_WITH(no_masks.train(job, 1, global, go), Catch::Contains("data.mask_column of the site config"));
+}
+
+TEST_CASE("a label audit finds flipped labels from out-of-fold predictions", "[label-audit]") {
+  // The pooled model learnt the grades elsewhere; this site has 48 images, three of them with a
+  // wrong label.
+  ModelSpec spec{"cnn-small", 4, 16, 2, LabelTask::classification};
+  auto trained = create_model(spec);
+  train_epochs(*trained, graded_images(96, 7), adam(LabelTask::classification, 4, 20));
+  const ModelBlob pooled = export_weights(*trained, spec);
+  ImagePool site = pool_without_patients(graded_images(48, 8));
+  for (std::size_t i : {5u, 18u, 33u}) site.images.labels[i] = (site.images.labels[i] + 2) % 4;
+  const std::vector<float> p =
+      out_of_fold_probabilities(pooled, site, 4, adam(LabelTask::classification, 4, 2));
+  REQUIRE(p.size() == 48 * 4);
+  const LabelIssues issues = find_label_issues(p, site.images.labels, 4);
+  std::set<std::size_t> flagged;
+  for (const auto& s : issues.suspects) flagged.insert(s.image);
+  CHECK(flagged.count(5) == 1);
+  CHECK(flagged.count(18) == 1);
+  CHECK(flagged.count(33) == 1);
+  CHECK(flagged.size() <= 6);
+  CHECK_THROWS_WITH(out_of_fold_probabilities(pooled, site, 1, adam(LabelTask::classification, 4, 1)),
+                    Catch::Contains("at least 2 folds"));
 }

@@ -95,6 +95,28 @@ torch::Tensor dp_sgd_gradients(ImageClassifier& model, const torch::Tensor& x, c
   return torch::tensor(total_loss / double(n));
 }
 
+// The task's scores of every image (label_scores), in order; adds the summed loss to *loss_sum
+// when it is given.
+std::vector<float> scores_of(ImageClassifier& model, const ImageSet& data, LabelTask task,
+                             int batch_size, double* loss_sum) {
+  model.eval();
+  torch::NoGradGuard no_grad;
+  std::vector<std::size_t> order(data.count());
+  std::iota(order.begin(), order.end(), 0);
+  std::vector<float> scores;
+  for (std::size_t begin = 0; begin < order.size(); begin += std::size_t(batch_size)) {
+    const std::size_t end = std::min(order.size(), begin + std::size_t(batch_size));
+    torch::Tensor logits = model.forward(batch_images(data, order, begin, end));
+    if (loss_sum) {
+      *loss_sum += label_loss(task, logits, batch_labels(data, order, begin, end), /*sum=*/true)
+                       .item<double>();
+    }
+    torch::Tensor p = label_scores(task, logits).contiguous();
+    scores.insert(scores.end(), p.data_ptr<float>(), p.data_ptr<float>() + p.numel());
+  }
+  return scores;
+}
+
 // Per-pixel predictions (the most probable class) compared with the masks.
 Evaluation evaluate_segmentation(ImageClassifier& model, const ImageSet& data, int classes,
                                  int batch_size) {
@@ -247,28 +269,16 @@ Evaluation evaluate(ImageClassifier& model, const ImageSet& data, LabelTask task
                     int batch_size) {
   if (task == LabelTask::segmentation) return evaluate_segmentation(model, data, classes, batch_size);
   Evaluation e;
-  if (data.count() == 0) {
-    e.metrics = compute_task_metrics(task, {}, {}, classes);
-    return e;
-  }
-  model.eval();
-  torch::NoGradGuard no_grad;
-  std::vector<std::size_t> order(data.count());
-  std::iota(order.begin(), order.end(), 0);
-  std::vector<float> scores;
-  scores.reserve(data.count() * std::size_t(classes));
   double loss_sum = 0;
-  for (std::size_t begin = 0; begin < order.size(); begin += std::size_t(batch_size)) {
-    const std::size_t end = std::min(order.size(), begin + std::size_t(batch_size));
-    torch::Tensor logits = model.forward(batch_images(data, order, begin, end));
-    torch::Tensor y = batch_labels(data, order, begin, end);
-    loss_sum += label_loss(task, logits, y, /*sum=*/true).item<double>();
-    torch::Tensor p = label_scores(task, logits).contiguous();
-    scores.insert(scores.end(), p.data_ptr<float>(), p.data_ptr<float>() + p.numel());
-  }
-  e.loss = loss_sum / double(data.count());
+  const std::vector<float> scores = scores_of(model, data, task, batch_size, &loss_sum);
+  e.loss = data.count() > 0 ? loss_sum / double(data.count()) : 0.0;
   e.metrics = compute_task_metrics(task, scores, data.labels, classes);
   return e;
+}
+
+std::vector<float> predict(ImageClassifier& model, const ImageSet& data, LabelTask task,
+                           int batch_size) {
+  return scores_of(model, data, task, batch_size, nullptr);
 }
 
 }  // namespace fedxray

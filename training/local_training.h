@@ -86,5 +86,9 @@ double train_epochs(ImageClassifier& model, const ImageSet& data, const Training
 // or findings.
 Evaluation evaluate(ImageClassifier& model, const ImageSet& data, LabelTask task, int classes,
                     int batch_size = 128);
+// The task's per-image scores (training/label_loss.h label_scores) of every image, in order:
+// count x classes (for an ordinal model, its distribution over grades).
+std::vector<float> predict(ImageClassifier& model, const ImageSet& data, LabelTask task,
+                           int batch_size = 128);
 
 }  // namespace fedxray
