@@ -12,6 +12,7 @@
 #include "base/atomic_file.h"
 #include "base/error.h"
 #include "cli/commands.h"
+#include "cli/text_table.h"
 #include "config/site_config.h"
 #include "data/image_folder_source.h"
 #include "training/confident_learning.h"
@@ -19,17 +20,6 @@
 #include "wire/model_file.h"
 
 namespace fedxray {
-namespace {
-
-// A CSV field, quoted when it holds a comma, quote or line break.
-std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\n") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return out + "\"";
-}
-
-}  // namespace
 
 void add_audit_labels_command(CLI::App& app) {
   auto* cmd = app.add_subcommand(
@@ -72,16 +62,18 @@ void add_audit_labels_command(CLI::App& app) {
     options->classes = classes;
     const std::vector<float> p = out_of_fold_probabilities(pooled, pool, *folds, *options);
     const LabelIssues issues = find_label_issues(p, pool.images.labels, classes);
-    std::ostringstream csv;
-    csv << "rank,origin,given,suspected,p_given,p_suspected\n";
+    TextTable list({"rank", "origin", "given", "suspected", "p_given", "p_suspected"});
     std::vector<std::vector<int64_t>> counts(std::size_t(classes),
                                              std::vector<int64_t>(std::size_t(classes), 0));
     for (std::size_t r = 0; r < issues.suspects.size(); ++r) {
       const SuspectedLabel& s = issues.suspects[r];
-      csv << r + 1 << "," << csv_field(source.origins()[s.image]) << "," << s.given << ","
-          << s.suspected << "," << s.given_probability << "," << s.suspected_probability << "\n";
+      list.add({std::to_string(r + 1), source.origins()[s.image], std::to_string(s.given),
+                std::to_string(s.suspected), std::to_string(s.given_probability),
+                std::to_string(s.suspected_probability)});
       ++counts[std::size_t(s.given)][std::size_t(s.suspected)];
     }
+    std::ostringstream csv;
+    list.print_csv(csv);
     write_file_atomically(*out, csv.str());
     if (*json) {
       std::cout << nlohmann::json{{"images", pool.images.count()},

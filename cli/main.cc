@@ -32,6 +32,7 @@ int main(int argc, char** argv) {
   fedxray::add_personalise_command(app);
   fedxray::add_admin_command(app);
   fedxray::add_audit_labels_command(app);
+  fedxray::add_qc_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
