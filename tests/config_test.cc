@@ -1,6 +1,8 @@
 // Config files: every mistake is reported with the file, the dotted key and the line.
 #include <catch2/catch.hpp>
 
+#include <filesystem>
+
 #include "config/config_reader.h"
 #include "config/consortium_config.h"
 #include "base/error.h"
@@ -144,6 +146,20 @@ TEST_CASE("the shipped configs validate", "[config]") {
   CHECK_NOTHROW(load_simulation_file(FEDXRAY_SOURCE_DIR "/configs/bench/nih-pneumonia.yaml"));
   CHECK(load_simulation_file(FEDXRAY_SOURCE_DIR "/configs/bench/two-institutions.yaml")
             .simulation.sites == 2);
+  // Every benchmark config loads, and the label-task ones say their task.
+  int benches = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(FEDXRAY_SOURCE_DIR "/configs/bench")) {
+    if (entry.path().extension() != ".yaml") continue;
+    INFO(entry.path().string());
+    CHECK_NOTHROW(load_simulation_file(entry.path().string()));
+    ++benches;
+  }
+  CHECK(benches >= 8);
+  CHECK(load_simulation_file(FEDXRAY_SOURCE_DIR "/configs/bench/knee-kl-ordinal.yaml").job.task == "ordinal");
+  CHECK(load_simulation_file(FEDXRAY_SOURCE_DIR "/configs/bench/covid-cxr-lungs.yaml").job.task ==
+        "segmentation");
+  CHECK(load_simulation_file(FEDXRAY_SOURCE_DIR "/configs/bench/nih-cxr14-multilabel.yaml")
+            .simulation.data.label_columns.size() == 14);
 }
 
 TEST_CASE("the secure_aggregation section of a job is read and checked", "[config]") {
