@@ -20,6 +20,7 @@
 #include "pki/provisioning.h"
 #include "pki/tls.h"
 #include "simulation/hostile_trainer.h"
+#include "training/label_fit.h"
 #include "training/personalization.h"
 #include "simulation/initial_model.h"
 #include "site-agent/site_agent.h"
@@ -40,20 +41,7 @@ struct SimulatedSite {
 // The data source, after checking that its labels suit the job's task.
 std::unique_ptr<DataSource> job_data_source(const DataSourceConfig& source, const JobConfig& job) {
   std::unique_ptr<DataSource> data = make_data_source(source);
-  if (data->has_masks() != (job.task == "segmentation")) {
-    throw Error(data->has_masks() ? "the simulation's data has masks (mask_column) but the job's "
-                                    "task is " + job.task + ": drop mask_column"
-                                  : "the job is segmentation: the simulation's data needs "
-                                    "mask_column, the column with each image's mask file");
-  }
-  const bool multilabel_job = parse_label_task(job.task) == LabelTask::multilabel;
-  if (data->multilabel() != multilabel_job) {
-    throw Error(multilabel_job
-                    ? "the job is multilabel: the simulation's data needs label_columns, one 0/1 "
-                      "column per finding"
-                    : "the simulation's data lists label_columns (several findings per image) but "
-                      "the job's task is " + job.task + ": use label_column");
-  }
+  check_labels_fit(parse_label_task(job.task), *data);
   return data;
 }
 

@@ -136,7 +136,7 @@ TEST_CASE(
             {"simulate", "--config", dir.path + "/single.yaml", "--workdir", dir.path + "/work2"},
             out) != 0);
   CHECK_THAT(out,
-             Catch::Contains("the job is multilabel: the simulation's data needs label_columns"));
+             Catch::Contains("the job is multilabel but this data gives one class per image"));
 }
 
 TEST_CASE("a segmentation job on real chest radiographs with hand-drawn lung masks: simulate "

@@ -173,7 +173,7 @@ TEST_CASE("a site trains an ordinal job, reports kappa and refuses a task its da
   // A multi-label job on one-class-per-image data, and the reverse, are refused with the fix.
   job.set_task("multilabel");
   CHECK_THROWS_WITH(trainer.train(job, 1, global, go),
-                    Catch::Contains("data.label_columns of the site config"));
+                    Catch::Contains("list the job's finding columns in data.label_columns"));
   TorchTrainer findings(std::make_shared<InMemoryDataSource>(split, /*multilabel=*/true));
   job.set_task("ordinal");
   CHECK_THROWS_WITH(findings.train(job, 1, global, go),
@@ -271,7 +271,7 @@ TEST_CASE("a site trains a segmentation job, reports Dice, and its model exports
   CHECK_THROWS_WITH(trainer.train(job, 1, global, go), Catch::Contains("drop data.mask_column"));
   TorchTrainer no_masks(std::make_shared<InMemoryDataSource>(TrainHeldOut{graded_images(8, 1), graded_images(4, 2)}));
   job.set_task("segmentation");
-  CHECK_THROWS_WITH(no_masks.train(job, 1, global, go), Catch::Contains("data.mask_column of the site config"));
+  CHECK_THROWS_WITH(no_masks.train(job, 1, global, go), Catch::Contains("name the mask column in data.mask_column"));
 }
 
 TEST_CASE("a label audit finds flipped labels from out-of-fold predictions", "[label-audit]") {

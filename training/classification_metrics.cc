@@ -96,8 +96,9 @@ void check_label(int64_t label, int classes) {
   }
 }
 
-// Mean of the defined values; NaN when none is.
-double mean_defined(const std::vector<double>& values) {
+}  // namespace
+
+double mean_of_defined(const std::vector<double>& values) {
   double sum = 0;
   int defined = 0;
   for (double v : values) {
@@ -108,8 +109,6 @@ double mean_defined(const std::vector<double>& values) {
   }
   return ratio(sum, defined);
 }
-
-}  // namespace
 
 double average_precision(const std::vector<double>& scores, const std::vector<bool>& positive) {
   const std::size_t n = scores.size();
@@ -156,7 +155,7 @@ ClassificationMetrics compute_classification_metrics(const std::vector<float>& s
     }
     aucs.push_back(roc_auc(s, pos));
   }
-  m.roc_auc = mean_defined(aucs);
+  m.roc_auc = mean_of_defined(aucs);
   return m;
 }
 
@@ -209,7 +208,7 @@ ClassificationMetrics compute_ordinal_metrics(const std::vector<float>& scores,
     for (std::size_t i = 0; i < n; ++i) pos[i] = labels[i] > k;
     aucs.push_back(roc_auc(above[std::size_t(k)], pos));
   }
-  m.roc_auc = mean_defined(aucs);
+  m.roc_auc = mean_of_defined(aucs);
   return m;
 }
 
@@ -244,11 +243,11 @@ ClassificationMetrics compute_multilabel_metrics(const std::vector<float>& score
     balanced.push_back((sensitivity + specificity) / 2);  // NaN unless both are defined
     if (tp + fn > 0) f1.push_back(2.0 * double(tp) / double(2 * tp + fp + fn));
   }
-  m.accuracy = mean_defined(accuracy);
-  m.balanced_accuracy = mean_defined(balanced);
-  m.macro_f1 = mean_defined(f1);
-  m.roc_auc = mean_defined(m.label_auc);
-  m.average_precision = mean_defined(m.label_average_precision);
+  m.accuracy = mean_of_defined(accuracy);
+  m.balanced_accuracy = mean_of_defined(balanced);
+  m.macro_f1 = mean_of_defined(f1);
+  m.roc_auc = mean_of_defined(m.label_auc);
+  m.average_precision = mean_of_defined(m.label_average_precision);
   return m;
 }
 

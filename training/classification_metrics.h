@@ -86,6 +86,10 @@ ClassificationMetrics compute_task_metrics(LabelTask task, const std::vector<flo
 // distinct scores (sum of (R_n - R_n-1) P_n, as scikit-learn computes it); NaN without positives.
 double average_precision(const std::vector<double>& scores, const std::vector<bool>& positive);
 
+// The mean of the values that are not NaN; NaN when none is (how undefined per-class or per-image
+// metrics are left out of a summary).
+double mean_of_defined(const std::vector<double>& values);
+
 // Exact ROC AUC of `scores` for separating positives from negatives; NaN if either is absent.
 double roc_auc(const std::vector<double>& scores, const std::vector<bool>& positive);
 

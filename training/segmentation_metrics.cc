@@ -50,15 +50,6 @@ double percentile(std::vector<double> values, double q) {
   return values[lo] + (rank - double(lo)) * (values[hi] - values[lo]);
 }
 
-double mean_defined(const std::vector<double>& values) {
-  double sum = 0;
-  int defined = 0;
-  for (double v : values) {
-    if (!std::isnan(v)) sum += v, ++defined;
-  }
-  return defined > 0 ? sum / defined : kUndefinedMetric;
-}
-
 }  // namespace
 
 MaskComparison compare_masks(const uint8_t* predicted, const uint8_t* truth, int size, int cls) {
@@ -117,7 +108,7 @@ ClassificationMetrics compute_segmentation_metrics(const std::vector<uint8_t>& p
                          : kUndefinedMetric);
   }
   m.accuracy = truth.empty() ? kUndefinedMetric : double(correct) / double(truth.size());
-  m.balanced_accuracy = mean_defined(recall);
+  m.balanced_accuracy = mean_of_defined(recall);
   m.macro_f1 = kUndefinedMetric;
   m.roc_auc = kUndefinedMetric;
   std::vector<double> dice, iou, hd95, msd;
@@ -131,10 +122,10 @@ ClassificationMetrics compute_segmentation_metrics(const std::vector<uint8_t>& p
       msd.push_back(one.mean_surface_distance);
     }
   }
-  m.dice = mean_defined(dice);
-  m.iou = mean_defined(iou);
-  m.hausdorff95 = mean_defined(hd95);
-  m.mean_surface_distance = mean_defined(msd);
+  m.dice = mean_of_defined(dice);
+  m.iou = mean_of_defined(iou);
+  m.hausdorff95 = mean_of_defined(hd95);
+  m.mean_surface_distance = mean_of_defined(msd);
   return m;
 }
 

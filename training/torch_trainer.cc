@@ -8,6 +8,7 @@
 
 #include "models/model_registry.h"
 #include "models/model_weights.h"
+#include "training/label_fit.h"
 #include "training/local_training.h"
 #include "training/personalization.h"
 #include "training/scaffold_site_control.h"
@@ -27,27 +28,6 @@ const TrainHeldOut& TorchTrainer::split_for(int classes, int image_size) {
     throw Error("this site has no usable training images for the job; it refuses the round");
   }
   return it->second;
-}
-
-void TorchTrainer::check_labels_fit(LabelTask task) const {
-  const bool segmentation_job = task == LabelTask::segmentation;
-  if (segmentation_job != data_->has_masks()) {
-    throw ShareableError(segmentation_job
-                             ? "the job is segmentation but this site's data has no masks; name "
-                               "the mask column in data.mask_column of the site config"
-                             : "this site's data has masks (data.mask_column) but the job's task "
-                               "is " + label_task_name(task) + "; drop data.mask_column");
-  }
-  const bool multilabel_job = task == LabelTask::multilabel;
-  if (multilabel_job && !data_->multilabel()) {
-    throw ShareableError("the job is multilabel but this site's data gives one class per image; "
-                         "list the job's finding columns in data.label_columns of the site config");
-  }
-  if (!multilabel_job && data_->multilabel()) {
-    throw ShareableError("this site's data lists several finding columns (data.label_columns) but "
-                         "the job's task is " + label_task_name(task) +
-                         "; use data.label_column for one class per image");
-  }
 }
 
 std::vector<std::string> TorchTrainer::supported_models() const { return registered_models(); }
@@ -107,7 +87,7 @@ void TorchTrainer::end_job(const std::string& job_id) {
 TrainingResult TorchTrainer::train(const wire::JobSpec& job, int round, const ModelBlob& global,
                                    const TrainingProgress& progress) {
   const LabelTask task = parse_label_task(job.task());
-  check_labels_fit(task);
+  check_labels_fit(task, *data_);
   const TrainHeldOut& split = split_for(int(job.classes()), int(job.image_size()));
   const ImageSet& train_set = split.train;
   const ImageSet& held_out = split.held_out;

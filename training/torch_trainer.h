@@ -43,9 +43,6 @@ class TorchTrainer : public Trainer {
   std::size_t splits_kept() const { return splits_.size(); }
 
  private:
-  // Throws ShareableError when the data's labels (one class, or several findings, per image)
-  // do not suit the job's task.
-  void check_labels_fit(LabelTask task) const;
   // The split for (classes, image_size), loaded once per job shape.
   const TrainHeldOut& split_for(int classes, int image_size);
   // The site's kept `kind` of state for the job ("personalised", "scaffold-control",
