@@ -23,16 +23,11 @@ torch::Tensor binary_targets(LabelTask task, const torch::Tensor& labels, int64_
 torch::Tensor label_loss(LabelTask task, const torch::Tensor& logits, const torch::Tensor& labels,
                          bool sum) {
   namespace F = torch::nn::functional;
+  torch::Tensor per_image;
   if (task == LabelTask::classification) {
-    F::CrossEntropyFuncOptions options;
-    if (sum) {
-      options.reduction(torch::kSum);
-    } else {
-      options.reduction(torch::kMean);
-    }
-    return F::cross_entropy(logits, labels, options);
-  }
-  if (task == LabelTask::segmentation) {
+    per_image =
+        F::cross_entropy(logits, labels, F::CrossEntropyFuncOptions().reduction(torch::kNone));
+  } else if (task == LabelTask::segmentation) {
     const int64_t classes = logits.size(1);
     const torch::Tensor cross_entropy =
         F::cross_entropy(logits, labels, F::CrossEntropyFuncOptions().reduction(torch::kNone))
@@ -42,15 +37,15 @@ torch::Tensor label_loss(LabelTask task, const torch::Tensor& logits, const torc
         F::one_hot(labels, classes).permute({0, 3, 1, 2}).to(p.dtype()).narrow(1, 1, classes - 1);
     const torch::Tensor overlap = (p * truth).sum({2, 3});
     const torch::Tensor dice = (2 * overlap + 1) / (p.sum({2, 3}) + truth.sum({2, 3}) + 1);
-    const torch::Tensor per_image = cross_entropy + (1 - dice.mean(1));
-    return sum ? per_image.sum() : per_image.mean();
+    per_image = cross_entropy + (1 - dice.mean(1));
+  } else {
+    const torch::Tensor targets = binary_targets(task, labels, logits.size(1));
+    per_image =
+        F::binary_cross_entropy_with_logits(
+            logits, targets, F::BinaryCrossEntropyWithLogitsFuncOptions().reduction(torch::kNone))
+            .sum(1);
+    if (task == LabelTask::multilabel) per_image = per_image / double(logits.size(1));
   }
-  const torch::Tensor targets = binary_targets(task, labels, logits.size(1));
-  torch::Tensor per_image =
-      F::binary_cross_entropy_with_logits(
-          logits, targets, F::BinaryCrossEntropyWithLogitsFuncOptions().reduction(torch::kNone))
-          .sum(1);
-  if (task == LabelTask::multilabel) per_image = per_image / double(logits.size(1));
   return sum ? per_image.sum() : per_image.mean();
 }
 

@@ -30,9 +30,20 @@ torch::Tensor batch_images(const ImageSet& data, const std::vector<std::size_t>&
   return out;
 }
 
+// What the loss compares a batch's logits with: its labels, or for segmentation its masks.
 torch::Tensor batch_labels(const ImageSet& data, const std::vector<std::size_t>& idx,
                            std::size_t begin, std::size_t end) {
-  torch::Tensor out = torch::empty({int64_t(end - begin)}, torch::kInt64);
+  const auto count = int64_t(end - begin);
+  if (data.has_masks()) {
+    const int64_t s = data.image_size;
+    torch::Tensor out = torch::empty({count, s, s}, torch::kInt64);
+    int64_t* dst = out.data_ptr<int64_t>();
+    for (std::size_t k = begin; k < end; ++k, dst += s * s) {
+      std::copy(data.mask(idx[k]), data.mask(idx[k]) + s * s, dst);
+    }
+    return out;
+  }
+  torch::Tensor out = torch::empty({count}, torch::kInt64);
   for (std::size_t k = begin; k < end; ++k) out[int64_t(k - begin)] = data.labels[idx[k]];
   return out;
 }
@@ -117,34 +128,28 @@ std::vector<float> scores_of(ImageClassifier& model, const ImageSet& data, Label
   return scores;
 }
 
-// Per-pixel predictions (the most probable class) compared with the masks.
+// Per-pixel predictions (the most probable class of each pixel's scores) compared with the masks.
 Evaluation evaluate_segmentation(ImageClassifier& model, const ImageSet& data, int classes,
                                  int batch_size) {
-  Evaluation e;
-  const int64_t s = data.image_size;
-  const std::size_t n = std::size_t(s * s);
   if (data.count() > 0 && !data.has_masks()) throw Error("segmentation: the images have no masks");
-  model.eval();
-  torch::NoGradGuard no_grad;
-  std::vector<std::size_t> order(data.count());
-  std::iota(order.begin(), order.end(), 0);
-  std::vector<uint8_t> predicted;
-  predicted.reserve(data.count() * n);
+  Evaluation e;
   double loss_sum = 0;
-  for (std::size_t begin = 0; begin < order.size(); begin += std::size_t(batch_size)) {
-    const std::size_t end = std::min(order.size(), begin + std::size_t(batch_size));
-    torch::Tensor logits = model.forward(batch_images(data, order, begin, end));
-    torch::Tensor masks =
-        torch::from_blob(const_cast<uint8_t*>(data.mask(begin)), {int64_t(end - begin), s, s},
-                         torch::kUInt8)
-            .to(torch::kInt64);
-    loss_sum += label_loss(LabelTask::segmentation, logits, masks, /*sum=*/true).item<double>();
-    torch::Tensor classes_at = logits.argmax(1).to(torch::kUInt8).contiguous();
-    predicted.insert(predicted.end(), classes_at.data_ptr<uint8_t>(),
-                     classes_at.data_ptr<uint8_t>() + classes_at.numel());
+  const std::vector<float> scores =
+      scores_of(model, data, LabelTask::segmentation, batch_size, &loss_sum);
+  const std::size_t n = std::size_t(data.image_size) * std::size_t(data.image_size);
+  std::vector<uint8_t> predicted(data.count() * n, 0);
+  for (std::size_t image = 0; image < data.count(); ++image) {
+    const float* p = scores.data() + image * std::size_t(classes) * n;  // [classes, S, S]
+    for (std::size_t i = 0; i < n; ++i) {
+      for (int c = 1; c < classes; ++c) {
+        if (p[std::size_t(c) * n + i] > p[std::size_t(predicted[image * n + i]) * n + i]) {
+          predicted[image * n + i] = uint8_t(c);
+        }
+      }
+    }
   }
   e.loss = data.count() > 0 ? loss_sum / double(data.count()) : 0.0;
-  e.metrics = compute_segmentation_metrics(predicted, data.masks, classes, int(s));
+  e.metrics = compute_segmentation_metrics(predicted, data.masks, classes, data.image_size);
   return e;
 }
 
