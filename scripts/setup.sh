@@ -10,9 +10,11 @@ PACKAGES=(
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   libssl-dev openssl
   libyaml-cpp-dev catch2 libspdlog-dev libcli11-dev nlohmann-json3-dev
-  libpng-dev libjpeg-dev zlib1g-dev libzip-dev libdcmtk-dev
+  libpng-dev libjpeg-dev zlib1g-dev libzip-dev libdcmtk-dev libopenjp2-7-dev
   libsqlite3-dev libcpp-httplib-dev
   python3-torch
+  # for the tests: gdcmconv makes JPEG 2000 / JPEG-LS files; a real Orthanc PACS on loopback
+  libgdcm-tools orthanc orthanc-dicomweb
 )
 
 ./scripts/install_packages.sh setup "${PACKAGES[@]}"
