@@ -5,10 +5,12 @@
 #include <torch/torch.h>
 
 #include "cli/commands.h"
+#include "cli/exit_code.h"
 #include "cli/signal_stop.h"
 #include "config/site_config.h"
 #include "data/data_source.h"
 #include "data/deid_gate.h"
+#include "data/pacs_source.h"
 #include "ops/metrics_endpoint.h"
 #include "pki/tls.h"
 #include "site-agent/site_agent.h"
@@ -34,10 +36,31 @@ void add_site_command(CLI::App& app) {
   cmd->add_flag("--deid-report", *deid_report,
                 "de-identify every DICOM file the manifest lists and print what was removed, "
                 "replaced or refused (no identifying values), without training");
+  auto pacs_status = std::make_shared<bool>(false);
+  cmd->add_flag("--pacs-status", *pacs_status,
+                "data.source pacs: say whether the PACS answers, how many labelled studies it has "
+                "that are not cached yet, and the local cache's counts and quarantine reasons, "
+                "without training (exit 3 when the PACS cannot be reached)");
+  auto pacs_sync = std::make_shared<bool>(false);
+  cmd->add_flag("--pacs-sync", *pacs_sync,
+                "data.source pacs: fetch what is new into the local de-identified cache now, "
+                "without training (exit 3 when the PACS stayed unreachable)");
   cmd->callback([=] {
     SiteConfig config = load_site_config(*config_path);
     if (*deid_report) {
       std::cout << deid_report_for(config.data).dump(2) << std::endl;
+      return;
+    }
+    if (*pacs_status || *pacs_sync) {
+      if (config.data.source != "pacs") {
+        throw CommandFailed(2, *config_path + ": --pacs-status and --pacs-sync need site.data.source: "
+                               "pacs (this site reads " + config.data.source + ")");
+      }
+      PacsSource pacs(config.data);
+      const nlohmann::json report = *pacs_sync ? pacs.sync().to_json() : pacs.status();
+      std::cout << report.dump(2) << std::endl;
+      const bool reached = *pacs_sync ? !report.contains("stopped") : report["reachable"].get<bool>();
+      if (!reached) throw CommandFailed(3, "the PACS could not be reached");
       return;
     }
     if (!coordinator->empty()) config.coordinator = *coordinator;

@@ -2,20 +2,9 @@
 
 #include <algorithm>
 
+#include "data/csv_manifest.h"
+
 namespace fedxray {
-namespace {
-
-std::string csv_cell(const std::string& s) {
-  if (s.find_first_of(",\"\n") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
-}
-
-}  // namespace
 
 void TextTable::print(std::ostream& out) const {
   std::vector<std::size_t> width(headers_.size());
@@ -39,7 +28,7 @@ void TextTable::print(std::ostream& out) const {
 
 void TextTable::print_csv(std::ostream& out) const {
   auto line = [&](const std::vector<std::string>& cells) {
-    for (std::size_t i = 0; i < cells.size(); ++i) out << (i ? "," : "") << csv_cell(cells[i]);
+    for (std::size_t i = 0; i < cells.size(); ++i) out << (i ? "," : "") << csv_field(cells[i]);
     out << "\n";
   };
   line(headers_);

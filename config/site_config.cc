@@ -4,23 +4,83 @@
 #include "config/participant_name.h"
 
 namespace fedxray {
+namespace {
+
+PacsConfig read_pacs_config(ConfigReader r) {
+  PacsConfig p;
+  p.protocol = r.choice("protocol", {"dicomweb", "dimse"}, p.protocol);
+  if (p.protocol == "dicomweb") {
+    p.url = r.string("url");
+    if (p.url.rfind("http://", 0) != 0 && p.url.rfind("https://", 0) != 0) {
+      r.fail("url", "must start with https:// (or http:// on a trusted network), e.g. "
+                    "https://pacs.hospital.local/dicom-web (got \"" + p.url + "\")");
+    }
+    p.ca_certificate = r.path("ca_certificate", std::string());
+    p.client_certificate = r.path("client_certificate", std::string());
+    p.client_key = r.path("client_key", std::string());
+    if (p.client_certificate.empty() != p.client_key.empty()) {
+      r.fail(p.client_key.empty() ? "client_certificate" : "client_key",
+             "client_certificate and client_key come together: set both or neither");
+    }
+    p.username = r.string("username", std::string());
+    p.password_file = r.path("password_file", std::string());
+    if (p.username.empty() != p.password_file.empty()) {
+      r.fail(p.username.empty() ? "password_file" : "username",
+             "username and password_file come together: set both or neither");
+    }
+    p.bearer_token_file = r.path("bearer_token_file", std::string());
+    if (!p.bearer_token_file.empty() && !p.username.empty()) {
+      r.fail("bearer_token_file", "use either basic credentials (username, password_file) or a "
+                                  "bearer token, not both");
+    }
+  } else {
+    p.host = r.string("host");
+    p.port = int(r.integer("port", 1, 65535, p.port));
+    p.called_ae = r.string("called_ae", p.called_ae);
+    p.calling_ae = r.string("calling_ae", p.calling_ae);
+    for (const char* key : {"called_ae", "calling_ae"}) {
+      const std::string& ae = std::string(key) == "called_ae" ? p.called_ae : p.calling_ae;
+      if (ae.empty() || ae.size() > 16 || ae.find('\\') != std::string::npos) {
+        r.fail(key, "an AE title is 1-16 characters without a backslash (got \"" + ae + "\")");
+      }
+    }
+  }
+  p.study_date = r.string("study_date", std::string());
+  p.modality = r.string("modality", std::string());
+  p.body_part = r.string("body_part", std::string());
+  p.labels = r.path("labels");
+  p.key_column = r.choice("key_column", {"", "accession_number", "study_instance_uid"}, std::string());
+  p.cache = r.path("cache", std::string());
+  p.cache_max_mb = r.integer("cache_max_mb", 1, int64_t(1) << 30, p.cache_max_mb);
+  p.retries = int(r.integer("retries", 1, 100, p.retries));
+  p.retry_seconds = r.number("retry_seconds", 0.0, 600.0, p.retry_seconds);
+  p.timeout_seconds = r.number("timeout_seconds", 1.0, 3600.0, p.timeout_seconds);
+  r.finish();
+  return p;
+}
+
+}  // namespace
 
 DataSourceConfig read_data_source_config(ConfigReader r) {
   DataSourceConfig d;
-  d.source = r.choice("source", {"synthetic", "image_folder", "npz"}, std::string("synthetic"));
+  d.source = r.choice("source", {"synthetic", "image_folder", "npz", "pacs"}, std::string("synthetic"));
   if (d.source == "npz") {
     d.file = r.path("file");
     d.train_split = r.string("train_split", d.train_split);
     d.held_out_split = r.string("held_out_split", d.held_out_split);
   }
-  if (d.source == "image_folder") {
-    d.manifest = r.path("manifest");
-    d.image_column = r.string("image_column", d.image_column);
+  if (d.source == "image_folder" || d.source == "pacs") {
+    if (d.source == "image_folder") {
+      d.manifest = r.path("manifest");
+      d.image_column = r.string("image_column", d.image_column);
+      d.mask_column = r.string("mask_column", std::string());
+      d.patient_column = r.string("patient_column", std::string());
+    } else {
+      d.pacs = read_pacs_config(r.section("pacs"));
+    }
     d.label_column = r.string("label_column", d.label_column);
     d.label_columns = r.string_list("label_columns", std::vector<std::string>{});
-    d.mask_column = r.string("mask_column", std::string());
     d.class_names = r.string_list("class_names", std::vector<std::string>{});
-    d.patient_column = r.string("patient_column", std::string());
     d.deid_cache = r.path("deid_cache", std::string());
     d.deid_secret_file = r.path("deid_secret_file", std::string());
     d.allow_burned_in_annotation = r.boolean("allow_burned_in_annotation", false);

@@ -12,8 +12,45 @@ namespace fedxray {
 
 class ConfigReader;
 
+// A hospital PACS as a data source (data/pacs_source.h): which archive, which studies, where the
+// labels are, and the local cache of de-identified copies.
+struct PacsConfig {
+  std::string protocol = "dicomweb";  // "dicomweb" (QIDO-RS + WADO-RS) or "dimse" (C-FIND + C-GET)
+  // dicomweb: the service root, e.g. https://pacs.hospital.local/dicom-web
+  std::string url;
+  std::string ca_certificate;        // https: the CA that signed the PACS's certificate
+  std::string client_certificate;    // https: optional client certificate and its key
+  std::string client_key;
+  std::string username;              // basic authentication, with password_file (mode 0600)
+  std::string password_file;
+  std::string bearer_token_file;     // bearer authentication (mode 0600)
+  // dimse: the PACS's address and AE titles
+  std::string host;
+  int port = 104;
+  std::string called_ae = "ANY-SCP";
+  std::string calling_ae = "FEDXRAY";
+  // Which studies: Study Date range (DICOM "YYYYMMDD-YYYYMMDD", either end may be open),
+  // modality and body part examined (series level); empty = any.
+  std::string study_date;
+  std::string modality;
+  std::string body_part;
+  // Local CSV joining studies to labels: a key column, accession_number or study_instance_uid,
+  // and the label column(s) named by data.label_column / label_columns / class_names. Only
+  // studies it lists are fetched. It stays at the site, as do the keys.
+  std::string labels;
+  std::string key_column;            // empty: accession_number or study_instance_uid, whichever is there
+  // Local cache of de-identified copies and the record of what was fetched. Empty:
+  // <deid cache>/pacs. Must be the agent's own folder (0700), as the de-identification cache.
+  std::string cache;
+  int64_t cache_max_mb = 20480;      // stop fetching (and say so) beyond this
+  int retries = 4;                   // per request, with exponential backoff from retry_seconds
+  double retry_seconds = 0.5;
+  double timeout_seconds = 60;
+};
+
 // Where the site's images come from: "synthetic" (the offline generator), "image_folder"
-// (PNG/JPEG files listed in a CSV manifest) or "npz" (a MedMNIST-style NumPy archive).
+// (PNG/JPEG/DICOM files listed in a CSV manifest), "npz" (a MedMNIST-style NumPy archive) or
+// "pacs" (the hospital's archive over DICOMweb or DIMSE, cached locally).
 struct DataSourceConfig {
   std::string source = "synthetic";
   std::string manifest;             // image_folder: CSV; image paths are relative to its folder
@@ -49,6 +86,10 @@ struct DataSourceConfig {
   // image_folder: accept manifest image paths that are absolute or contain `..`; off, such rows
   // are skipped so a manifest cannot point the site at files outside its own folder.
   bool allow_paths_outside_manifest_folder = false;
+  PacsConfig pacs;                  // source: pacs
+  // Set by the pacs source for its own generated manifest, whose files it de-identified when it
+  // fetched them: they are not gated a second time. Never read from a config file.
+  bool files_already_deidentified = false;
 };
 
 struct SiteConfig {

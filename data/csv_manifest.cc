@@ -120,4 +120,14 @@ std::string manifest_image_path(const std::string& manifest, const std::string& 
   return (std::filesystem::path(manifest).parent_path() / relative).string();
 }
 
+std::string csv_field(const std::string& value) {
+  if (value.find_first_of(",\"\r\n") == std::string::npos) return value;
+  std::string out = "\"";
+  for (char c : value) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
 }  // namespace fedxray

@@ -34,6 +34,9 @@ class CsvManifest {
   std::vector<int> lines_;
 };
 
+// `value` as one CSV field: quoted (quotes doubled) when it holds a comma, a quote or a line break.
+std::string csv_field(const std::string& value);
+
 // The file a manifest row names: `file` resolved against the manifest's folder. Throws
 // fedxray::Error (without the file name; the caller reports the row) for an empty, absolute or
 // `..` path unless `allow_outside` is set.

@@ -5,6 +5,7 @@
 #include "base/error.h"
 #include "data/image_folder_source.h"
 #include "data/npz_source.h"
+#include "data/pacs_source.h"
 #include "data/synthetic_radiographs.h"
 
 namespace fedxray {
@@ -46,6 +47,7 @@ std::unique_ptr<DataSource> make_data_source(const DataSourceConfig& config) {
   if (config.source == "synthetic") return std::make_unique<SyntheticDataSource>(config);
   if (config.source == "image_folder") return std::make_unique<ImageFolderSource>(config);
   if (config.source == "npz") return std::make_unique<NpzSource>(config);
+  if (config.source == "pacs") return std::make_unique<PacsSource>(config);
   throw Error("unknown data source '" + config.source + "'");
 }
 

@@ -60,13 +60,16 @@ void make_folders(const fs::path& path) {
   if (path.empty() || ::lstat(path.c_str(), &st) == 0) return;
   make_folders(path.parent_path());
   if (::mkdir(path.c_str(), 0700) != 0 && errno != EEXIST) {
-    throw Error(path.string() + ": cannot create the de-identification cache folder (" +
-                std::strerror(errno) + "); create it with mkdir -m 700, or set data.deid_cache to "
-                "a folder the agent owns");
+    throw Error(path.string() + ": cannot create the folder (" + std::strerror(errno) +
+                "); create it with mkdir -m 700, or set data.deid_cache (data.pacs.cache) to a "
+                "folder the agent owns");
   }
 }
 
-void prepare_cache_folder(const std::string& path) {
+}  // namespace
+
+void prepare_private_folder(const std::string& path, const std::string& what,
+                            const std::string& config_key) {
   make_folders(path);
   refuse_replaceable_parent(path);
   const OpenFile f{::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)};
@@ -74,28 +77,23 @@ void prepare_cache_folder(const std::string& path) {
     const int err = errno;
     struct stat st {};
     if (::lstat(path.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) {
-      throw Error(path + ": the de-identification cache folder is a symbolic link; refused, since "
-                  "whoever controls the link controls where the images go. Set data.deid_cache "
-                  "to the real folder");
+      throw Error(path + ": the " + what + " is a symbolic link; refused, since whoever controls "
+                  "the link controls where the images go. Set " + config_key + " to the real folder");
     }
-    throw Error(path + ": cannot open the de-identification cache folder (" + std::strerror(err) +
-                "); set data.deid_cache to a folder the agent owns");
+    throw Error(path + ": cannot open the " + what + " (" + std::strerror(err) + "); set " +
+                config_key + " to a folder the agent owns");
   }
   struct stat st {};
-  if (::fstat(f.fd, &st) != 0) {
-    throw Error(path + ": cannot stat the de-identification cache folder");
-  }
-  refuse_unless_private(st, path, "de-identification cache folder", "700", kDeidSettings);
+  if (::fstat(f.fd, &st) != 0) throw Error(path + ": cannot stat the " + what);
+  refuse_unless_private(st, path, what, "700", config_key);
 }
-
-}  // namespace
 
 DeidGate::DeidGate(const DataSourceConfig& config) {
   fs::path cache = fs::absolute(config.deid_cache.empty() ? default_cache_folder()
                                                           : config.deid_cache).lexically_normal();
   if (!cache.has_filename()) cache = cache.parent_path();  // "deid/" is "deid"
   cache_ = cache.string();
-  prepare_cache_folder(cache_);
+  prepare_private_folder(cache_, "de-identification cache folder", kDeidSettings);
   const std::string secret_file =
       config.deid_secret_file.empty() ? cache_ + "/site-secret.key" : config.deid_secret_file;
   options_.secret =

@@ -42,6 +42,11 @@ class DeidGate {
   nlohmann::json report() const;
   std::string write_report() const;
   const std::string& cache_dir() const { return cache_; }
+  // The keyed pseudonym of an identifier (16 hex digits, privacy/deid/dicom_deidentifier.h): the
+  // same one the gate writes as Patient ID for that patient.
+  std::string pseudonym(const std::string& identifier) const {
+    return pseudonymous_id(options_.secret, identifier);
+  }
 
  private:
   std::string cache_;
@@ -49,6 +54,12 @@ class DeidGate {
   mutable std::mutex mu_;
   std::vector<nlohmann::json> entries_;
 };
+
+// Creates `path` (mkdir -p, 0700) when missing and checks it as the cache folder above: a real
+// folder owned by this uid, mode 0700, not in a folder others may write; otherwise throws Error
+// naming the path, `what` it is, `config_key` and the fix.
+void prepare_private_folder(const std::string& path, const std::string& what,
+                            const std::string& config_key);
 
 // Runs the gate over every DICOM file an image_folder manifest lists, without training:
 // `fedxray site --config site.yaml --deid-report`. Returns the report (also written to the

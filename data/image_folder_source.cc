@@ -165,7 +165,9 @@ ImagePool ImageFolderSource::load_pool(int classes, int image_size) {
         const fs::path path = manifest_image_path(
             config_.manifest, file, config_.allow_paths_outside_manifest_folder);
         if (!fs::exists(path)) throw Error("file not found");
-        usable = gate.gate(path.string(), "line " + std::to_string(manifest.line(r)));
+        usable = config_.files_already_deidentified
+                     ? path.string()
+                     : gate.gate(path.string(), "line " + std::to_string(manifest.line(r)));
         decoded[r] = resize_square(decode_image_file(usable), image_size);
         labels[r] = label;
       } catch (const std::exception& e) {
@@ -205,8 +207,9 @@ ImagePool ImageFolderSource::load_pool(int classes, int image_size) {
     spdlog::warn("{}: skipped {} of {} rows{}", manifest.path(), skipped_.size(), n,
                  skipped_.size() > 20 ? " (first 20 listed)" : "");
   }
-  const std::string report = gate.write_report();
-  if (gate.report()["files"].get<std::size_t>() > 0) {
+  // (A pacs source's copies were gated, and reported, when fetched.)
+  if (!config_.files_already_deidentified && gate.report()["files"].get<std::size_t>() > 0) {
+    const std::string report = gate.write_report();
     spdlog::info("{}: de-identification report for {} DICOM files in {}", manifest.path(),
                  gate.report()["files"].get<std::size_t>(), report);
   }

@@ -1,14 +1,19 @@
 // The proof for the privacy officer: a whole job on the real DICOM files in
 // ../shared/data/dicom-cr-samples, with every byte the site sends recorded at the gRPC layer
 // (a client interceptor sees each message before TLS encrypts it). None of the identifying
-// values listed in TAGS.txt may appear, and every field sent must be on an allow-list of
+// values listed in TAGS.txt may appear (nor, when the site reads a real PACS, the UIDs and
+// accession numbers that join its labels), and every field sent must be on an allow-list of
 // numbers, enums and names the job itself defines.
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <mutex>
 #include <set>
 #include <thread>
 
+#include <dcmtk/config/osconfig.h>
+#include <dcmtk/dcmdata/dcdeftag.h>
+#include <dcmtk/dcmdata/dcfilefo.h>
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/message.h>
 #include <google/protobuf/reflection.h>
@@ -23,8 +28,10 @@
 #include "models/model_registry.h"
 #include "models/model_weights.h"
 #include "data/image_folder_source.h"
+#include "data/pacs_source.h"
 #include "site-agent/site_agent.h"
 #include "training/torch_trainer.h"
+#include "tests/orthanc_server.h"
 #include "tests/test_support.h"
 #include "tests/catch_after_torch.h"  // last: see the header
 #include "tests/skip_test.h"  // after Catch
@@ -144,9 +151,8 @@ void check_allowed(const pb::Message& m, const std::set<std::string>& allowed_st
   }
 }
 
-}  // namespace
-
-TEST_CASE("no patient identifier leaves the site during a whole job on real DICOM files", "[privacy-proof]") {
+// The DICOM samples present in ../shared/data.
+std::vector<std::string> present_samples() {
   std::vector<std::string> present;
   for (const char* f : {"wg04/RG2_JPLY.dcm", "wg04/RG3_JPLY.dcm", "wg04/RG2_UNC.dcm", "wg04/RG3_UNC.dcm",
                         "pydicom-dicomdir-cr/77654033_CR1_6154.dcm",
@@ -154,23 +160,15 @@ TEST_CASE("no patient identifier leaves the site during a whole job on real DICO
                         "pydicom-dicomdir-cr/77654033_CR3_6278.dcm"}) {
     if (fs::exists(kDicom + "/" + f)) present.push_back(f);
   }
-  if (present.size() < 3) {
-    FEDXRAY_SKIP("the DICOM samples in " << kDicom << " are absent (real data lives in ../shared/data)");
-  }
-  torch::set_num_threads(1);
-  testing::TempDir dir;
-  std::string manifest = "filename,label\n";
-  for (std::size_t i = 0; i < present.size(); ++i) {
-    manifest += kDicom + "/" + present[i] + "," + std::to_string(i % 2) + "\n";
-  }
-  std::ofstream(dir.path + "/labels.csv") << manifest;
-  DataSourceConfig data;
-  data.source = "image_folder";
-  data.manifest = dir.path + "/labels.csv";
-  data.held_out_fraction = 0.3;
-  data.deid_cache = dir.path + "/deid";
-  data.allow_paths_outside_manifest_folder = true;  // the samples stay in ../shared/data
+  return present;
+}
 
+// Runs a two-round job with one site reading `source`, records every byte the site sends, and
+// checks that none of `secrets` is in it and every field is on the allow-list.
+void run_job_and_check_what_leaves(const std::shared_ptr<DataSource>& source,
+                                   const std::set<std::string>& secrets, const std::string& dir,
+                                   std::size_t gated_files) {
+  torch::set_num_threads(1);
   JobConfig job;
   job.name = "dicom-proof";
   job.model = "cnn-small";
@@ -184,7 +182,7 @@ TEST_CASE("no patient identifier leaves the site during a whole job on real DICO
   ModelSpec spec{job.model, job.classes, job.image_size, job.seed};
   const ModelBlob initial = export_weights(*create_model(spec), spec);
   CoordinatorOptions options;
-  options.state_dir = dir.path + "/state";
+  options.state_dir = dir + "/state";
   CheckpointStore store(options.state_dir, job.name);
   JobRunner runner(job, options, initial, make_job_strategy(job, store.journal_dir()));
   CoordinatorServer server(runner, "127.0.0.1:0", make_server_credentials(testing::kit("coordinator")));
@@ -192,7 +190,7 @@ TEST_CASE("no patient identifier leaves the site during a whole job on real DICO
   Recorder recorder;
   std::vector<std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>> interceptors;
   interceptors.push_back(std::make_unique<RecordingFactory>(recorder));
-  TorchTrainer trainer(std::make_shared<ImageFolderSource>(data));
+  TorchTrainer trainer(source);
   SiteAgent agent(dial("127.0.0.1:" + std::to_string(server.port()), testing::kit("site-a"), "",
                        std::move(interceptors)),
                   SiteAgentOptions{"site-a", 30}, trainer);
@@ -203,14 +201,13 @@ TEST_CASE("no patient identifier leaves the site during a whole job on real DICO
   REQUIRE(ok);
 
   // The images really went through the gate (and its report names no value).
-  const std::string report = read_file(dir.path + "/deid/deid-report.json");
-  CHECK(report.find("\"files\": " + std::to_string(present.size())) != std::string::npos);
+  const std::string report = read_file(dir + "/deid/deid-report.json");
+  CHECK(report.find("\"files\": " + std::to_string(gated_files)) != std::string::npos);
 
   std::set<std::string> allowed = {"site-a", kVersion, job.name, job.model, "downloading", "training",
                                    "evaluating", "uploading", ""};
   for (const auto& m : registered_models()) allowed.insert(m);
   for (const auto& t : initial.manifest.tensors()) allowed.insert(t.name());
-  const std::set<std::string> secrets = identifying_values(present);
   REQUIRE(secrets.size() > 10);
   std::vector<std::string> problems;
   std::size_t total = 0;
@@ -241,4 +238,70 @@ TEST_CASE("no patient identifier leaves the site during a whole job on real DICO
     INFO(key << ": " << value);
     CHECK(key.rfind("grpc-", 0) == 0);  // nothing but gRPC's own headers
   }
+}
+
+}  // namespace
+
+TEST_CASE("no patient identifier leaves the site during a whole job on real DICOM files", "[privacy-proof]") {
+  const std::vector<std::string> present = present_samples();
+  if (present.size() < 3) {
+    FEDXRAY_SKIP("the DICOM samples in " << kDicom << " are absent (real data lives in ../shared/data)");
+  }
+  testing::TempDir dir;
+  std::string manifest = "filename,label\n";
+  for (std::size_t i = 0; i < present.size(); ++i) {
+    manifest += kDicom + "/" + present[i] + "," + std::to_string(i % 2) + "\n";
+  }
+  std::ofstream(dir.path + "/labels.csv") << manifest;
+  DataSourceConfig data;
+  data.source = "image_folder";
+  data.manifest = dir.path + "/labels.csv";
+  data.held_out_fraction = 0.3;
+  data.deid_cache = dir.path + "/deid";
+  data.allow_paths_outside_manifest_folder = true;  // the samples stay in ../shared/data
+  run_job_and_check_what_leaves(std::make_shared<ImageFolderSource>(data), identifying_values(present),
+                                dir.path, present.size());
+}
+
+TEST_CASE("no patient identifier leaves the site during a whole job fed by a real PACS over DICOMweb",
+          "[privacy-proof][pacs]") {
+  const std::vector<std::string> present = present_samples();
+  if (present.size() < 3) {
+    FEDXRAY_SKIP("the DICOM samples in " << kDicom << " are absent (real data lives in ../shared/data)");
+  }
+  if (!testing::OrthancServer::available()) {
+    FEDXRAY_SKIP("Orthanc with its DICOMweb plugin is not installed (scripts/setup.sh installs it)");
+  }
+  testing::TempDir dir;
+  testing::OrthancServer pacs(dir.path + "/orthanc");
+  // Labels by Study Instance UID (some samples have no accession number); the UIDs and the
+  // accession numbers join labels to images at the site and must not leave it either.
+  std::set<std::string> secrets = identifying_values(present);
+  std::map<std::string, int> label_of_study;
+  std::set<std::string> instances;
+  for (std::size_t i = 0; i < present.size(); ++i) {
+    const std::string file = kDicom + "/" + present[i];
+    pacs.upload(file);
+    DcmFileFormat dicom;
+    REQUIRE(dicom.loadFile(file.c_str()).good());
+    OFString study, sop, accession;
+    dicom.getDataset()->findAndGetOFString(DCM_StudyInstanceUID, study);
+    dicom.getDataset()->findAndGetOFString(DCM_SOPInstanceUID, sop);
+    dicom.getDataset()->findAndGetOFString(DCM_AccessionNumber, accession);
+    label_of_study.emplace(study.c_str(), int(label_of_study.size() % 2));
+    instances.insert(sop.c_str());
+    for (const OFString& v : {study, sop, accession}) {
+      if (v.length() >= 3) secrets.insert(v.c_str());
+    }
+  }
+  std::string labels = "study_instance_uid,label\n";
+  for (const auto& [study, label] : label_of_study) labels += study + "," + std::to_string(label) + "\n";
+  std::ofstream(dir.path + "/labels.csv") << labels;
+  DataSourceConfig data;
+  data.source = "pacs";
+  data.held_out_fraction = 0.3;
+  data.deid_cache = dir.path + "/deid";
+  data.pacs.url = pacs.dicomweb_url();
+  data.pacs.labels = dir.path + "/labels.csv";
+  run_job_and_check_what_leaves(std::make_shared<PacsSource>(data), secrets, dir.path, instances.size());
 }

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "tests/test_support.h"  // free_loopback_port
+
 namespace fedxray::testing {
 
 class Process {
@@ -28,8 +30,5 @@ class Process {
 
 // Runs build/fedxray with `args` to completion; returns its exit status and fills `output`.
 int run_fedxray(const std::vector<std::string>& args, std::string& output, double seconds = 120);
-
-// A TCP port on 127.0.0.1 that was free a moment ago.
-int free_loopback_port();
 
 }  // namespace fedxray::testing

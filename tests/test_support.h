@@ -26,6 +26,9 @@ TlsFiles kit(const std::string& name, bool other_ca = false);
 // Tests that need a set call FEDXRAY_SKIP (tests/skip_test.h) when it is absent.
 std::string shared_data_dir();
 
+// A TCP port on 127.0.0.1 that was free a moment ago.
+int free_loopback_port();
+
 // A torch-free model: float32 tensors of the given sizes plus one int64 counter, filled from seed.
 ModelBlob make_model(const std::vector<int64_t>& float_sizes, uint64_t seed);
 // A torch-free model with these values: float32 tensor "w" and int64 tensor "counter" {1}.

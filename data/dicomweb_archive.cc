@@ -1,0 +1,255 @@
+#include "data/dicomweb_archive.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include "base/atomic_file.h"
+#include "base/private_file.h"
+#include "data/multipart_related.h"
+
+namespace fedxray {
+namespace {
+
+constexpr std::size_t kMaxQueryReply = std::size_t(64) << 20;
+constexpr std::size_t kMaxInstance = std::size_t(1) << 30;
+constexpr int kPageSize = 500;
+
+// A credential from a file only the agent's user may read; surrounding white space dropped.
+std::string read_credential(const std::string& path, const std::string& what,
+                            const std::string& key) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) {
+    throw ConfigError(key + ": cannot open " + path + " (" + what +
+                      "): create it with the secret on one line, mode 0600");
+  }
+  struct stat st {};
+  const int rc = ::fstat(fd, &st);
+  ::close(fd);
+  if (rc != 0) throw ConfigError(key + ": cannot read " + path);
+  refuse_unless_private(st, path, what, "600", key);
+  std::string value = read_file(path);
+  while (!value.empty() && std::isspace(static_cast<unsigned char>(value.back()))) value.pop_back();
+  std::size_t start = 0;
+  while (start < value.size() && std::isspace(static_cast<unsigned char>(value[start]))) ++start;
+  value = value.substr(start);
+  if (value.empty()) throw ConfigError(key + ": " + path + " is empty; put the " + what + " in it");
+  return value;
+}
+
+std::string percent_encode(const std::string& s) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out.push_back(char(c));
+    } else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  return out;
+}
+
+// The first value of attribute `tag` ("0020000D") of one QIDO result, or "" when absent. A
+// Person Name value is an object; only string values are read.
+std::string first_value(const nlohmann::json& result, const char* tag) {
+  if (!result.is_object()) return "";
+  const auto a = result.find(tag);
+  if (a == result.end() || !a->is_object()) return "";
+  const auto v = a->find("Value");
+  if (v == a->end() || !v->is_array() || v->empty()) return "";
+  const nlohmann::json& first = (*v)[0];
+  if (first.is_string()) return first.get<std::string>();
+  if (first.is_number_integer()) return std::to_string(first.get<long long>());
+  return "";
+}
+
+// A UID from a reply goes into the next URL: only digits and dots, as DICOM UIDs are.
+std::string checked_uid(const std::string& uid, const std::string& what) {
+  if (uid.empty() || uid.size() > 64 || uid.find_first_not_of("0123456789.") != std::string::npos) {
+    throw Error("the PACS returned an invalid " + what + " \"" + uid.substr(0, 80) + "\"");
+  }
+  return uid;
+}
+
+nlohmann::json parse_results(const std::string& body, const std::string& target) {
+  if (body.empty()) return nlohmann::json::array();  // 204 No Content: no match
+  nlohmann::json results;
+  try {
+    results = nlohmann::json::parse(body);
+  } catch (const std::exception& e) {
+    throw Error("QIDO-RS " + target + ": the reply is not JSON (" + e.what() + ")");
+  }
+  if (!results.is_array()) throw Error("QIDO-RS " + target + ": the reply is not a JSON array");
+  return results;
+}
+
+}  // namespace
+
+DicomWebArchive::DicomWebArchive(const PacsConfig& config) : url_(config.url) {
+  const std::size_t scheme_end = url_.find("://");
+  const std::size_t path_start = url_.find('/', scheme_end + 3);
+  const std::string origin = url_.substr(0, path_start);
+  base_path_ = path_start == std::string::npos ? "" : url_.substr(path_start);
+  while (!base_path_.empty() && base_path_.back() == '/') base_path_.pop_back();
+  const bool https = url_.rfind("https://", 0) == 0;
+  if (!https && (!config.client_certificate.empty() || !config.ca_certificate.empty())) {
+    throw ConfigError("data.pacs.url is http:// but certificates are configured; use https://");
+  }
+  if (!config.client_certificate.empty()) {
+    client_ =
+        std::make_unique<httplib::Client>(origin, config.client_certificate, config.client_key);
+  } else {
+    client_ = std::make_unique<httplib::Client>(origin);
+  }
+  if (!client_->is_valid()) throw ConfigError("data.pacs.url: cannot use \"" + url_ + "\"");
+  if (https) {
+    if (!config.ca_certificate.empty()) client_->set_ca_cert_path(config.ca_certificate);
+    client_->enable_server_certificate_verification(true);
+  }
+  if (!config.username.empty()) {
+    client_->set_basic_auth(config.username, read_credential(config.password_file, "PACS password",
+                                                             "data.pacs.password_file"));
+  }
+  if (!config.bearer_token_file.empty()) {
+    client_->set_bearer_token_auth(read_credential(config.bearer_token_file, "PACS bearer token",
+                                                   "data.pacs.bearer_token_file"));
+  }
+  const auto seconds = time_t(config.timeout_seconds);
+  client_->set_connection_timeout(std::min<time_t>(seconds, 10));
+  client_->set_read_timeout(seconds);
+  client_->set_write_timeout(seconds);
+  client_->set_keep_alive(true);
+}
+
+DicomWebArchive::~DicomWebArchive() = default;
+
+std::string DicomWebArchive::get(const std::string& target, const std::string& accept,
+                                 std::size_t max_bytes, std::string* content_type) {
+  std::string body;
+  bool too_big = false;
+  httplib::Headers headers{{"Accept", accept}};
+  auto result = client_->Get(
+      base_path_ + target, headers, [](const httplib::Response&) { return true; },
+      [&](const char* data, std::size_t length) {
+        if (body.size() + length > max_bytes) {
+          too_big = true;
+          return false;
+        }
+        body.append(data, length);
+        return true;
+      });
+  const std::string what = url_ + target;
+  if (too_big) {
+    throw Error(what + ": the reply is larger than " + std::to_string(max_bytes >> 20) +
+                " MiB; refused");
+  }
+  if (!result) {
+    const httplib::Error e = result.error();
+    const std::string why = httplib::to_string(e);
+    if (e == httplib::Error::SSLServerVerification || e == httplib::Error::SSLConnection ||
+        e == httplib::Error::SSLLoadingCerts) {
+      throw Error(what + ": TLS failed (" + why +
+                  "); check data.pacs.ca_certificate and the client certificate");
+    }
+    throw PacsUnavailable(what + ": " + why);
+  }
+  const int status = result->status;
+  if (status == 401 || status == 403) {
+    throw Error(what + ": the PACS refused the credentials (HTTP " + std::to_string(status) +
+                "); check data.pacs.username/password_file or bearer_token_file");
+  }
+  if (status == 429 || status >= 500) {
+    throw PacsUnavailable(what + ": HTTP " + std::to_string(status) +
+                          " (the PACS is busy or failing)");
+  }
+  if (status == 204) return "";
+  if (status != 200) throw Error(what + ": HTTP " + std::to_string(status));
+  if (content_type) *content_type = result->get_header_value("Content-Type");
+  return body;
+}
+
+void DicomWebArchive::ping() {
+  parse_results(get("/studies?limit=1", "application/dicom+json", kMaxQueryReply), "/studies");
+}
+
+std::vector<PacsStudy> DicomWebArchive::find_studies(const PacsQuery& query) {
+  std::string filter = "includefield=00080050&includefield=00100020";
+  if (!query.study_date.empty()) filter += "&StudyDate=" + percent_encode(query.study_date);
+  if (!query.modality.empty()) filter += "&ModalitiesInStudy=" + percent_encode(query.modality);
+  std::vector<PacsStudy> studies;
+  for (int offset = 0;; offset += kPageSize) {
+    const std::string target = "/studies?" + filter + "&limit=" + std::to_string(kPageSize) +
+                               "&offset=" + std::to_string(offset);
+    const nlohmann::json results =
+        parse_results(get(target, "application/dicom+json", kMaxQueryReply), target);
+    for (const auto& r : results) {
+      PacsStudy s;
+      s.study_uid = checked_uid(first_value(r, "0020000D"), "Study Instance UID");
+      s.accession_number = first_value(r, "00080050");
+      s.patient_id = first_value(r, "00100020");
+      studies.push_back(std::move(s));
+    }
+    if (results.size() < std::size_t(kPageSize)) break;
+  }
+  return studies;
+}
+
+std::vector<PacsInstance> DicomWebArchive::find_instances(const PacsStudy& study,
+                                                          const PacsQuery& query) {
+  const std::string study_path = "/studies/" + checked_uid(study.study_uid, "Study Instance UID");
+  std::string filter;
+  if (!query.modality.empty()) filter += "&Modality=" + percent_encode(query.modality);
+  if (!query.body_part.empty()) filter += "&BodyPartExamined=" + percent_encode(query.body_part);
+  const std::string series_target = study_path + "/series?includefield=0020000E" + filter;
+  std::vector<PacsInstance> instances;
+  for (const auto& series :
+       parse_results(get(series_target, "application/dicom+json", kMaxQueryReply), series_target)) {
+    const std::string series_uid =
+        checked_uid(first_value(series, "0020000E"), "Series Instance UID");
+    for (int offset = 0;; offset += kPageSize) {
+      const std::string target = study_path + "/series/" + series_uid +
+                                 "/instances?limit=" + std::to_string(kPageSize) +
+                                 "&offset=" + std::to_string(offset);
+      const nlohmann::json results =
+          parse_results(get(target, "application/dicom+json", kMaxQueryReply), target);
+      for (const auto& r : results) {
+        instances.push_back(
+            {study, series_uid, checked_uid(first_value(r, "00080018"), "SOP Instance UID")});
+      }
+      if (results.size() < std::size_t(kPageSize)) break;
+    }
+  }
+  return instances;
+}
+
+void DicomWebArchive::retrieve(const PacsInstance& instance, const std::string& path) {
+  const std::string target = "/studies/" +
+                             checked_uid(instance.study.study_uid, "Study Instance UID") +
+                             "/series/" + checked_uid(instance.series_uid, "Series Instance UID") +
+                             "/instances/" + checked_uid(instance.sop_uid, "SOP Instance UID");
+  std::string content_type;
+  const std::string body =
+      // transfer-syntax=*: as stored (PS3.18 8.7.3.5.2); without it the PACS must transcode to
+      // Explicit VR Little Endian, which fails for syntaxes it cannot decode (JPEG 2000).
+      get(target, "multipart/related; type=\"application/dicom\"; transfer-syntax=*", kMaxInstance,
+          &content_type);
+  std::vector<MultipartPart> parts;
+  try {
+    parts = split_multipart_related(content_type, body);
+  } catch (const Error& e) {
+    throw Error("WADO-RS " + url_ + target + ": " + e.what());
+  }
+  if (parts.size() != 1) {
+    throw Error("WADO-RS " + url_ + target + ": expected one instance, the reply has " +
+                std::to_string(parts.size()) + " parts");
+  }
+  write_file_atomically(path, parts[0].body, 0600);  // identifiable until gated
+}
+
+}  // namespace fedxray

@@ -1,0 +1,460 @@
+// Images from a PACS: WADO-RS multipart parsing, the pacs config, and a real Orthanc on loopback
+// read over DICOMweb and DIMSE: labels joined by accession number, incremental sync, quarantine,
+// a PACS that goes away, the cache bound, credentials, and the resume after a killed sync.
+#include <catch2/catch.hpp>
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+
+#include <dcmtk/config/osconfig.h>
+#include <dcmtk/dcmdata/dcdeftag.h>
+#include <dcmtk/dcmdata/dcfilefo.h>
+#include <dcmtk/dcmdata/dcuid.h>
+
+#include "base/atomic_file.h"
+#include "config/site_config.h"
+#include "data/dicom_file.h"
+#include "data/dicomweb_archive.h"
+#include "data/dimse_archive.h"
+#include "data/multipart_related.h"
+#include "data/pacs_source.h"
+#include "tests/orthanc_server.h"
+#include "tests/skip_test.h"
+#include "tests/test_support.h"
+
+using namespace fedxray;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Study {
+  std::string patient_id, patient_name, accession;
+  int instances = 1;
+  bool burned_in = false;
+  int size = 24;  // rows = columns
+};
+
+// Writes one study's instances (12-bit CR, a pattern that depends on the accession number) and
+// returns their files. UIDs are fresh each call.
+std::vector<std::string> write_study(const std::string& folder, const Study& s) {
+  char uid[100];
+  const std::string study_uid = dcmGenerateUniqueIdentifier(uid, SITE_STUDY_UID_ROOT);
+  const std::string series_uid = dcmGenerateUniqueIdentifier(uid, SITE_SERIES_UID_ROOT);
+  std::vector<std::string> files;
+  for (int i = 0; i < s.instances; ++i) {
+    DcmFileFormat file;
+    DcmDataset* d = file.getDataset();
+    d->putAndInsertString(DCM_SOPClassUID, UID_ComputedRadiographyImageStorage);
+    d->putAndInsertString(DCM_SOPInstanceUID,
+                          dcmGenerateUniqueIdentifier(uid, SITE_INSTANCE_UID_ROOT));
+    d->putAndInsertString(DCM_StudyInstanceUID, study_uid.c_str());
+    d->putAndInsertString(DCM_SeriesInstanceUID, series_uid.c_str());
+    d->putAndInsertString(DCM_PatientID, s.patient_id.c_str());
+    d->putAndInsertString(DCM_PatientName, s.patient_name.c_str());
+    d->putAndInsertString(DCM_AccessionNumber, s.accession.c_str());
+    d->putAndInsertString(DCM_StudyDate, "20240115");
+    d->putAndInsertString(DCM_Modality, "CR");
+    d->putAndInsertString(DCM_BodyPartExamined, "CHEST");
+    d->putAndInsertString(DCM_InstanceNumber, std::to_string(i + 1).c_str());
+    if (s.burned_in) d->putAndInsertString(DCM_BurnedInAnnotation, "YES");
+    d->putAndInsertUint16(DCM_Rows, Uint16(s.size));
+    d->putAndInsertUint16(DCM_Columns, Uint16(s.size));
+    d->putAndInsertUint16(DCM_SamplesPerPixel, 1);
+    d->putAndInsertString(DCM_PhotometricInterpretation, "MONOCHROME2");
+    d->putAndInsertUint16(DCM_BitsAllocated, 16);
+    d->putAndInsertUint16(DCM_BitsStored, 12);
+    d->putAndInsertUint16(DCM_HighBit, 11);
+    d->putAndInsertUint16(DCM_PixelRepresentation, 0);
+    std::vector<Uint16> pixels(std::size_t(s.size * s.size));
+    const std::size_t seed = std::hash<std::string>()(s.accession) + std::size_t(i);
+    for (std::size_t p = 0; p < pixels.size(); ++p) pixels[p] = Uint16((p * 37 + seed) % 4096);
+    d->putAndInsertUint16Array(DCM_PixelData, pixels.data(), unsigned(pixels.size()));
+    const std::string path = folder + "/" + s.accession + "-" + std::to_string(i) + ".dcm";
+    REQUIRE(file.saveFile(path.c_str(), EXS_LittleEndianExplicit).good());
+    files.push_back(path);
+  }
+  return files;
+}
+
+// The site's data section for a pacs source over `protocol`, with a labels file by accession.
+DataSourceConfig pacs_config(const testing::OrthancServer& pacs, const std::string& dir,
+                             const std::string& protocol = "dicomweb") {
+  DataSourceConfig c;
+  c.source = "pacs";
+  c.deid_cache = dir + "/deid";
+  c.held_out_fraction = 0.25;
+  c.pacs.protocol = protocol;
+  c.pacs.url = pacs.dicomweb_url();
+  c.pacs.host = "127.0.0.1";
+  c.pacs.port = pacs.dicom_port();
+  c.pacs.called_ae = pacs.ae_title();
+  c.pacs.calling_ae = "FEDXRAY";
+  c.pacs.labels = dir + "/labels.csv";
+  c.pacs.retries = 2;
+  c.pacs.retry_seconds = 0.05;
+  c.pacs.timeout_seconds = 5;
+  return c;
+}
+
+const char* const kNoOrthanc =
+    "Orthanc with its DICOMweb plugin is not installed (scripts/setup.sh installs it)";
+
+// Where a test writes the DICOM files it uploads.
+std::string made_folder(const testing::TempDir& dir) {
+  fs::create_directories(dir.path + "/made");
+  return dir.path + "/made";
+}
+
+// Uploads studies ACC<first>, ACC<first+1>, ... (patients P0..P<patients-1> in turn, label
+// i % 2) and returns the labels file's text. `before_upload` may re-encode a study's files.
+std::string upload_studies(
+    testing::OrthancServer& pacs, const std::string& made, int first, int count, int patients,
+    int instances, int size,
+    const std::function<void(int, std::vector<std::string>&)>& before_upload = {}) {
+  std::string labels = "accession_number,label\n";
+  for (int i = 0; i < count; ++i) {
+    const std::string acc = "ACC" + std::to_string(first + i);
+    std::vector<std::string> files =
+        write_study(made, {"P" + std::to_string(i % patients), "X^Y", acc, instances, false, size});
+    if (before_upload) before_upload(i, files);
+    for (const auto& f : files) pacs.upload(f);
+    labels += acc + "," + std::to_string(i % 2) + "\n";
+  }
+  return labels;
+}
+
+std::string cache_journal(const DataSourceConfig& c) {
+  return c.deid_cache + "/pacs/instances.jsonl";
+}
+
+}  // namespace
+
+TEST_CASE("a WADO-RS multipart reply splits into its parts and malformed ones are refused",
+          "[pacs]") {
+  const std::string body =
+      "preamble\r\n--XyZ\r\nContent-Type: application/dicom\r\n\r\nDICM\r\n--one\r\n"
+      "--XyZ\r\nContent-Type: application/dicom\r\nContent-Length: 3\r\n\r\nabc\r\n--XyZ--\r\n";
+  const auto parts =
+      split_multipart_related("multipart/related; type=\"application/dicom\"; boundary=XyZ", body);
+  REQUIRE(parts.size() == 2);
+  CHECK(parts[0].body == "DICM\r\n--one");  // a line that only looks like a delimiter stays
+  CHECK(parts[0].content_type == "application/dicom");
+  CHECK(parts[1].body == "abc");
+  CHECK(split_multipart_related("multipart/related; boundary=\"XyZ\"; type=\"application/dicom\"",
+                                body)
+            .size() == 2);
+  CHECK(
+      split_multipart_related("multipart/related;boundary=b", "--b\r\n\r\nx\r\n--b--").at(0).body ==
+      "x");
+
+  CHECK_THROWS_WITH(split_multipart_related("application/dicom", body),
+                    Catch::Contains("not multipart/related"));
+  CHECK_THROWS_WITH(split_multipart_related("multipart/related; type=x", body),
+                    Catch::Contains("no usable boundary"));
+  CHECK_THROWS_WITH(split_multipart_related("multipart/related; boundary=Q", body),
+                    Catch::Contains("no opening delimiter"));
+  CHECK_THROWS_WITH(split_multipart_related("multipart/related; boundary=XyZ", body.substr(0, 60)),
+                    Catch::Contains("no closing delimiter"));
+  CHECK_THROWS_WITH(
+      split_multipart_related("multipart/related; boundary=b", "--b\r\nContent-Type: x\r\n--b--"),
+      Catch::Contains("no closing delimiter") || Catch::Contains("no blank line"));
+  // Every prefix of a valid reply either parses or throws; none reads out of bounds (ASan runs).
+  for (std::size_t n = 0; n < body.size(); ++n) {
+    try {
+      split_multipart_related("multipart/related; boundary=XyZ", body.substr(0, n));
+    } catch (const Error&) {
+    }
+  }
+}
+
+TEST_CASE("the pacs data source config: keys, and errors that name the key and the fix",
+          "[pacs][config]") {
+  testing::TempDir dir;
+  auto site = [&](const std::string& pacs) {
+    const std::string path = dir.path + "/site.yaml";
+    write_file_atomically(path, "data:\n  source: pacs\n  label_column: finding\n  pacs:\n" + pacs);
+    return path;
+  };
+  const DataSourceConfig c = load_data_source_config(site(
+      "    url: https://pacs.example/dicom-web\n    labels: labels.csv\n    study_date: 20230101-\n"
+      "    modality: CR\n    body_part: CHEST\n    cache_max_mb: 100\n"));
+  CHECK(c.source == "pacs");
+  CHECK(c.label_column == "finding");
+  CHECK(c.pacs.protocol == "dicomweb");
+  CHECK(c.pacs.labels == dir.path + "/labels.csv");
+  CHECK(c.pacs.study_date == "20230101-");
+  CHECK(c.pacs.cache_max_mb == 100);
+  const DataSourceConfig d = load_data_source_config(
+      site("    protocol: dimse\n    host: pacs.example\n    port: 11112\n    called_ae: ARCHIVE\n"
+           "    labels: labels.csv\n"));
+  CHECK(d.pacs.host == "pacs.example");
+  CHECK(d.pacs.port == 11112);
+  CHECK(d.pacs.called_ae == "ARCHIVE");
+  CHECK(d.pacs.calling_ae == "FEDXRAY");
+
+  CHECK_THROWS_WITH(
+      load_data_source_config(site("    url: pacs.example/dicom-web\n    labels: l.csv\n")),
+      Catch::Contains("site.yaml:5") && Catch::Contains("'data.pacs.url'") &&
+          Catch::Contains("https://"));
+  CHECK_THROWS_WITH(load_data_source_config(site(
+                        "    url: https://p/dicom-web\n    labels: l.csv\n    username: it\n")),
+                    Catch::Contains("password_file"));
+  CHECK_THROWS_WITH(
+      load_data_source_config(site("    protocol: dimse\n    host: p\n    labels: l.csv\n"
+                                   "    calling_ae: A-VERY-LONG-AE-TITLE\n")),
+      Catch::Contains("'data.pacs.calling_ae'") && Catch::Contains("1-16 characters"));
+  CHECK_THROWS_WITH(load_data_source_config(site("    url: https://p/dicom-web\n")),
+                    Catch::Contains("'data.pacs.labels'"));
+  CHECK_THROWS_WITH(load_data_source_config(
+                        site("    url: https://p/dicom-web\n    labels: l.csv\n    colour: x\n")),
+                    Catch::Contains("colour"));
+}
+
+TEST_CASE("a site reads its PACS over DICOMweb: labels joined by accession, then only what is new",
+          "[pacs][orthanc]") {
+  if (!testing::OrthancServer::available()) FEDXRAY_SKIP(kNoOrthanc);
+  testing::TempDir dir;
+  testing::OrthancServer pacs(dir.path + "/orthanc");
+  const std::string made = made_folder(dir);
+  std::vector<Study> studies = {{"PID-001", "Yamada^Taro", "ACC1001", 2},
+                                {"PID-001", "Yamada^Taro", "ACC1002", 1},
+                                {"PID-002", "Suzuki^Hanako", "ACC1003", 2},
+                                {"PID-003", "Tanaka^Ichiro", "ACC1004", 1},
+                                {"PID-004", "Sato^Jiro", "ACC1005", 1},
+                                {"PID-005", "Ito^Akiko", "ACC1006", 1, true},  // burned-in text
+                                {"PID-006", "Kato^Ken", "ACC9999", 3}};        // not in the labels
+  for (const Study& s : studies) {
+    for (const auto& f : write_study(made, s)) pacs.upload(f);
+  }
+  write_file_atomically(dir.path + "/labels.csv",
+                        "accession_number,label\nACC1001,0\nACC1002,1\nACC1003,1\nACC1004,0\n"
+                        "ACC1005,1\nACC1006,0\nACC7777,1\n");
+  DataSourceConfig config = pacs_config(pacs, dir.path);
+
+  PacsSource source(config);
+  const PacsSyncReport first = source.sync();
+  CHECK(first.studies_found == 7);
+  CHECK(first.studies_wanted == 6);  // ACC9999 has no label: its 3 instances are not fetched
+  CHECK(first.instances_found == 8);
+  CHECK(first.fetched == 7);
+  CHECK(first.quarantined == 1);  // the burned-in annotation, refused by the gate
+  CHECK(first.failed == 0);
+  CHECK(first.stopped.empty());
+  CHECK(first.bytes_retrieved > 7 * 24 * 24 * 2);
+  CHECK(source.size() == 7);
+
+  // What is cached is de-identified: no name, ID or accession number in any copy or the manifest.
+  const std::string manifest = read_file(source.write_manifest());
+  CHECK(manifest.rfind("filename,label,patient\n", 0) == 0);
+  for (const Study& s : studies) {
+    CHECK(manifest.find(s.accession) == std::string::npos);
+    CHECK(manifest.find(s.patient_id) == std::string::npos);
+  }
+  const std::string journal = read_file(cache_journal(config));
+  for (const auto& entry : fs::directory_iterator(config.deid_cache)) {
+    if (entry.path().extension() != ".dcm") continue;
+    const std::string bytes = read_file(entry.path().string());
+    for (const Study& s : studies) {
+      INFO(entry.path() << " " << s.patient_id);
+      CHECK(bytes.find(s.patient_id) == std::string::npos);
+      CHECK(bytes.find(s.accession) == std::string::npos);
+      CHECK(bytes.find("Yamada") == std::string::npos);
+    }
+  }
+  // The burned-in instance is in quarantine, with its reason, and is not fetched again.
+  CHECK(journal.find("Burned In Annotation") != std::string::npos);
+  std::size_t quarantined_files = 0;
+  for (const auto& q : fs::directory_iterator(config.deid_cache + "/pacs/quarantine")) {
+    ++quarantined_files;
+    CHECK((fs::status(q.path()).permissions() & (fs::perms::group_all | fs::perms::others_all)) ==
+          fs::perms::none);
+  }
+  CHECK(quarantined_files == 1);
+  CHECK(fs::is_empty(config.deid_cache + "/pacs/incoming"));
+
+  // Loading trains on the labelled, usable instances, split by patient (PID-001's three
+  // instances, in two studies, stay on one side).
+  const TrainHeldOut data = source.load(2, 16);
+  CHECK(data.train.count() + data.held_out.count() == 7);
+  CHECK(data.held_out.count() > 0);
+
+  // Incremental: nothing new, nothing fetched; one new study, one instance fetched.
+  PacsSource again(config);  // a new agent process reads the same cache
+  const PacsSyncReport second = again.sync();
+  CHECK(again.size() == 7);
+  CHECK(second.fetched == 0);
+  CHECK(second.already_cached == 8);
+  CHECK(second.quarantined == 0);
+  CHECK(second.bytes_retrieved == 0);
+  for (const auto& f : write_study(made, {"PID-007", "Mori^Aya", "ACC7777", 1})) pacs.upload(f);
+  const PacsSyncReport third = again.sync();
+  CHECK(third.fetched == 1);
+  CHECK(third.already_cached == 8);
+  CHECK(again.size() == 8);
+
+  const nlohmann::json status = again.status();
+  CHECK(status["reachable"] == true);
+  CHECK(status["studies_with_labels"] == 7);
+  CHECK(status["studies_with_labels_not_cached"] == 0);  // ACC1006's quarantine counts as seen
+  CHECK(status["cache"]["instances"] == 8);
+  CHECK(status["cache"]["quarantined"] == 1);
+  CHECK(status.dump().find("ACC1001") == std::string::npos);
+
+  // The PACS goes away: sync says so after its retries, the job runs on the cache.
+  pacs.stop();
+  const PacsSyncReport down = again.sync();
+  CHECK_THAT(down.stopped, Catch::Contains("unreachable after 2 tries"));
+  CHECK(again.load(2, 16).train.count() > 0);
+  const nlohmann::json down_status = again.status();
+  CHECK(down_status["reachable"] == false);
+  CHECK(down_status["cache"]["instances"] == 8);
+  // With nothing cached, a job is refused, saying why without any identifier.
+  DataSourceConfig empty = config;
+  empty.pacs.cache = dir.path + "/empty-cache";
+  PacsSource nothing(empty);
+  CHECK_THROWS_WITH(nothing.load(2, 16),
+                    Catch::Contains("PACS is unreachable and no image is cached yet"));
+  pacs.start();
+  CHECK(again.sync().stopped.empty());
+}
+
+TEST_CASE(
+    "the PACS cache resumes after a kill, stops at its size bound, and refuses a second writer",
+    "[pacs][orthanc]") {
+  if (!testing::OrthancServer::available()) FEDXRAY_SKIP(kNoOrthanc);
+  testing::TempDir dir;
+  testing::OrthancServer pacs(dir.path + "/orthanc");
+  const std::string made = made_folder(dir);
+  // 400x400 16-bit: about 320 kB each
+  const std::string labels = upload_studies(pacs, made, 2000, 6, 6, 1, 400);
+  write_file_atomically(dir.path + "/labels.csv", labels);
+  DataSourceConfig config = pacs_config(pacs, dir.path);
+  config.pacs.cache_max_mb = 1;
+  {
+    PacsSource source(config);
+    const PacsSyncReport r = source.sync();
+    CHECK(r.fetched == 4);  // 4 x 320 kB reaches 1 MiB
+    CHECK(r.left_out_cache_full == 2);
+  }
+  config.pacs.cache_max_mb = 100;
+  // A killed sync: the last record half written, and an instance still in incoming/.
+  const std::string journal = cache_journal(config);
+  std::string text = read_file(journal);
+  const std::size_t last = text.rfind('\n', text.size() - 2);
+  write_file_atomically(journal, text.substr(0, last + 1) + text.substr(last + 1, 20), 0600);
+  write_file_atomically(config.deid_cache + "/pacs/incoming/half.dcm", "DICM...", 0600);
+  {
+    PacsSource source(config);
+    CHECK(fs::is_empty(config.deid_cache + "/pacs/incoming"));  // the leftover is gone
+    CHECK(source.status()["cache"]["instances"] == 3);          // the torn record is dropped
+    const PacsSyncReport r = source.sync();
+    CHECK(r.already_cached == 3);
+    CHECK(r.fetched == 3);  // the torn one and the two left out
+    CHECK(source.size() == 6);
+    // Each instance is recorded once after the resume: 3 + 3 whole lines.
+    const std::string after = read_file(journal);
+    CHECK(std::count(after.begin(), after.end(), '\n') == 6);
+
+    // While one process syncs, another may read the status but not sync.
+    const int fd = ::open((config.deid_cache + "/pacs/lock").c_str(), O_RDWR);
+    REQUIRE(fd >= 0);
+    REQUIRE(::flock(fd, LOCK_EX | LOCK_NB) == 0);
+    PacsSource other(config);
+    CHECK(other.size() == 6);
+    CHECK_THROWS_WITH(other.sync(),
+                      Catch::Contains("another fedxray process is syncing this PACS cache"));
+    ::close(fd);
+  }
+}
+
+TEST_CASE(
+    "DIMSE (C-FIND, C-GET) against Orthanc gives the same images as DICOMweb, JPEG 2000 included",
+    "[pacs][orthanc]") {
+  if (!testing::OrthancServer::available()) FEDXRAY_SKIP(kNoOrthanc);
+  testing::TempDir dir;
+  testing::OrthancServer pacs(dir.path + "/orthanc");
+  const std::string made = made_folder(dir);
+  const bool have_gdcmconv = std::system("command -v gdcmconv >/dev/null 2>&1") == 0;
+  const std::string labels =
+      upload_studies(pacs, made, 3000, 4, 2, 2, 24, [&](int i, std::vector<std::string>& files) {
+        if (i != 0 || !have_gdcmconv) return;
+        // One study stored as JPEG 2000, as archives often hold them.
+        const std::string j2k = files[0] + ".j2k.dcm";
+        REQUIRE(std::system(("gdcmconv --quiet --j2k '" + files[0] + "' '" + j2k + "'").c_str()) ==
+                0);
+        files[0] = j2k;
+      });
+  write_file_atomically(dir.path + "/labels.csv", labels);
+
+  DataSourceConfig web = pacs_config(pacs, dir.path, "dicomweb");
+  web.pacs.cache = dir.path + "/web-cache";
+  DataSourceConfig dimse = pacs_config(pacs, dir.path, "dimse");
+  dimse.pacs.cache = dir.path + "/dimse-cache";
+  PacsSource from_web(web), from_dimse(dimse);
+  const PacsSyncReport w = from_web.sync(), d = from_dimse.sync();
+  CHECK(w.fetched == 8);
+  CHECK(d.fetched == 8);
+  CHECK(d.quarantined == 0);
+  const ImagePool a = from_web.load_pool(2, 16), b = from_dimse.load_pool(2, 16);
+  REQUIRE(a.images.count() == 8);
+  REQUIRE(b.images.count() == 8);
+  // Same images (order may differ): compare the sorted pixel sums.
+  auto sums = [](const ImagePool& p) {
+    std::vector<double> s;
+    for (std::size_t i = 0; i < p.images.count(); ++i) {
+      double t = 0;
+      for (int k = 0; k < 16 * 16; ++k) t += p.images.pixels[i * 256 + std::size_t(k)];
+      s.push_back(std::round(t * 1000));
+    }
+    std::sort(s.begin(), s.end());
+    return s;
+  };
+  CHECK(sums(a) == sums(b));
+  CHECK(from_dimse.sync().already_cached == 8);
+  CHECK(from_dimse.status()["reachable"] == true);
+
+  // A wrong AE title is a clear configuration error, not retried forever.
+  DataSourceConfig wrong = dimse;
+  wrong.pacs.called_ae = "NOT-ORTHANC";
+  wrong.pacs.cache = dir.path + "/wrong-cache";
+  PacsSource refused(wrong);
+  CHECK_THROWS_WITH(refused.sync(),
+                    Catch::Contains("rejected the association") && Catch::Contains("called_ae"));
+}
+
+TEST_CASE(
+    "PACS credentials: basic authentication from a private file, refused when the file is open",
+    "[pacs][orthanc]") {
+  if (!testing::OrthancServer::available()) FEDXRAY_SKIP(kNoOrthanc);
+  testing::TempDir dir;
+  testing::OrthancServer pacs(dir.path + "/orthanc", {{"fedxray-site", "s3cret-pacs-pw"}});
+  const std::string made = made_folder(dir);
+  for (const auto& f : write_study(made, {"R1", "C^D", "ACC4000", 1})) pacs.upload(f);
+  write_file_atomically(dir.path + "/labels.csv", "accession_number,label\nACC4000,1\n");
+  DataSourceConfig config = pacs_config(pacs, dir.path);
+  config.pacs.username = "fedxray-site";
+  config.pacs.password_file = dir.path + "/pacs-password";
+
+  write_file_atomically(config.pacs.password_file, "s3cret-pacs-pw\n", 0644);
+  CHECK_THROWS_WITH(PacsSource(config),
+                    Catch::Contains("pacs-password") && Catch::Contains("chmod 600"));
+  write_file_atomically(config.pacs.password_file, "wrong\n", 0600);
+  CHECK_THROWS_WITH(PacsSource(config).sync(),
+                    Catch::Contains("refused the credentials") && Catch::Contains("password_file"));
+  write_file_atomically(config.pacs.password_file, "s3cret-pacs-pw\n", 0600);
+  PacsSource source(config);
+  CHECK(source.sync().fetched == 1);
+
+  DataSourceConfig anonymous = pacs_config(pacs, dir.path);
+  anonymous.pacs.cache = dir.path + "/anonymous-cache";
+  CHECK_THROWS_WITH(PacsSource(anonymous).sync(), Catch::Contains("HTTP 401"));
+}
