@@ -1,6 +1,7 @@
 // fedxray: federated training of radiograph models across hospitals.
 #include <CLI/CLI.hpp>
 
+#include <csignal>
 #include <iostream>
 
 #include "base/error.h"
@@ -11,6 +12,9 @@
 #include "cli/exit_code.h"
 
 int main(int argc, char** argv) {
+  // A peer that closes a TLS connection mid-write (a PACS refusing the client certificate, a
+  // proxy going away) must be an error on that call, not SIGPIPE ending the agent.
+  std::signal(SIGPIPE, SIG_IGN);
   fedxray::keep_model_buffers_mapped();
   CLI::App app{"fedxray: federated training of radiograph models; images never leave the site"};
   app.require_subcommand(1);

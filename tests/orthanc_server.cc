@@ -71,6 +71,12 @@ std::string OrthancServer::dicomweb_url() const {
   return "http://127.0.0.1:" + std::to_string(http_port_) + "/dicom-web";
 }
 
+httplib::Client OrthancServer::rest_client() const {
+  httplib::Client client("127.0.0.1", http_port_);
+  if (!users_.empty()) client.set_basic_auth(users_.begin()->first, users_.begin()->second);
+  return client;
+}
+
 void OrthancServer::start() {
   if (pid_ > 0) return;
   pid_ = ::fork();
@@ -82,8 +88,7 @@ void OrthancServer::start() {
     ::execl(kOrthanc, kOrthanc, config_.c_str(), static_cast<char*>(nullptr));
     ::_exit(127);
   }
-  httplib::Client client("127.0.0.1", http_port_);
-  if (!users_.empty()) client.set_basic_auth(users_.begin()->first, users_.begin()->second);
+  httplib::Client client = rest_client();
   client.set_connection_timeout(1);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   while (std::chrono::steady_clock::now() < deadline) {
@@ -92,7 +97,9 @@ void OrthancServer::start() {
     int status = 0;
     if (::waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = -1;
-      throw std::runtime_error("Orthanc exited at start; see " + folder_ + "/orthanc.log");
+      const std::string log = read_file(folder_ + "/orthanc.log");
+      throw std::runtime_error("Orthanc exited at start; the end of its log:\n" +
+                               log.substr(log.size() > 800 ? log.size() - 800 : 0));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
@@ -117,8 +124,7 @@ void OrthancServer::stop() {
 }
 
 void OrthancServer::upload(const std::string& dicom_file) {
-  httplib::Client client("127.0.0.1", http_port_);
-  if (!users_.empty()) client.set_basic_auth(users_.begin()->first, users_.begin()->second);
+  httplib::Client client = rest_client();
   auto r = client.Post("/instances", read_file(dicom_file), "application/dicom");
   if (!r || r->status != 200) {
     throw std::runtime_error("Orthanc did not store " + dicom_file + " (HTTP " +

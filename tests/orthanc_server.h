@@ -6,6 +6,10 @@
 #include <map>
 #include <string>
 
+namespace httplib {
+class Client;
+}
+
 namespace fedxray::testing {
 
 class OrthancServer {
@@ -14,7 +18,8 @@ class OrthancServer {
   static bool available();
 
   // Starts Orthanc; `users` (name -> password) turns on HTTP basic authentication. Accepts
-  // C-FIND and C-GET from AE title `client_ae`. Throws std::runtime_error when it does not start.
+  // C-FIND and C-GET from AE title `client_ae`. Throws std::runtime_error
+  // when it does not start.
   explicit OrthancServer(const std::string& folder,
                          const std::map<std::string, std::string>& users = {},
                          const std::string& client_ae = "FEDXRAY");
@@ -22,7 +27,9 @@ class OrthancServer {
   OrthancServer(const OrthancServer&) = delete;
   OrthancServer& operator=(const OrthancServer&) = delete;
 
-  std::string dicomweb_url() const;  // http://127.0.0.1:<port>/dicom-web
+  // http://127.0.0.1:<port>/dicom-web. (Debian's Orthanc 1.10 crashes on HTTPS connections,
+  // so the HTTPS client is tested against another TLS server: tests/pacs_test.cc.)
+  std::string dicomweb_url() const;
   int http_port() const { return http_port_; }
   int dicom_port() const { return dicom_port_; }
   const std::string& ae_title() const { return ae_title_; }
@@ -40,6 +47,7 @@ class OrthancServer {
   int http_port_ = 0;
   int dicom_port_ = 0;
   int pid_ = -1;
+  httplib::Client rest_client() const;
 };
 
 }  // namespace fedxray::testing

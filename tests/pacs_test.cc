@@ -14,11 +14,13 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <thread>
 
 #include <dcmtk/config/osconfig.h>
 #include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcfilefo.h>
 #include <dcmtk/dcmdata/dcuid.h>
+#include <httplib.h>
 
 #include "base/atomic_file.h"
 #include "config/site_config.h"
@@ -28,62 +30,17 @@
 #include "data/multipart_related.h"
 #include "data/pacs_source.h"
 #include "tests/orthanc_server.h"
+#include "tests/pacs_studies.h"
 #include "tests/skip_test.h"
 #include "tests/test_support.h"
 
 using namespace fedxray;
+using fedxray::testing::Study;
+using fedxray::testing::upload_studies;
+using fedxray::testing::write_study;
 namespace fs = std::filesystem;
 
 namespace {
-
-struct Study {
-  std::string patient_id, patient_name, accession;
-  int instances = 1;
-  bool burned_in = false;
-  int size = 24;  // rows = columns
-};
-
-// Writes one study's instances (12-bit CR, a pattern that depends on the accession number) and
-// returns their files. UIDs are fresh each call.
-std::vector<std::string> write_study(const std::string& folder, const Study& s) {
-  char uid[100];
-  const std::string study_uid = dcmGenerateUniqueIdentifier(uid, SITE_STUDY_UID_ROOT);
-  const std::string series_uid = dcmGenerateUniqueIdentifier(uid, SITE_SERIES_UID_ROOT);
-  std::vector<std::string> files;
-  for (int i = 0; i < s.instances; ++i) {
-    DcmFileFormat file;
-    DcmDataset* d = file.getDataset();
-    d->putAndInsertString(DCM_SOPClassUID, UID_ComputedRadiographyImageStorage);
-    d->putAndInsertString(DCM_SOPInstanceUID,
-                          dcmGenerateUniqueIdentifier(uid, SITE_INSTANCE_UID_ROOT));
-    d->putAndInsertString(DCM_StudyInstanceUID, study_uid.c_str());
-    d->putAndInsertString(DCM_SeriesInstanceUID, series_uid.c_str());
-    d->putAndInsertString(DCM_PatientID, s.patient_id.c_str());
-    d->putAndInsertString(DCM_PatientName, s.patient_name.c_str());
-    d->putAndInsertString(DCM_AccessionNumber, s.accession.c_str());
-    d->putAndInsertString(DCM_StudyDate, "20240115");
-    d->putAndInsertString(DCM_Modality, "CR");
-    d->putAndInsertString(DCM_BodyPartExamined, "CHEST");
-    d->putAndInsertString(DCM_InstanceNumber, std::to_string(i + 1).c_str());
-    if (s.burned_in) d->putAndInsertString(DCM_BurnedInAnnotation, "YES");
-    d->putAndInsertUint16(DCM_Rows, Uint16(s.size));
-    d->putAndInsertUint16(DCM_Columns, Uint16(s.size));
-    d->putAndInsertUint16(DCM_SamplesPerPixel, 1);
-    d->putAndInsertString(DCM_PhotometricInterpretation, "MONOCHROME2");
-    d->putAndInsertUint16(DCM_BitsAllocated, 16);
-    d->putAndInsertUint16(DCM_BitsStored, 12);
-    d->putAndInsertUint16(DCM_HighBit, 11);
-    d->putAndInsertUint16(DCM_PixelRepresentation, 0);
-    std::vector<Uint16> pixels(std::size_t(s.size * s.size));
-    const std::size_t seed = std::hash<std::string>()(s.accession) + std::size_t(i);
-    for (std::size_t p = 0; p < pixels.size(); ++p) pixels[p] = Uint16((p * 37 + seed) % 4096);
-    d->putAndInsertUint16Array(DCM_PixelData, pixels.data(), unsigned(pixels.size()));
-    const std::string path = folder + "/" + s.accession + "-" + std::to_string(i) + ".dcm";
-    REQUIRE(file.saveFile(path.c_str(), EXS_LittleEndianExplicit).good());
-    files.push_back(path);
-  }
-  return files;
-}
 
 // The site's data section for a pacs source over `protocol`, with a labels file by accession.
 DataSourceConfig pacs_config(const testing::OrthancServer& pacs, const std::string& dir,
@@ -112,24 +69,6 @@ const char* const kNoOrthanc =
 std::string made_folder(const testing::TempDir& dir) {
   fs::create_directories(dir.path + "/made");
   return dir.path + "/made";
-}
-
-// Uploads studies ACC<first>, ACC<first+1>, ... (patients P0..P<patients-1> in turn, label
-// i % 2) and returns the labels file's text. `before_upload` may re-encode a study's files.
-std::string upload_studies(
-    testing::OrthancServer& pacs, const std::string& made, int first, int count, int patients,
-    int instances, int size,
-    const std::function<void(int, std::vector<std::string>&)>& before_upload = {}) {
-  std::string labels = "accession_number,label\n";
-  for (int i = 0; i < count; ++i) {
-    const std::string acc = "ACC" + std::to_string(first + i);
-    std::vector<std::string> files =
-        write_study(made, {"P" + std::to_string(i % patients), "X^Y", acc, instances, false, size});
-    if (before_upload) before_upload(i, files);
-    for (const auto& f : files) pacs.upload(f);
-    labels += acc + "," + std::to_string(i % 2) + "\n";
-  }
-  return labels;
 }
 
 std::string cache_journal(const DataSourceConfig& c) {
@@ -457,4 +396,50 @@ TEST_CASE(
   DataSourceConfig anonymous = pacs_config(pacs, dir.path);
   anonymous.pacs.cache = dir.path + "/anonymous-cache";
   CHECK_THROWS_WITH(PacsSource(anonymous).sync(), Catch::Contains("HTTP 401"));
+}
+
+TEST_CASE(
+    "DICOMweb over HTTPS: the PACS is verified against the hospital CA, and a client "
+    "certificate is presented when the PACS requires one",
+    "[pacs]") {
+  // Debian's Orthanc 1.10 crashes on HTTPS connections, so a TLS server (cpp-httplib, OpenSSL)
+  // answers the study query here; what is tested is the agent's TLS client. The test
+  // consortium's coordinator certificate (127.0.0.1) stands in for the PACS's, its CA for the
+  // hospital's, and the server requires client certificates from that CA.
+  testing::TempDir dir;
+  const TlsFiles server = testing::kit("coordinator"), client = testing::kit("site-a");
+  httplib::SSLServer pacs(server.certificate.c_str(), server.private_key.c_str(),
+                          server.ca_certificate.c_str());
+  pacs.Get("/dicom-web/studies", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content("[]", "application/dicom+json");
+  });
+  const int port = pacs.bind_to_any_port("127.0.0.1");
+  std::thread serving([&] { pacs.listen_after_bind(); });
+  write_file_atomically(dir.path + "/labels.csv", "accession_number,label\nACC6000,1\n");
+  DataSourceConfig config;
+  config.source = "pacs";
+  config.deid_cache = dir.path + "/deid";
+  config.pacs.url = "https://127.0.0.1:" + std::to_string(port) + "/dicom-web";
+  config.pacs.labels = dir.path + "/labels.csv";
+  config.pacs.retries = 1;
+  config.pacs.ca_certificate = server.ca_certificate;
+  config.pacs.client_certificate = client.certificate;
+  config.pacs.client_key = client.private_key;
+  const PacsSyncReport trusted = PacsSource(config).sync();
+  CHECK(trusted.stopped.empty());
+  CHECK(trusted.studies_found == 0);
+
+  // Without the hospital's CA the PACS's certificate is not trusted: a TLS error, not a retry.
+  DataSourceConfig untrusted = config;
+  untrusted.pacs.ca_certificate = testing::kit("site-a", true).ca_certificate;  // another CA
+  CHECK_THROWS_WITH(PacsSource(untrusted).sync(),
+                    Catch::Contains("TLS failed") && Catch::Contains("ca_certificate"));
+  // Without a client certificate the handshake fails: nothing fetched, no crash.
+  DataSourceConfig anonymous = config;
+  anonymous.pacs.client_certificate.clear();
+  anonymous.pacs.client_key.clear();
+  const PacsSyncReport refused = PacsSource(anonymous).sync();
+  CHECK_FALSE(refused.stopped.empty());
+  pacs.stop();
+  serving.join();
 }

@@ -3,11 +3,13 @@
 #define CATCH_CONFIG_RUNNER
 #include <catch2/catch.hpp>
 
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
 
 int main(int argc, char* argv[]) {
+  std::signal(SIGPIPE, SIG_IGN);  // as the fedxray executable does (cli/main.cc)
   std::string cache = (std::filesystem::temp_directory_path() / "fedxray-test-cache-XXXXXX").string();
   const bool made = ::mkdtemp(cache.data()) != nullptr;
   if (made) ::setenv("XDG_CACHE_HOME", cache.c_str(), 1);
