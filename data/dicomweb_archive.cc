@@ -157,7 +157,12 @@ std::string DicomWebArchive::get(const std::string& target, const std::string& a
       throw Error(what + ": TLS failed (" + why +
                   "); check data.pacs.ca_certificate and the client certificate");
     }
-    throw PacsUnavailable(what + ": " + why);
+    const char* plain = e == httplib::Error::Connection          ? "cannot connect"
+                        : e == httplib::Error::ConnectionTimeout ? "connection timed out"
+                        : e == httplib::Error::Read  ? "the connection broke while reading"
+                        : e == httplib::Error::Write ? "the connection broke while writing"
+                                                     : nullptr;
+    throw PacsUnavailable(what + ": " + (plain ? plain : why));
   }
   const int status = result->status;
   if (status == 401 || status == 403) {

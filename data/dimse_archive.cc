@@ -1,5 +1,6 @@
 #include "data/dimse_archive.h"
 
+#include <cstdlib>
 #include <filesystem>
 #include <mutex>
 
@@ -52,7 +53,13 @@ std::string checked_uid(const std::string& uid, const std::string& what) {
 
 DimseArchive::DimseArchive(const PacsConfig& config) : config_(config) {
   static std::once_flag quiet;
-  std::call_once(quiet, [] { OFLog::configure(OFLogger::FATAL_LOG_LEVEL); });
+  std::call_once(quiet, [] {
+    OFLog::configure(OFLogger::FATAL_LOG_LEVEL);
+    // DCMTK leaves Nagle's algorithm on unless TCP_NODELAY is set; with it each small DIMSE
+    // message waits for the peer's delayed ACK (about 40 ms a C-FIND or C-GET: 2.2 s instead of
+    // 0.03 s for 8 instances on loopback). An operator's own setting is kept.
+    ::setenv("TCP_NODELAY", "1", 0);
+  });
 }
 
 DimseArchive::~DimseArchive() {

@@ -13,8 +13,9 @@ PACKAGES=(
   libpng-dev libjpeg-dev zlib1g-dev libzip-dev libdcmtk-dev libopenjp2-7-dev
   libsqlite3-dev libcpp-httplib-dev
   python3-torch
-  # for the tests: gdcmconv makes JPEG 2000 / JPEG-LS files; a real Orthanc PACS on loopback
-  libgdcm-tools orthanc orthanc-dicomweb
+  # for the tests and benchmarks: gdcmconv makes JPEG 2000 / JPEG-LS files; a real Orthanc
+  # PACS on loopback; dcmodify and curl fill it (bench/pacs_ingest.sh)
+  libgdcm-tools orthanc orthanc-dicomweb dcmtk curl
 )
 
 ./scripts/install_packages.sh setup "${PACKAGES[@]}"

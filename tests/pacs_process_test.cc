@@ -131,7 +131,7 @@ TEST_CASE(
   CHECK(run_fedxray(with("--pacs-status"), out) == 3);
   status = printed_json(out);
   CHECK(status["reachable"] == false);
-  CHECK_THAT(status["error"].get<std::string>(), Catch::Contains("Connection"));
+  CHECK_THAT(status["error"].get<std::string>(), Catch::Contains("cannot connect"));
   CHECK(status["cache"]["instances"] == kStudies);
   CHECK(run_fedxray(with("--pacs-sync"), out) == 3);
   CHECK_THAT(printed_json(out)["stopped"].get<std::string>(),
