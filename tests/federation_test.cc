@@ -29,16 +29,7 @@ TEST_CASE("two sites x two rounds: each global model is the weighted mean of the
           "[integration]") {
   torch::set_num_threads(1);
   testing::TempDir state;
-  JobConfig job;
-  job.name = "it";
-  job.model = "cnn-small";
-  job.classes = 3;
-  job.image_size = 16;
-  job.rounds = 2;
-  job.sites_per_round = 2;
-  job.min_sites = 2;
-  job.round_deadline_s = 120;
-  job.batch_size = 16;
+  JobConfig job = testing::two_round_job("it", 3, 16, 2, 16);
   job.learning_rate = 0.05;
   job.seed = 3;
   job.personalization.method = "finetune";  // a personal model at each site, never uploaded

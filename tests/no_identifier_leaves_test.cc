@@ -169,16 +169,7 @@ void run_job_and_check_what_leaves(const std::shared_ptr<DataSource>& source,
                                    const std::set<std::string>& secrets, const std::string& dir,
                                    std::size_t gated_files) {
   torch::set_num_threads(1);
-  JobConfig job;
-  job.name = "dicom-proof";
-  job.model = "cnn-small";
-  job.classes = 2;
-  job.image_size = 32;
-  job.rounds = 2;
-  job.sites_per_round = 1;
-  job.min_sites = 1;
-  job.round_deadline_s = 300;
-  job.batch_size = 4;
+  const JobConfig job = testing::two_round_job("dicom-proof", 2, 32, 1, 4);
   ModelSpec spec{job.model, job.classes, job.image_size, job.seed};
   const ModelBlob initial = export_weights(*create_model(spec), spec);
   CoordinatorOptions options;

@@ -45,16 +45,7 @@ TEST_CASE("a federated job whose sites read a real PACS, one over DICOMweb and o
   write_file_atomically(dir.path + "/labels-a.csv", header + "\n" + labels_a);
   write_file_atomically(dir.path + "/labels-b.csv", header + "\n" + labels_b);
 
-  JobConfig job;
-  job.name = "pacs-job";
-  job.model = "cnn-small";
-  job.classes = 2;
-  job.image_size = 16;
-  job.rounds = 2;
-  job.sites_per_round = 2;
-  job.min_sites = 2;
-  job.round_deadline_s = 120;
-  job.batch_size = 4;
+  const JobConfig job = testing::two_round_job("pacs-job", 2, 16, 2, 4);
   ModelSpec spec{job.model, job.classes, job.image_size, job.seed};
   const ModelBlob initial = export_weights(*create_model(spec), spec);
   CoordinatorOptions options;

@@ -99,6 +99,21 @@ ModelBlob make_model(const std::vector<int64_t>& float_sizes, uint64_t seed) {
   return blob;
 }
 
+JobConfig two_round_job(const std::string& name, int classes, int image_size, int sites,
+                        int batch_size) {
+  JobConfig job;
+  job.name = name;
+  job.model = "cnn-small";
+  job.classes = classes;
+  job.image_size = image_size;
+  job.rounds = 2;
+  job.sites_per_round = sites;
+  job.min_sites = sites;
+  job.round_deadline_s = 120;
+  job.batch_size = batch_size;
+  return job;
+}
+
 int free_loopback_port() {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 
+#include "config/job_config.h"
 #include "wire/model_blob.h"
 #include "pki/tls.h"
 
@@ -25,6 +26,10 @@ TlsFiles kit(const std::string& name, bool other_ca = false);
 // Where the real data sets live: $FEDXRAY_SHARED_DATA, else ../shared/data beside the repo.
 // Tests that need a set call FEDXRAY_SKIP (tests/skip_test.h) when it is absent.
 std::string shared_data_dir();
+
+// A two-round cnn-small job for the end-to-end tests: `sites` sites every round, 120 s deadline.
+JobConfig two_round_job(const std::string& name, int classes, int image_size, int sites,
+                        int batch_size);
 
 // A TCP port on 127.0.0.1 that was free a moment ago.
 int free_loopback_port();
