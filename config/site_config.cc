@@ -12,15 +12,10 @@ PacsConfig read_pacs_config(ConfigReader r) {
   if (p.protocol == "dicomweb") {
     p.url = r.string("url");
     if (p.url.rfind("http://", 0) != 0 && p.url.rfind("https://", 0) != 0) {
-      r.fail("url", "must start with https:// (or http:// on a trusted network), e.g. "
-                    "https://pacs.hospital.local/dicom-web (got \"" + p.url + "\")");
-    }
-    p.ca_certificate = r.path("ca_certificate", std::string());
-    p.client_certificate = r.path("client_certificate", std::string());
-    p.client_key = r.path("client_key", std::string());
-    if (p.client_certificate.empty() != p.client_key.empty()) {
-      r.fail(p.client_key.empty() ? "client_certificate" : "client_key",
-             "client_certificate and client_key come together: set both or neither");
+      r.fail("url",
+             "must start with https:// (or http:// on a trusted network), e.g. "
+             "https://pacs.hospital.local/dicom-web (got \"" +
+                 p.url + "\")");
     }
     p.username = r.string("username", std::string());
     p.password_file = r.path("password_file", std::string());
@@ -30,8 +25,9 @@ PacsConfig read_pacs_config(ConfigReader r) {
     }
     p.bearer_token_file = r.path("bearer_token_file", std::string());
     if (!p.bearer_token_file.empty() && !p.username.empty()) {
-      r.fail("bearer_token_file", "use either basic credentials (username, password_file) or a "
-                                  "bearer token, not both");
+      r.fail("bearer_token_file",
+             "use either basic credentials (username, password_file) or a "
+             "bearer token, not both");
     }
   } else {
     p.host = r.string("host");
@@ -45,11 +41,27 @@ PacsConfig read_pacs_config(ConfigReader r) {
       }
     }
   }
+  if (p.protocol == "dicomweb" || r.boolean("tls", false)) {
+    p.tls = p.protocol == "dimse";
+    p.ca_certificate = r.path("ca_certificate", std::string());
+    p.client_certificate = r.path("client_certificate", std::string());
+    p.client_key = r.path("client_key", std::string());
+    if (p.client_certificate.empty() != p.client_key.empty()) {
+      r.fail(p.client_key.empty() ? "client_certificate" : "client_key",
+             "client_certificate and client_key come together: set both or neither");
+    }
+    if (p.tls && (p.ca_certificate.empty() || p.client_certificate.empty())) {
+      r.fail("tls",
+             "DICOM TLS needs ca_certificate (the PACS's CA) and client_certificate / "
+             "client_key (the agent's own, which the PACS must trust)");
+    }
+  }
   p.study_date = r.string("study_date", std::string());
   p.modality = r.string("modality", std::string());
   p.body_part = r.string("body_part", std::string());
   p.labels = r.path("labels");
-  p.key_column = r.choice("key_column", {"", "accession_number", "study_instance_uid"}, std::string());
+  p.key_column =
+      r.choice("key_column", {"", "accession_number", "study_instance_uid"}, std::string());
   p.cache = r.path("cache", std::string());
   p.cache_max_mb = r.integer("cache_max_mb", 1, int64_t(1) << 30, p.cache_max_mb);
   p.retries = int(r.integer("retries", 1, 100, p.retries));
@@ -63,7 +75,8 @@ PacsConfig read_pacs_config(ConfigReader r) {
 
 DataSourceConfig read_data_source_config(ConfigReader r) {
   DataSourceConfig d;
-  d.source = r.choice("source", {"synthetic", "image_folder", "npz", "pacs"}, std::string("synthetic"));
+  d.source =
+      r.choice("source", {"synthetic", "image_folder", "npz", "pacs"}, std::string("synthetic"));
   if (d.source == "npz") {
     d.file = r.path("file");
     d.train_split = r.string("train_split", d.train_split);
@@ -112,8 +125,8 @@ SiteConfig load_site_config(const std::string& file) {
   }
   c.coordinator = r.string("coordinator");
   if (c.coordinator.find(':') == std::string::npos) {
-    r.fail("coordinator", "must be host:port, e.g. coordinator.example.org:50051 (got \"" +
-                              c.coordinator + "\")");
+    r.fail("coordinator",
+           "must be host:port, e.g. coordinator.example.org:50051 (got \"" + c.coordinator + "\")");
   }
   c.certificate = r.path("certificate");
   c.private_key = r.path("private_key");

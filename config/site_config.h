@@ -18,9 +18,9 @@ struct PacsConfig {
   std::string protocol = "dicomweb";  // "dicomweb" (QIDO-RS + WADO-RS) or "dimse" (C-FIND + C-GET)
   // dicomweb: the service root, e.g. https://pacs.hospital.local/dicom-web
   std::string url;
-  std::string ca_certificate;        // https: the CA that signed the PACS's certificate
-  std::string client_certificate;    // https: optional client certificate and its key
-  std::string client_key;
+  std::string ca_certificate;        // https / DICOM TLS: the CA that signed the PACS's certificate
+  std::string client_certificate;    // https / DICOM TLS: the agent's certificate and its key
+  std::string client_key;            // (https: optional; DICOM TLS: required)
   std::string username;              // basic authentication, with password_file (mode 0600)
   std::string password_file;
   std::string bearer_token_file;     // bearer authentication (mode 0600)
@@ -29,6 +29,7 @@ struct PacsConfig {
   int port = 104;
   std::string called_ae = "ANY-SCP";
   std::string calling_ae = "FEDXRAY";
+  bool tls = false;                  // dimse: DICOM TLS (PS3.15 Annex B, BCP 195 profile)
   // Which studies: Study Date range (DICOM "YYYYMMDD-YYYYMMDD", either end may be open),
   // modality and body part examined (series level); empty = any.
   std::string study_date;

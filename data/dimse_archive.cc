@@ -8,6 +8,7 @@
 #include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcuid.h>
 #include <dcmtk/dcmnet/scu.h>
+#include <dcmtk/dcmtls/tlslayer.h>
 #include <dcmtk/oflog/oflog.h>
 
 namespace fedxray {
@@ -36,6 +37,13 @@ const char* const kStorageSyntaxes[] = {
     UID_RLELosslessTransferSyntax,
 };
 
+// DcmSCU with its transport layer settable from outside (DCMTK keeps it protected for DcmTLSSCU,
+// whose own certificate handling this class does not need).
+class SecurableScu : public DcmSCU {
+ public:
+  using DcmSCU::useSecureConnection;
+};
+
 std::string text(DcmDataset& d, const DcmTagKey& key) {
   OFString value;
   d.findAndGetOFString(key, value);
@@ -53,6 +61,25 @@ std::string checked_uid(const std::string& uid, const std::string& what) {
 
 DimseArchive::DimseArchive(const PacsConfig& config) : config_(config) {
   static std::once_flag quiet;
+  if (config_.tls) {
+    tls_ = std::make_unique<DcmTLSTransportLayer>(NET_REQUESTOR, nullptr, OFTrue);
+    auto fail = [&](const std::string& what, const OFCondition& c) {
+      throw ConfigError("data.pacs: DICOM TLS: " + what + " (" + std::string(c.text()) + ")");
+    };
+    OFCondition c = tls_->setTLSProfile(TSP_Profile_BCP195);
+    if (c.good()) c = tls_->activateCipherSuites();
+    if (c.bad()) fail("cannot set up the BCP 195 profile", c);
+    c = tls_->addTrustedCertificateFile(config_.ca_certificate.c_str(), DCF_Filetype_PEM);
+    if (c.bad()) fail("cannot read ca_certificate " + config_.ca_certificate, c);
+    c = tls_->setPrivateKeyFile(config_.client_key.c_str(), DCF_Filetype_PEM);
+    if (c.bad()) fail("cannot read client_key " + config_.client_key, c);
+    c = tls_->setCertificateFile(config_.client_certificate.c_str(), DCF_Filetype_PEM);
+    if (c.bad()) fail("cannot use client_certificate " + config_.client_certificate, c);
+    if (!tls_->checkPrivateKeyMatchesCertificate()) {
+      throw ConfigError("data.pacs: client_key does not belong to client_certificate");
+    }
+    tls_->setCertificateVerification(DCV_requireCertificate);
+  }
   std::call_once(quiet, [] {
     OFLog::configure(OFLogger::FATAL_LOG_LEVEL);
     // DCMTK leaves Nagle's algorithm on unless TCP_NODELAY is set; with it each small DIMSE
@@ -67,7 +94,8 @@ DimseArchive::~DimseArchive() {
 }
 
 std::string DimseArchive::describe() const {
-  return "DIMSE " + config_.called_ae + "@" + config_.host + ":" + std::to_string(config_.port);
+  return std::string(config_.tls ? "DIMSE over TLS " : "DIMSE ") + config_.called_ae + "@" +
+         config_.host + ":" + std::to_string(config_.port);
 }
 
 void DimseArchive::drop() {
@@ -77,8 +105,9 @@ void DimseArchive::drop() {
 
 DcmSCU& DimseArchive::connected() {
   if (scu_ && scu_->isConnected()) return *scu_;
-  scu_ = std::make_unique<DcmSCU>();
-  DcmSCU& scu = *scu_;
+  auto securable = std::make_unique<SecurableScu>();
+  SecurableScu& scu = *securable;
+  scu_ = std::move(securable);
   scu.setAETitle(config_.calling_ae.c_str());
   scu.setPeerHostName(config_.host.c_str());
   scu.setPeerPort(Uint16(config_.port));
@@ -104,6 +133,8 @@ DcmSCU& DimseArchive::connected() {
     }
   }
   OFCondition status = scu.initNetwork();
+  // The transport layer attaches to the network initNetwork() made.
+  if (status.good() && tls_) status = scu.useSecureConnection(tls_.get());
   if (status.good()) status = scu.negotiateAssociation();
   if (status.bad()) {
     const std::string why = status.text();
@@ -114,7 +145,10 @@ DcmSCU& DimseArchive::connected() {
       throw Error(describe() + ": the PACS rejected the association (" + why +
                   "); check data.pacs.called_ae / calling_ae and that the PACS knows this AE");
     }
-    throw PacsUnavailable(describe() + ": cannot open an association (" + why + ")");
+    throw PacsUnavailable(describe() + ": cannot open an association (" + why + ")" +
+                          (tls_ ? "; with DICOM TLS, check data.pacs.ca_certificate and that the "
+                                  "PACS trusts client_certificate"
+                                : ""));
   }
   return scu;
 }

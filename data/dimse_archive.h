@@ -5,8 +5,10 @@
 // hospital firewall like the DICOMweb source). One association is kept open and renewed when
 // the PACS drops it. The contract is PacsArchive's (data/pacs_archive.h).
 //
-// Not yet: DICOM TLS (PS3.15 Annex B) and C-MOVE; the association is plain TCP, so use it on the
-// hospital's own network only.
+// With `tls`, the association runs over DICOM TLS (PS3.15 Annex B, DCMTK's dcmtls with the
+// BCP 195 profile): the PACS's certificate must chain to `ca_certificate`, and the agent presents
+// `client_certificate`. Without it the association is plain TCP: use that inside the hospital
+// network only. C-MOVE is not offered (C-GET needs no inbound port).
 #pragma once
 
 #include <memory>
@@ -17,6 +19,7 @@
 
 class DcmSCU;
 class DcmDataset;
+class DcmTLSTransportLayer;
 
 namespace fedxray {
 
@@ -37,6 +40,7 @@ class DimseArchive : public PacsArchive {
   // C-FIND with `keys` (Study Root); every matching data set.
   std::vector<std::unique_ptr<DcmDataset>> find(DcmDataset& keys, const std::string& what);
   PacsConfig config_;
+  std::unique_ptr<DcmTLSTransportLayer> tls_;  // outlives scu_, which uses it
   std::unique_ptr<DcmSCU> scu_;
 };
 

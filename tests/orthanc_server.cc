@@ -30,7 +30,7 @@ bool OrthancServer::available() {
 
 OrthancServer::OrthancServer(const std::string& folder,
                              const std::map<std::string, std::string>& users,
-                             const std::string& client_ae)
+                             const std::string& client_ae, const OrthancDicomTls& dicom_tls)
     : folder_(folder), users_(users) {
   fs::create_directories(folder_ + "/storage");
   http_port_ = free_loopback_port();
@@ -58,6 +58,13 @@ OrthancServer::OrthancServer(const std::string& folder,
       {"DicomWeb", {{"Enable", true}, {"Root", "/dicom-web/"}}},
       {"HttpCompressionEnabled", false},
   };
+  if (!dicom_tls.certificate.empty()) {
+    config["DicomTlsEnabled"] = true;
+    config["DicomTlsCertificate"] = dicom_tls.certificate;
+    config["DicomTlsPrivateKey"] = dicom_tls.private_key;
+    config["DicomTlsTrustedCertificates"] = dicom_tls.trusted_ca;
+    config["DicomTlsRemoteCertificateRequired"] = true;
+  }
   config_ = folder_ + "/orthanc.json";
   write_file_atomically(config_, config.dump(2));
   start();

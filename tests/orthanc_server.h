@@ -12,17 +12,26 @@ class Client;
 
 namespace fedxray::testing {
 
+// DICOM TLS on Orthanc's DICOM port: its certificate and key, and the CA whose client
+// certificates it requires.
+struct OrthancDicomTls {
+  std::string certificate;
+  std::string private_key;
+  std::string trusted_ca;
+};
+
 class OrthancServer {
  public:
   // True when /usr/sbin/Orthanc and the DICOMweb plugin are installed (scripts/setup.sh does).
   static bool available();
 
   // Starts Orthanc; `users` (name -> password) turns on HTTP basic authentication. Accepts
-  // C-FIND and C-GET from AE title `client_ae`. Throws std::runtime_error
-  // when it does not start.
+  // C-FIND and C-GET from AE title `client_ae`; `dicom_tls` puts its DICOM port behind TLS. Throws
+  // std::runtime_error when it does not start.
   explicit OrthancServer(const std::string& folder,
                          const std::map<std::string, std::string>& users = {},
-                         const std::string& client_ae = "FEDXRAY");
+                         const std::string& client_ae = "FEDXRAY",
+                         const OrthancDicomTls& dicom_tls = {});
   ~OrthancServer();
   OrthancServer(const OrthancServer&) = delete;
   OrthancServer& operator=(const OrthancServer&) = delete;

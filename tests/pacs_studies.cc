@@ -25,9 +25,9 @@ std::vector<std::string> write_study(const std::string& folder, const Study& s) 
     d->putAndInsertString(DCM_PatientID, s.patient_id.c_str());
     d->putAndInsertString(DCM_PatientName, s.patient_name.c_str());
     d->putAndInsertString(DCM_AccessionNumber, s.accession.c_str());
-    d->putAndInsertString(DCM_StudyDate, "20240115");
-    d->putAndInsertString(DCM_Modality, "CR");
-    d->putAndInsertString(DCM_BodyPartExamined, "CHEST");
+    d->putAndInsertString(DCM_StudyDate, s.study_date.c_str());
+    d->putAndInsertString(DCM_Modality, s.modality.c_str());
+    d->putAndInsertString(DCM_BodyPartExamined, s.body_part.c_str());
     d->putAndInsertString(DCM_InstanceNumber, std::to_string(i + 1).c_str());
     if (s.burned_in) d->putAndInsertString(DCM_BurnedInAnnotation, "YES");
     d->putAndInsertUint16(DCM_Rows, Uint16(s.size));

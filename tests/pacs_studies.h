@@ -16,6 +16,9 @@ struct Study {
   int instances = 1;
   bool burned_in = false;  // Burned In Annotation YES: the de-identification gate refuses it
   int size = 24;           // rows = columns
+  std::string study_date = "20240115";
+  std::string modality = "CR";
+  std::string body_part = "CHEST";
 };
 
 // Writes one study's instances (a pixel pattern that depends on the accession number) into

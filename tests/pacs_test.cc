@@ -71,6 +71,18 @@ std::string made_folder(const testing::TempDir& dir) {
   return dir.path + "/made";
 }
 
+// A pacs source for a stand-in DICOMweb server at `origin` (one try per request).
+DataSourceConfig stub_pacs_config(const testing::TempDir& dir, const std::string& origin) {
+  write_file_atomically(dir.path + "/labels.csv", "accession_number,label\nACC6000,1\n");
+  DataSourceConfig config;
+  config.source = "pacs";
+  config.deid_cache = dir.path + "/deid";
+  config.pacs.url = origin + "/dicom-web";
+  config.pacs.labels = dir.path + "/labels.csv";
+  config.pacs.retries = 1;
+  return config;
+}
+
 std::string cache_journal(const DataSourceConfig& c) {
   return c.deid_cache + "/pacs/instances.jsonl";
 }
@@ -139,6 +151,16 @@ TEST_CASE("the pacs data source config: keys, and errors that name the key and t
   CHECK(d.pacs.port == 11112);
   CHECK(d.pacs.called_ae == "ARCHIVE");
   CHECK(d.pacs.calling_ae == "FEDXRAY");
+  CHECK_FALSE(d.pacs.tls);
+  const DataSourceConfig t = load_data_source_config(
+      site("    protocol: dimse\n    host: p\n    labels: l.csv\n    tls: true\n"
+           "    ca_certificate: ca.pem\n    client_certificate: a.pem\n    client_key: a.key\n"));
+  CHECK(t.pacs.tls);
+  CHECK(t.pacs.ca_certificate == dir.path + "/ca.pem");
+  CHECK_THROWS_WITH(
+      load_data_source_config(site("    protocol: dimse\n    host: p\n    labels: l.csv\n"
+                                   "    tls: true\n    ca_certificate: ca.pem\n")),
+      Catch::Contains("'data.pacs.tls'") && Catch::Contains("client_certificate"));
 
   CHECK_THROWS_WITH(
       load_data_source_config(site("    url: pacs.example/dicom-web\n    labels: l.csv\n")),
@@ -415,13 +437,7 @@ TEST_CASE(
   });
   const int port = pacs.bind_to_any_port("127.0.0.1");
   std::thread serving([&] { pacs.listen_after_bind(); });
-  write_file_atomically(dir.path + "/labels.csv", "accession_number,label\nACC6000,1\n");
-  DataSourceConfig config;
-  config.source = "pacs";
-  config.deid_cache = dir.path + "/deid";
-  config.pacs.url = "https://127.0.0.1:" + std::to_string(port) + "/dicom-web";
-  config.pacs.labels = dir.path + "/labels.csv";
-  config.pacs.retries = 1;
+  DataSourceConfig config = stub_pacs_config(dir, "https://127.0.0.1:" + std::to_string(port));
   config.pacs.ca_certificate = server.ca_certificate;
   config.pacs.client_certificate = client.certificate;
   config.pacs.client_key = client.private_key;
@@ -442,4 +458,103 @@ TEST_CASE(
   CHECK_FALSE(refused.stopped.empty());
   pacs.stop();
   serving.join();
+}
+
+TEST_CASE(
+    "only studies in the date range, and series of the modality and body part, are fetched, "
+    "over DICOMweb and over DIMSE",
+    "[pacs][orthanc]") {
+  if (!testing::OrthancServer::available()) FEDXRAY_SKIP(kNoOrthanc);
+  testing::TempDir dir;
+  testing::OrthancServer pacs(dir.path + "/orthanc");
+  const std::string made = made_folder(dir);
+  Study old_study{"F1", "A^B", "ACC8001"}, dx{"F2", "A^B", "ACC8002"}, hand{"F3", "A^B", "ACC8003"},
+      wanted{"F4", "A^B", "ACC8004", 2};
+  old_study.study_date = "20230510";
+  dx.modality = "DX";
+  hand.body_part = "HAND";
+  wanted.study_date = "20240620";
+  for (const Study& s : {old_study, dx, hand, wanted}) {
+    for (const auto& f : write_study(made, s)) pacs.upload(f);
+  }
+  write_file_atomically(dir.path + "/labels.csv",
+                        "accession_number,label\nACC8001,0\nACC8002,1\nACC8003,0\nACC8004,1\n");
+  for (const char* protocol : {"dicomweb", "dimse"}) {
+    INFO(protocol);
+    DataSourceConfig config = pacs_config(pacs, dir.path, protocol);
+    config.pacs.cache = dir.path + "/cache-" + protocol;
+    config.pacs.study_date = "20240101-";
+    config.pacs.modality = "CR";
+    config.pacs.body_part = "CHEST";
+    const PacsSyncReport r = PacsSource(config).sync();
+    CHECK(r.studies_found == 2);  // the 2023 study and the DX-only study are not matched
+    CHECK(r.studies_wanted == 2);
+    CHECK(r.instances_found == 2);  // the HAND series is not
+    CHECK(r.fetched == 2);
+    const std::string journal = read_file(config.pacs.cache + "/instances.jsonl");
+    CHECK(journal.find("ACC8004") != std::string::npos);
+    CHECK(journal.find("ACC8003") == std::string::npos);
+  }
+}
+
+TEST_CASE(
+    "a bearer token from a private file is sent as Authorization, and a refused one is a "
+    "clear error",
+    "[pacs]") {
+  testing::TempDir dir;
+  httplib::Server pacs;  // answers the study query only with the right token
+  pacs.Get("/dicom-web/studies", [](const httplib::Request& req, httplib::Response& res) {
+    if (req.get_header_value("Authorization") != "Bearer tok-7f3a") {
+      res.status = 401;
+      return;
+    }
+    res.set_content("[]", "application/dicom+json");
+  });
+  const int port = pacs.bind_to_any_port("127.0.0.1");
+  std::thread serving([&] { pacs.listen_after_bind(); });
+  DataSourceConfig config = stub_pacs_config(dir, "http://127.0.0.1:" + std::to_string(port));
+  config.pacs.bearer_token_file = dir.path + "/token";
+  write_file_atomically(config.pacs.bearer_token_file, "  tok-7f3a\n", 0600);
+  CHECK(PacsSource(config).sync().stopped.empty());
+  write_file_atomically(config.pacs.bearer_token_file, "tok-expired\n", 0600);
+  CHECK_THROWS_WITH(PacsSource(config).sync(), Catch::Contains("refused the credentials") &&
+                                                   Catch::Contains("bearer_token_file"));
+  write_file_atomically(config.pacs.bearer_token_file, "tok-7f3a\n", 0640);
+  CHECK_THROWS_WITH(PacsSource(config), Catch::Contains("token") && Catch::Contains("600"));
+  pacs.stop();
+  serving.join();
+}
+
+TEST_CASE(
+    "DIMSE over DICOM TLS: C-FIND and C-GET with certificates both ways, and a PACS "
+    "certificate from another CA refused",
+    "[pacs][orthanc]") {
+  if (!testing::OrthancServer::available()) FEDXRAY_SKIP(kNoOrthanc);
+  testing::TempDir dir;
+  // The test consortium's coordinator certificate stands in for the PACS's, its CA for the
+  // hospital's; Orthanc requires the agent's certificate from that CA.
+  const TlsFiles server = testing::kit("coordinator"), client = testing::kit("site-a");
+  testing::OrthancServer pacs(dir.path + "/orthanc", {}, "FEDXRAY",
+                              {server.certificate, server.private_key, server.ca_certificate});
+  for (const auto& f : write_study(made_folder(dir), {"S1", "G^H", "ACC9000", 2})) pacs.upload(f);
+  write_file_atomically(dir.path + "/labels.csv", "accession_number,label\nACC9000,1\n");
+  DataSourceConfig config = pacs_config(pacs, dir.path, "dimse");
+  config.pacs.tls = true;
+  config.pacs.ca_certificate = server.ca_certificate;
+  config.pacs.client_certificate = client.certificate;
+  config.pacs.client_key = client.private_key;
+  const PacsSyncReport r = PacsSource(config).sync();
+  CHECK(r.stopped.empty());
+  CHECK(r.fetched == 2);
+
+  DataSourceConfig plain = config;  // the PACS speaks TLS only
+  plain.pacs.tls = false;
+  plain.pacs.cache = dir.path + "/plain-cache";
+  CHECK_FALSE(PacsSource(plain).sync().stopped.empty());
+  DataSourceConfig untrusted = config;  // the PACS's certificate is not from this CA
+  untrusted.pacs.ca_certificate = testing::kit("site-a", true).ca_certificate;
+  untrusted.pacs.cache = dir.path + "/untrusted-cache";
+  const PacsSyncReport refused = PacsSource(untrusted).sync();
+  CHECK(refused.fetched == 0);
+  CHECK_THAT(refused.stopped, Catch::Contains("check data.pacs.ca_certificate"));
 }
