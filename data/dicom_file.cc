@@ -62,11 +62,12 @@ void decode_jpeg2000_pixel_data(DcmDataset& dataset, E_TransferSyntax xfer) {
     if (bytes) codestream.insert(codestream.end(), bytes, bytes + item->getLength());
   }
   if (codestream.empty()) throw Error("its JPEG 2000 pixel data holds no fragment");
-  const Jpeg2000Image j2k = decode_jpeg2000(codestream.data(), codestream.size());
   Uint16 rows = 0, columns = 0, bits_allocated = 0;
   dataset.findAndGetUint16(DCM_Rows, rows);
   dataset.findAndGetUint16(DCM_Columns, columns);
   dataset.findAndGetUint16(DCM_BitsAllocated, bits_allocated);
+  if (rows == 0 || columns == 0) throw Error("its Rows or Columns is missing or 0");
+  const Jpeg2000Image j2k = decode_jpeg2000(codestream.data(), codestream.size(), columns, rows);
   if (j2k.width != columns || j2k.height != rows) {
     throw Error("its JPEG 2000 image is " + std::to_string(j2k.width) + "x" +
                 std::to_string(j2k.height) + " but the header says " + std::to_string(columns) +

@@ -68,7 +68,8 @@ struct ImageDeleter {
 
 }  // namespace
 
-Jpeg2000Image decode_jpeg2000(const uint8_t* data, std::size_t size) {
+Jpeg2000Image decode_jpeg2000(const uint8_t* data, std::size_t size, int expected_width,
+                              int expected_height) {
   static const uint8_t kJp2Signature[] = {0x00, 0x00, 0x00, 0x0C, 0x6A, 0x50, 0x20, 0x20};
   const bool jp2 =
       size >= sizeof(kJp2Signature) && std::memcmp(data, kJp2Signature, sizeof(kJp2Signature)) == 0;
@@ -99,6 +100,24 @@ Jpeg2000Image decode_jpeg2000(const uint8_t* data, std::size_t size) {
     throw Error("the JPEG 2000 header is unreadable (" + last_error + ")");
   }
   std::unique_ptr<opj_image_t, ImageDeleter> image(raw);
+  // Before decoding allocates anything the header asks for:
+  const int64_t width = int64_t(image->x1) - int64_t(image->x0);
+  const int64_t height = int64_t(image->y1) - int64_t(image->y0);
+  if (width <= 0 || height <= 0 || width * height > kMaxJpeg2000Pixels) {
+    throw Error("the JPEG 2000 header claims a " + std::to_string(width) + "x" +
+                std::to_string(height) + " image; more than " + std::to_string(kMaxJpeg2000Pixels) +
+                " pixels (or none) is refused");
+  }
+  if ((expected_width > 0 && width != expected_width) ||
+      (expected_height > 0 && height != expected_height)) {
+    throw Error("its JPEG 2000 image is " + std::to_string(width) + "x" + std::to_string(height) +
+                " but the header says " + std::to_string(expected_width) + "x" +
+                std::to_string(expected_height));
+  }
+  if (image->numcomps != 1) {
+    throw Error("the JPEG 2000 image has " + std::to_string(image->numcomps) +
+                " components; radiographs are grayscale (one component)");
+  }
   if (!opj_decode(codec.get(), stream.get(), image.get()) ||
       !opj_end_decompress(codec.get(), stream.get())) {
     throw Error("the JPEG 2000 codestream is corrupt or truncated (" + last_error + ")");

@@ -14,6 +14,7 @@
 #include "base/atomic_file.h"
 #include "config/site_config.h"
 #include "data/dicom_file.h"
+#include "data/jpeg2000_codestream.h"
 #include "data/image_folder_source.h"
 #include "tests/skip_test.h"
 #include "tests/test_support.h"
@@ -259,4 +260,24 @@ TEST_CASE("a DICOM file without preamble and meta header is read, a multi-frame 
   CHECK_THROWS_WITH(decode_image_file(multi),
                     Catch::Contains("multi.dcm: a multi-frame DICOM object (2 frames)") &&
                         Catch::Contains("export the frame"));
+}
+
+TEST_CASE("a JPEG 2000 header claiming a huge image is refused before anything is allocated",
+          "[dicom][fuzz]") {
+  // Found by fuzz/jpeg2000_fuzz.cc: a codestream whose SIZ marker claims 134217728 x 134217728
+  // pixels made OpenJPEG allocate until the process ran out of memory.
+  const std::string codestream(
+      "\xff\x4f\xff\x51\x00\x29\x00\x00\x08\x00\x08\x00\x08\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"
+      "\x08\x02\x00\x00\x02\x00\x00\x08\x00\x00\x00\x00\x00\x00\x00\x00\x00\x01\x0f\xde\x01\xff\x52\x00"
+      "\x0c\x02\x00\x04\x01\x00\x02\x04\x04\x00\x01\xff\x5c\x00\x0a\x40\x80\x88\x88\x90\x88\x88\xff\xff"
+      "\xff\xff\xd0\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\x20\x2e"
+      "\x30\xff\x90\x00\x0a\x00\x00\x00\x00\x00\x40\x00\x01\xff\x93\xdf\xf8\x90\x50\x07\x81\x57\x59\x4a"
+      "\xf2\x84\xf5\x02\x00\x00\x08\x00\x00\x00\x00\x05\x00\x00\x00\x00\xcb\x3c\x0b\xc7\x63\x7f\xc0\x03"
+      "\xea\x03\xea\x05\x80\x40\x3f\x30\x60\x22\x1a\x08\x5d\x8f\x03\x7f\xdd\x51\xdf\x9e",
+      164);
+  const auto* bytes = reinterpret_cast<const uint8_t*>(codestream.data());
+  CHECK_THROWS_WITH(decode_jpeg2000(bytes, codestream.size()),
+                    Catch::Contains("JPEG 2000 header claims") && Catch::Contains("refused"));
+  // A DICOM header that says otherwise is believed over the codestream.
+  CHECK_THROWS_WITH(decode_jpeg2000(bytes, codestream.size(), 64, 64), Catch::Contains("refused"));
 }
