@@ -24,6 +24,7 @@ PacsConfig read_pacs_config(ConfigReader r) {
              "username and password_file come together: set both or neither");
     }
     p.bearer_token_file = r.path("bearer_token_file", std::string());
+    p.allow_credentials_over_http = r.boolean("allow_credentials_over_http", false);
     if (!p.bearer_token_file.empty() && !p.username.empty()) {
       r.fail("bearer_token_file",
              "use either basic credentials (username, password_file) or a "

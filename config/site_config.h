@@ -24,6 +24,7 @@ struct PacsConfig {
   std::string username;              // basic authentication, with password_file (mode 0600)
   std::string password_file;
   std::string bearer_token_file;     // bearer authentication (mode 0600)
+  bool allow_credentials_over_http = false;  // send them over http:// (in clear) anyway
   // dimse: the PACS's address and AE titles
   std::string host;
   int port = 104;

@@ -4,7 +4,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <set>
+
 #include <httplib.h>
+#include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 
 #include "base/atomic_file.h"
@@ -17,6 +20,7 @@ namespace {
 constexpr std::size_t kMaxQueryReply = std::size_t(64) << 20;
 constexpr std::size_t kMaxInstance = std::size_t(1) << 30;
 constexpr int kPageSize = 500;
+constexpr std::size_t kMaxStudies = 1000000;
 
 // A credential from a file only the agent's user may read; surrounding white space dropped.
 std::string read_credential(const std::string& path, const std::string& what,
@@ -69,14 +73,6 @@ std::string first_value(const nlohmann::json& result, const char* tag) {
   return "";
 }
 
-// A UID from a reply goes into the next URL: only digits and dots, as DICOM UIDs are.
-std::string checked_uid(const std::string& uid, const std::string& what) {
-  if (uid.empty() || uid.size() > 64 || uid.find_first_not_of("0123456789.") != std::string::npos) {
-    throw Error("the PACS returned an invalid " + what + " \"" + uid.substr(0, 80) + "\"");
-  }
-  return uid;
-}
-
 nlohmann::json parse_results(const std::string& body, const std::string& target) {
   if (body.empty()) return nlohmann::json::array();  // 204 No Content: no match
   nlohmann::json results;
@@ -111,6 +107,13 @@ DicomWebArchive::DicomWebArchive(const PacsConfig& config) : url_(config.url) {
   if (https) {
     if (!config.ca_certificate.empty()) client_->set_ca_cert_path(config.ca_certificate);
     client_->enable_server_certificate_verification(true);
+  }
+  if (!https && (!config.username.empty() || !config.bearer_token_file.empty()) &&
+      !config.allow_credentials_over_http) {
+    throw ConfigError(
+        "data.pacs.url is http:// and would send the PACS credentials in clear; use "
+        "https://, or set data.pacs.allow_credentials_over_http: true on a network "
+        "you trust");
   }
   if (!config.username.empty()) {
     client_->set_basic_auth(config.username, read_credential(config.password_file, "PACS password",
@@ -188,26 +191,43 @@ std::vector<PacsStudy> DicomWebArchive::find_studies(const PacsQuery& query) {
   if (!query.study_date.empty()) filter += "&StudyDate=" + percent_encode(query.study_date);
   if (!query.modality.empty()) filter += "&ModalitiesInStudy=" + percent_encode(query.modality);
   std::vector<PacsStudy> studies;
-  for (int offset = 0;; offset += kPageSize) {
+  std::set<std::string> seen;
+  // Pages until one is empty or brings nothing new: a PACS may cap a page below the limit asked
+  // for, or ignore the offset (then the same page comes back, and that ends it).
+  for (std::size_t offset = 0;;) {
     const std::string target = "/studies?" + filter + "&limit=" + std::to_string(kPageSize) +
                                "&offset=" + std::to_string(offset);
     const nlohmann::json results =
         parse_results(get(target, "application/dicom+json", kMaxQueryReply), target);
+    std::size_t fresh = 0;
     for (const auto& r : results) {
       PacsStudy s;
-      s.study_uid = checked_uid(first_value(r, "0020000D"), "Study Instance UID");
+      try {
+        s.study_uid = checked_pacs_uid(first_value(r, "0020000D"), "Study Instance UID");
+      } catch (const Error& e) {
+        spdlog::warn("QIDO-RS {}: a result skipped: {}", url_, e.what());
+        continue;
+      }
+      if (!seen.insert(s.study_uid).second) continue;
+      ++fresh;
       s.accession_number = first_value(r, "00080050");
       s.patient_id = first_value(r, "00100020");
       studies.push_back(std::move(s));
     }
-    if (results.size() < std::size_t(kPageSize)) break;
+    if (studies.size() > kMaxStudies) {
+      throw Error(url_ + ": the query matches more than " + std::to_string(kMaxStudies) +
+                  " studies; narrow it with data.pacs.study_date / modality");
+    }
+    if (fresh == 0) break;
+    offset += results.size();
   }
   return studies;
 }
 
 std::vector<PacsInstance> DicomWebArchive::find_instances(const PacsStudy& study,
                                                           const PacsQuery& query) {
-  const std::string study_path = "/studies/" + checked_uid(study.study_uid, "Study Instance UID");
+  const std::string study_path =
+      "/studies/" + checked_pacs_uid(study.study_uid, "Study Instance UID");
   std::string filter;
   if (!query.modality.empty()) filter += "&Modality=" + percent_encode(query.modality);
   if (!query.body_part.empty()) filter += "&BodyPartExamined=" + percent_encode(query.body_part);
@@ -216,28 +236,40 @@ std::vector<PacsInstance> DicomWebArchive::find_instances(const PacsStudy& study
   for (const auto& series :
        parse_results(get(series_target, "application/dicom+json", kMaxQueryReply), series_target)) {
     const std::string series_uid =
-        checked_uid(first_value(series, "0020000E"), "Series Instance UID");
-    for (int offset = 0;; offset += kPageSize) {
+        checked_pacs_uid(first_value(series, "0020000E"), "Series Instance UID");
+    std::set<std::string> seen;  // a PACS that ignores the offset sends the same page again
+    for (std::size_t offset = 0;;) {
       const std::string target = study_path + "/series/" + series_uid +
                                  "/instances?limit=" + std::to_string(kPageSize) +
                                  "&offset=" + std::to_string(offset);
       const nlohmann::json results =
           parse_results(get(target, "application/dicom+json", kMaxQueryReply), target);
+      std::size_t fresh = 0;
       for (const auto& r : results) {
-        instances.push_back(
-            {study, series_uid, checked_uid(first_value(r, "00080018"), "SOP Instance UID")});
+        std::string sop;
+        try {
+          sop = checked_pacs_uid(first_value(r, "00080018"), "SOP Instance UID");
+        } catch (const Error& e) {
+          spdlog::warn("QIDO-RS {}: a result skipped: {}", url_, e.what());
+          continue;
+        }
+        if (!seen.insert(sop).second) continue;
+        ++fresh;
+        instances.push_back({study, series_uid, sop});
       }
-      if (results.size() < std::size_t(kPageSize)) break;
+      // A series of radiographs rarely fills a page: a short page is the last one.
+      if (fresh == 0 || results.size() < std::size_t(kPageSize)) break;
+      offset += results.size();
     }
   }
   return instances;
 }
 
 void DicomWebArchive::retrieve(const PacsInstance& instance, const std::string& path) {
-  const std::string target = "/studies/" +
-                             checked_uid(instance.study.study_uid, "Study Instance UID") +
-                             "/series/" + checked_uid(instance.series_uid, "Series Instance UID") +
-                             "/instances/" + checked_uid(instance.sop_uid, "SOP Instance UID");
+  const std::string target =
+      "/studies/" + checked_pacs_uid(instance.study.study_uid, "Study Instance UID") + "/series/" +
+      checked_pacs_uid(instance.series_uid, "Series Instance UID") + "/instances/" +
+      checked_pacs_uid(instance.sop_uid, "SOP Instance UID");
   std::string content_type;
   const std::string body =
       // transfer-syntax=*: as stored (PS3.18 8.7.3.5.2); without it the PACS must transcode to

@@ -50,13 +50,6 @@ std::string text(DcmDataset& d, const DcmTagKey& key) {
   return value.c_str();
 }
 
-std::string checked_uid(const std::string& uid, const std::string& what) {
-  if (uid.empty() || uid.size() > 64 || uid.find_first_not_of("0123456789.") != std::string::npos) {
-    throw Error("the PACS returned an invalid " + what + " \"" + uid.substr(0, 80) + "\"");
-  }
-  return uid;
-}
-
 }  // namespace
 
 DimseArchive::DimseArchive(const PacsConfig& config) : config_(config) {
@@ -207,7 +200,7 @@ std::vector<PacsStudy> DimseArchive::find_studies(const PacsQuery& query) {
     keys.putAndInsertString(DCM_ModalitiesInStudy, query.modality.c_str());
   std::vector<PacsStudy> studies;
   for (auto& d : find(keys, "studies")) {
-    studies.push_back({checked_uid(text(*d, DCM_StudyInstanceUID), "Study Instance UID"),
+    studies.push_back({checked_pacs_uid(text(*d, DCM_StudyInstanceUID), "Study Instance UID"),
                        text(*d, DCM_AccessionNumber), text(*d, DCM_PatientID)});
   }
   return studies;
@@ -224,15 +217,15 @@ std::vector<PacsInstance> DimseArchive::find_instances(const PacsStudy& study,
   std::vector<PacsInstance> instances;
   for (auto& series : find(series_keys, "the series of a study")) {
     const std::string series_uid =
-        checked_uid(text(*series, DCM_SeriesInstanceUID), "Series Instance UID");
+        checked_pacs_uid(text(*series, DCM_SeriesInstanceUID), "Series Instance UID");
     DcmDataset image_keys;
     image_keys.putAndInsertString(DCM_QueryRetrieveLevel, "IMAGE");
     image_keys.putAndInsertString(DCM_StudyInstanceUID, study.study_uid.c_str());
     image_keys.putAndInsertString(DCM_SeriesInstanceUID, series_uid.c_str());
     image_keys.putAndInsertString(DCM_SOPInstanceUID, "");
     for (auto& image : find(image_keys, "the instances of a series")) {
-      instances.push_back(
-          {study, series_uid, checked_uid(text(*image, DCM_SOPInstanceUID), "SOP Instance UID")});
+      instances.push_back({study, series_uid,
+                           checked_pacs_uid(text(*image, DCM_SOPInstanceUID), "SOP Instance UID")});
     }
   }
   return instances;
@@ -267,9 +260,17 @@ void DimseArchive::retrieve(const PacsInstance& instance, const std::string& pat
     failed = std::max(failed, r->m_numberOfFailedSubops);
     delete r;
   }
+  // DCMTK names what arrives <modality>.<SOP Instance UID>: only the instance asked for is
+  // taken (another one would get this study's label).
   std::string received;
-  for (const auto& entry : fs::directory_iterator(landing)) {
-    if (entry.is_regular_file()) received = entry.path().string();
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(landing, ec)) {
+    const std::string name = entry.path().filename().string();
+    const std::string tail = "." + instance.sop_uid;
+    if (entry.is_regular_file() && name.size() > tail.size() &&
+        name.compare(name.size() - tail.size(), tail.size(), tail) == 0) {
+      received = entry.path().string();
+    }
   }
   if (status.bad() || received.empty()) {
     fs::remove_all(landing);

@@ -6,7 +6,8 @@
 // Contract: every call either succeeds or throws fedxray::Error naming the archive, what was
 // asked and what came back (HTTP status or DIMSE status); PacsUnavailable when the archive could
 // not be reached at all (refused, timed out), which callers retry with backoff. Nothing an
-// archive returns is trusted: sizes are bounded, replies are parsed defensively. The instances
+// archive returns is trusted: replies are parsed defensively, UIDs checked before use, DICOMweb
+// replies bounded in size (DIMSE C-FIND result counts are not yet). The instances
 // come back exactly as the PACS holds them, identifying attributes included: the caller sends
 // them through the de-identification gate before anything decodes them.
 #pragma once
@@ -43,6 +44,18 @@ struct PacsInstance {
   std::string series_uid;
   std::string sop_uid;
 };
+
+// `uid` as a PACS returned it, checked before it goes into a URL, a query or a file name: 1-64
+// characters, digits in dot-separated components (PS3.5 9.1), so never ".", ".." or empty.
+// Throws Error naming `what`.
+inline std::string checked_pacs_uid(const std::string& uid, const std::string& what) {
+  bool valid = !uid.empty() && uid.size() <= 64 && uid.front() != '.' && uid.back() != '.' &&
+               uid.find("..") == std::string::npos;
+  for (char c : uid) valid = valid && ((c >= '0' && c <= '9') || c == '.');
+  if (!valid)
+    throw Error("the PACS returned an invalid " + what + " \"" + uid.substr(0, 80) + "\"");
+  return uid;
+}
 
 class PacsArchive {
  public:

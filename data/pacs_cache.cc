@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -11,6 +12,9 @@
 #include <filesystem>
 #include <thread>
 
+#include <dcmtk/config/osconfig.h>
+#include <dcmtk/dcmdata/dcdeftag.h>
+#include <dcmtk/dcmdata/dcfilefo.h>
 #include <spdlog/spdlog.h>
 
 #include "base/atomic_file.h"
@@ -84,6 +88,19 @@ class CacheLock {
   int fd_ = -1;
 };
 
+// Whose images these are, for the split: the Patient ID from the query, else from the retrieved
+// file itself (before de-identification), else the study (its images at least stay together).
+std::string patient_key(const PacsInstance& instance, const std::string& raw) {
+  if (!instance.study.patient_id.empty()) return instance.study.patient_id;
+  DcmFileFormat file;
+  OFString id;
+  if (file.loadFile(raw.c_str(), EXS_Unknown, EGL_noChange, 4096).good() &&
+      file.getDataset()->findAndGetOFString(DCM_PatientID, id).good() && !id.empty()) {
+    return id.c_str();
+  }
+  return "study\n" + instance.study.study_uid;
+}
+
 }  // namespace
 
 nlohmann::json PacsSyncReport::to_json() const {
@@ -117,14 +134,22 @@ PacsCache::PacsCache(const DataSourceConfig& config) : config_(config.pacs) {
       fs::remove_all(leftover.path());
     }
   }
+  load_journal(lock.held());
+}
+
+void PacsCache::load_journal(bool repair) {
+  by_sop_.clear();
+  order_.clear();
+  bytes_ = 0;
   const std::string journal = folder_ + "/instances.jsonl";
   if (!fs::exists(journal)) return;
   std::string text = read_file(journal);
   const std::size_t complete = text.rfind('\n') == std::string::npos ? 0 : text.rfind('\n') + 1;
   if (complete != text.size()) {
     text.resize(complete);
-    if (lock.held()) {
-      // A kill during the append left part of a line: that instance is fetched again.
+    if (repair) {
+      // A kill (or a full disk) during the append left part of a line: that instance is
+      // fetched again.
       spdlog::warn("{}: dropping an incomplete last record (the agent stopped while writing it)",
                    journal);
       fs::resize_file(journal, complete);
@@ -156,14 +181,23 @@ PacsCache::~PacsCache() = default;
 
 void PacsCache::record(const PacsCacheEntry& entry) {
   const std::string journal = folder_ + "/instances.jsonl";
-  const std::string line = entry_to_json(entry).dump() + "\n";
+  // A PACS may send attribute values that are not UTF-8: replaced, never an exception.
+  const std::string line =
+      entry_to_json(entry).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   const int fd =
       ::open(journal.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) throw Error(journal + ": cannot append (" + std::strerror(errno) + ")");
-  const bool ok = ::write(fd, line.data(), line.size()) == ssize_t(line.size()) && ::fsync(fd) == 0;
+  struct stat before {};
+  const bool sized = ::fstat(fd, &before) == 0;
+  const bool ok =
+      sized && ::write(fd, line.data(), line.size()) == ssize_t(line.size()) && ::fsync(fd) == 0;
+  const int err = errno;
+  if (!ok && sized) {
+    // Never leave part of a line behind for the next record to be appended to.
+    if (::ftruncate(fd, before.st_size) == 0) ::fsync(fd);
+  }
   ::close(fd);
-  if (!ok)
-    throw Error(journal + ": cannot append (" + std::strerror(errno) + "); is the disk full?");
+  if (!ok) throw Error(journal + ": cannot append (" + std::strerror(err) + "); is the disk full?");
   if (by_sop_.count(entry.instance.sop_uid) == 0) order_.push_back(entry.instance.sop_uid);
   bytes_ += entry.bytes;
   by_sop_[entry.instance.sop_uid] = entry;
@@ -186,47 +220,73 @@ auto with_retries(const PacsConfig& config, const std::string& what, Call call)
   }
 }
 
-void PacsCache::fetch_one(PacsArchive& archive, const PacsInstance& instance,
+bool PacsCache::fetch_one(PacsArchive& archive, const PacsInstance& instance,
                           PacsSyncReport& report) {
   const std::string key = gate_->pseudonym("sop\n" + instance.sop_uid);
   const std::string raw = folder_ + "/incoming/" + key + ".dcm";
+  std::error_code ignored;
   try {
     with_retries(config_, "retrieve", [&] { archive.retrieve(instance, raw); });
-  } catch (const PacsUnavailable&) {
-    fs::remove(raw);
-    throw;
-  } catch (const Error& e) {
-    fs::remove(raw);
+  } catch (const std::exception& e) {
+    fs::remove(raw, ignored);
     ++report.failed;
     spdlog::warn("PACS: an instance could not be retrieved (tried again next sync): {}", e.what());
-    return;
+    return dynamic_cast<const PacsUnavailable*>(&e) == nullptr;
   }
-  report.bytes_retrieved += int64_t(fs::file_size(raw));
+  const auto raw_size = fs::file_size(raw, ignored);
+  report.bytes_retrieved += ignored ? 0 : int64_t(raw_size);
   PacsCacheEntry entry;
   entry.instance = instance;
-  entry.patient =
-      gate_->pseudonym(instance.study.patient_id.empty() ? "study\n" + instance.study.study_uid
-                                                         : instance.study.patient_id);
-  std::string copy;
+  entry.patient = gate_->pseudonym(patient_key(instance, raw));
+  // What is wrong with the instance itself quarantines it; a local failure (a full disk) is
+  // not the instance's fault: nothing is recorded, and the sync stops.
+  std::string copy, problem;
   try {
-    if (!looks_like_dicom(raw)) throw Error("the PACS sent something that is not a DICOM file");
-    copy = gate_->gate(raw, "PACS instance " + key);
-    decode_dicom(copy);  // what will not decode is caught here, not in the middle of a job
+    if (!looks_like_dicom(raw)) {
+      problem = "the PACS sent something that is not a DICOM file";
+    } else {
+      try {
+        copy = gate_->gate(raw, "PACS instance " + key);
+      } catch (const Error& e) {
+        const std::string why = e.what();
+        if (why.find("refused by the de-identification gate") == std::string::npos &&
+            why.find("not readable as DICOM") == std::string::npos) {
+          throw;
+        }
+        problem = why;
+      }
+      if (problem.empty()) {
+        try {
+          decode_dicom(copy);  // what will not decode is caught now, not in the middle of a job
+        } catch (const Error& e) {
+          problem = e.what();
+          fs::remove(copy, ignored);
+        }
+      }
+    }
+  } catch (const std::exception& e) {
+    fs::remove(raw, ignored);
+    if (!copy.empty()) fs::remove(copy, ignored);
+    ++report.failed;
+    throw Error(folder_ + ": the PACS sync stopped on a local problem (" + std::string(e.what()) +
+                "); fix it (disk space, permissions) and sync again");
+  }
+  if (problem.empty()) {
     entry.copy = copy;
-    entry.bytes = int64_t(fs::file_size(copy));
-    fs::remove(raw);
+    entry.bytes = int64_t(fs::file_size(copy, ignored));
+    fs::remove(raw, ignored);
     ++report.fetched;
-  } catch (const Error& e) {
-    if (!copy.empty()) fs::remove(copy);
+  } else {
     entry.quarantined = true;
-    entry.reason = without_path(e.what(), {raw, copy});
-    std::error_code ignored;
+    entry.reason = without_path(problem, {raw, copy});
+    entry.bytes = ignored ? 0 : int64_t(raw_size);  // quarantined files count against the bound
     fs::rename(raw, folder_ + "/quarantine/" + key + ".dcm", ignored);
     ++report.quarantined;
     spdlog::warn("PACS: instance quarantined as {}/quarantine/{}.dcm: {}", folder_, key,
                  entry.reason);
   }
   record(entry);
+  return true;
 }
 
 PacsSyncReport PacsCache::sync(PacsArchive& archive, const PacsQuery& query,
@@ -238,8 +298,18 @@ PacsSyncReport PacsCache::sync(PacsArchive& archive, const PacsQuery& query,
                 ": another fedxray process is syncing this PACS cache; wait for it to "
                 "finish, or give each agent its own data.pacs.cache");
   }
+  // What another process (a --pacs-sync from cron) recorded since this cache was opened.
+  load_journal(true);
   PacsSyncReport report;
   const int64_t max_bytes = config_.cache_max_mb << 20;
+  // One instance or study the PACS fails on is skipped (tried again next sync); this many in a
+  // row, each after its retries, and the PACS counts as unreachable.
+  constexpr int kFailuresInARow = 3;
+  int in_a_row = 0;
+  auto unavailable = [&](const std::string& what) {
+    if (++in_a_row < kFailuresInARow) return;
+    throw PacsUnavailable(what);
+  };
   try {
     const std::vector<PacsStudy> studies =
         with_retries(config_, "study query", [&] { return archive.find_studies(query); });
@@ -247,16 +317,28 @@ PacsSyncReport PacsCache::sync(PacsArchive& archive, const PacsQuery& query,
     for (const PacsStudy& study : studies) {
       if (!wanted(study)) continue;
       ++report.studies_wanted;
-      const std::vector<PacsInstance> instances = with_retries(
-          config_, "instance query", [&] { return archive.find_instances(study, query); });
+      std::vector<PacsInstance> instances;
+      try {
+        instances = with_retries(config_, "instance query",
+                                 [&] { return archive.find_instances(study, query); });
+      } catch (const Error& e) {
+        ++report.failed;
+        spdlog::warn("PACS: a study's instances could not be listed (tried again next sync): {}",
+                     e.what());
+        if (dynamic_cast<const PacsUnavailable*>(&e)) unavailable(e.what());
+        continue;
+      }
       for (const PacsInstance& instance : instances) {
         ++report.instances_found;
         if (by_sop_.count(instance.sop_uid)) {
           ++report.already_cached;
         } else if (bytes_ >= max_bytes) {
           ++report.left_out_cache_full;
+        } else if (fetch_one(archive, instance, report)) {
+          in_a_row = 0;
         } else {
-          fetch_one(archive, instance, report);
+          unavailable(archive.describe() + ": " + std::to_string(kFailuresInARow) +
+                      " instances in a row could not be retrieved");
         }
       }
     }

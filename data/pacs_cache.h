@@ -18,9 +18,13 @@
 // leave the site (only counts do).
 //
 // Failures: a PacsUnavailable (data/pacs_archive.h) is retried `retries` times with exponential
-// backoff; when the archive stays away, sync() stops and says so in its report, keeping everything
-// fetched so far. An instance that fails to retrieve is counted and tried again next time. The
-// cache stops fetching at cache_max_mb and reports how many instances it left out.
+// backoff. An instance or study that still fails is counted and skipped (tried again next sync);
+// three in a row, or a failed study query, and sync() stops and says so in its report, keeping
+// everything fetched so far. An instance the gate refuses or that does not decode is quarantined
+// (its file counts against the bound); a local problem (a full disk) records nothing and stops
+// the sync with an Error. The cache stops fetching at cache_max_mb (copies and quarantined
+// files) and reports how many instances it left out. sync() re-reads the record under the lock,
+// so what another process recorded meanwhile is not fetched twice.
 #pragma once
 
 #include <cstdint>
@@ -83,8 +87,12 @@ class PacsCache {
   DeidGate& gate() { return *gate_; }
 
  private:
+  // Reads instances.jsonl into memory; `repair` (only under the lock) cuts a torn last line.
+  void load_journal(bool repair);
   void record(const PacsCacheEntry& entry);
-  void fetch_one(PacsArchive& archive, const PacsInstance& instance, PacsSyncReport& report);
+  // Fetches, gates, checks and records one instance; false when the archive stayed unreachable
+  // for it. Throws Error on a local problem (a full disk), which stops the sync.
+  bool fetch_one(PacsArchive& archive, const PacsInstance& instance, PacsSyncReport& report);
 
   PacsConfig config_;
   std::unique_ptr<DeidGate> gate_;

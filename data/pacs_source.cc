@@ -162,14 +162,22 @@ std::string PacsSource::write_manifest() {
 }
 
 ImagePool PacsSource::load_pool(int classes, int image_size) {
-  const PacsSyncReport report = sync();
+  PacsSyncReport report;
+  try {
+    report = sync();
+  } catch (const Error& e) {
+    // Refused credentials, TLS, a local problem, another process syncing: the job can still run
+    // on what is cached. The details stay in this log.
+    spdlog::warn("PACS sync failed: {}", e.what());
+    report.stopped = "the sync failed";
+  }
   const uint64_t usable = cached_size();
   if (usable == 0) {
     // Counts only: the reason reaches the coordinator.
     if (!report.stopped.empty()) {
       throw ShareableError(
-          "the site's PACS is unreachable and no image is cached yet; the site "
-          "refuses the job (details in the site's log)");
+          "the site's PACS could not be read and no image is cached yet; the site refuses the "
+          "job (details in the site's log)");
     }
     throw ShareableError("none of the " + std::to_string(report.instances_found) +
                          " PACS instances of labelled studies is usable (" +
@@ -177,7 +185,7 @@ ImagePool PacsSource::load_pool(int classes, int image_size) {
                          std::to_string(report.failed) + " failed); the site refuses the job");
   }
   if (!report.stopped.empty()) {
-    spdlog::warn("the PACS is unreachable: this job uses the {} instances cached before", usable);
+    spdlog::warn("the PACS sync did not finish: this job uses the {} instances cached", usable);
   }
   DataSourceConfig folder = config_;
   folder.source = "image_folder";
