@@ -39,12 +39,14 @@ ConsortiumConfig load_consortium_config(const std::string& file) {
   c.sites = r.string_list("sites");
   if (c.sites.empty()) r.fail("sites", "must list at least one site");
   c.admins = r.string_list("admins", std::vector<std::string>{});
+  c.researchers = r.string_list("researchers", std::vector<std::string>{});
   std::set<std::string> taken{c.coordinator_name, "ca"};
   if (!is_valid_participant_name(c.coordinator_name)) {
     r.fail("coordinator", "name \"" + c.coordinator_name + "\" is not a valid participant name");
   }
   check_names(r, "sites", c.sites, taken);
   check_names(r, "admins", c.admins, taken);
+  check_names(r, "researchers", c.researchers, taken);
   r.finish();
   root.finish();
   return c;

@@ -1,5 +1,5 @@
 // ConsortiumConfig: who takes part in a consortium, read by `fedxray provision` to issue the CA,
-// the coordinator's server certificate and one client certificate per site and per admin.
+// the coordinator's server certificate and one client certificate per site, admin and researcher.
 #pragma once
 
 #include <string>
@@ -15,6 +15,8 @@ struct ConsortiumConfig {
   int coordinator_port = 50051;
   std::vector<std::string> sites;
   std::vector<std::string> admins;
+  // Read-only users of the admin API (OU=researcher): jobs, status, metrics, model download.
+  std::vector<std::string> researchers;
 };
 
 ConsortiumConfig load_consortium_config(const std::string& file);

@@ -1,8 +1,8 @@
 // CertificateAuthority: the consortium CA that `fedxray provision` creates and uses to issue
 // participant certificates (OpenSSL 3, ECDSA P-256, SHA-256 signatures).
 //
-// Subjects are "O=<consortium>, OU=<role>, CN=<name>" where role is "coordinator", "site" or
-// "admin"; the coordinator reads a caller's identity and role from exactly these fields.
+// Subjects are "O=<consortium>, OU=<role>, CN=<name>" where role is "coordinator", "site",
+// "admin" or "researcher"; the coordinator reads a caller's identity and role from exactly these fields.
 // All errors throw fedxray::Error.
 #pragma once
 

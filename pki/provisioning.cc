@@ -70,19 +70,57 @@ std::string identity_yaml(const ConsortiumConfig& c, const std::string& section,
          "  ca_certificate: ca.crt\n";
 }
 
-std::string site_yaml(const ConsortiumConfig& c, const std::string& name) {
+// Each site's kit starts on the offline generator with a seed of its own (so a first federation
+// shows sites that differ), and shows, commented out, how to point it at real data instead.
+std::string site_yaml(const ConsortiumConfig& c, const std::string& name, int index) {
   return identity_yaml(c, "site", name) +
          "  threads: 0\n"
          "  data:\n"
-         "    source: synthetic      # real loaders (PNG+CSV, .npz, DICOM) come in a later release\n"
+         "    # Synthetic radiograph-like images, to try the federation before real data is wired\n"
+         "    # in. Replace this block with one of the real sources below (see README.md,\n"
+         "    # \"Site\" in the configuration reference, for every key).\n"
+         "    source: synthetic\n"
          "    images: 600\n"
          "    held_out_fraction: 0.2\n"
-         "    seed: 1\n"
-         "    intensity_shift: 0.0\n";
+         "    seed: " + std::to_string(index + 1) + "            # each site its own images\n"
+         "    intensity_shift: 0.0\n"
+         "\n"
+         "    # PNG or JPEG files listed in a CSV manifest (paths relative to the manifest):\n"
+         "    # source: image_folder\n"
+         "    # manifest: /srv/fedxray/images/labels.csv   # columns: filename,label,patient\n"
+         "    # label_column: label\n"
+         "    # patient_column: patient     # pseudonymous key: no patient on both sides of the split\n"
+         "\n"
+         "    # DICOM files in the same kind of manifest: each is de-identified into the cache\n"
+         "    # (PS3.15 Annex E) before it is decoded; the cache and its key stay here:\n"
+         "    # source: image_folder\n"
+         "    # manifest: /srv/fedxray/dicom/labels.csv    # filename: path to each .dcm\n"
+         "    # deid_cache: /var/lib/fedxray/deid          # mode 0700, the agent's own\n"
+         "\n"
+         "    # A MedMNIST-style NumPy archive:\n"
+         "    # source: npz\n"
+         "    # file: /srv/fedxray/pneumoniamnist.npz\n"
+         "\n"
+         "    # Straight from the hospital PACS (DICOMweb, or DIMSE with protocol: dimse):\n"
+         "    # source: pacs\n"
+         "    # pacs:\n"
+         "    #   url: https://pacs.hospital.local/dicom-web\n"
+         "    #   ca_certificate: /etc/fedxray/hospital-ca.pem\n"
+         "    #   username: fedxray-site\n"
+         "    #   password_file: /etc/fedxray/pacs-password   # mode 0600\n"
+         "    #   modality: CR\n"
+         "    #   labels: /srv/fedxray/labels.csv   # accession_number,label\n";
 }
 
 std::string admin_yaml(const ConsortiumConfig& c, const std::string& name) {
   return identity_yaml(c, "admin", name);
+}
+
+// A researcher uses the admin CLI with a certificate of its own role (OU=researcher).
+std::string researcher_yaml(const ConsortiumConfig& c, const std::string& name) {
+  return "# Researcher kit: `fedxray admin --config admin.yaml jobs | status | metrics | download`\n"
+         "# work; submitting, aborting and the site and audit views need an admin certificate.\n" +
+         identity_yaml(c, "admin", name);
 }
 
 }  // namespace
@@ -111,9 +149,14 @@ ProvisionReport provision_consortium(const ConsortiumConfig& c, const std::strin
   std::vector<Kit> kits;
   kits.push_back({c.coordinator_name, "coordinator", true, c.coordinator_hosts, "coordinator.yaml",
                   coordinator_yaml(c, c.coordinator_name)});
-  for (const auto& s : c.sites) kits.push_back({s, "site", false, {}, "site.yaml", site_yaml(c, s)});
+  for (std::size_t i = 0; i < c.sites.size(); ++i) {
+    kits.push_back({c.sites[i], "site", false, {}, "site.yaml", site_yaml(c, c.sites[i], int(i))});
+  }
   for (const auto& a : c.admins) {
     kits.push_back({a, "admin", false, {}, "admin.yaml", admin_yaml(c, a)});
+  }
+  for (const auto& r : c.researchers) {
+    kits.push_back({r, "researcher", false, {}, "admin.yaml", researcher_yaml(c, r)});
   }
 
   for (const auto& kit : kits) {

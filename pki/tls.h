@@ -34,7 +34,7 @@ std::shared_ptr<grpc::Channel> dial(
 
 struct PeerIdentity {
   std::string common_name;  // CN of the verified client certificate; empty when none
-  std::string role;         // OU: "site", "admin" or "coordinator"
+  std::string role;         // OU: "site", "admin", "researcher" or "coordinator"
   std::string certificate_pem;  // the verified client certificate, for revocation checks
   // "CN=<name>,OU=<role>", as the audit log names callers.
   std::string subject() const { return "CN=" + common_name + ",OU=" + role; }

@@ -372,3 +372,66 @@ TEST_CASE("metrics over TLS answer only clients with a consortium certificate", 
   auto refused = plain.Get("/metrics");
   CHECK((!refused || refused->status != 200));
 }
+
+TEST_CASE("a researcher certificate reads jobs, status and metrics and downloads the pooled model, "
+          "but cannot submit, abort, list sites or read the audit log",
+          "[admin][researcher]") {
+  LiveCoordinator c;
+  auto alice = c.admin_stub("alice");
+  auto rita = c.admin_stub("rita");  // OU=researcher
+  admin::SubmitJobRequest job;
+  job.set_yaml(job_yaml("study", 1));
+  job.set_source("study.yaml");
+  admin::SubmitJobReply submitted;
+  REQUIRE(call([&](auto* ctx, auto* r) { return alice->SubmitJob(ctx, job, r); }, submitted).ok());
+  {
+    LiveSite a(c, "site-a"), b(c, "site-b");
+    REQUIRE(wait_for_status(*alice, "study", {"completed", "failed"}) == "completed");
+  }
+
+  admin::ListJobsReply jobs;
+  REQUIRE(call([&](auto* ctx, auto* r) { return rita->ListJobs(ctx, {}, r); }, jobs).ok());
+  CHECK(jobs.jobs_size() == 1);
+  admin::JobRequest study;
+  study.set_job("study");
+  admin::JobStatusReply status;
+  REQUIRE(call([&](auto* ctx, auto* r) { return rita->JobStatus(ctx, study, r); }, status).ok());
+  CHECK(status.job().status() == "completed");
+  admin::MetricsReply metrics;
+  REQUIRE(call([&](auto* ctx, auto* r) { return rita->Metrics(ctx, study, r); }, metrics).ok());
+  CHECK(metrics.round_records_json_size() == 1);
+  admin::DownloadModelRequest download;
+  download.set_job("study");
+  grpc::ClientContext context;
+  auto reader = rita->DownloadModel(&context, download);
+  admin::FileChunk chunk;
+  std::string bytes;
+  while (reader->Read(&chunk)) bytes += chunk.data();
+  REQUIRE(reader->Finish().ok());
+  CHECK(bytes == read_file(CheckpointStore(c.dir.path, "study").model_path(1)));
+
+  auto refused = [](const grpc::Status& s) {
+    CHECK(s.error_code() == grpc::StatusCode::PERMISSION_DENIED);
+    CHECK_THAT(s.error_message(), Catch::Contains("needs an admin certificate (OU=admin)"));
+  };
+  job.set_yaml(job_yaml("another", 1));
+  refused(call([&](auto* ctx, auto* r) { return rita->SubmitJob(ctx, job, r); }, submitted));
+  admin::AbortJobReply aborted;
+  refused(call([&](auto* ctx, auto* r) { return rita->AbortJob(ctx, study, r); }, aborted));
+  admin::ListSitesReply sites;
+  refused(call([&](auto* ctx, auto* r) { return rita->ListSites(ctx, {}, r); }, sites));
+  admin::AuditReply audit;
+  refused(call([&](auto* ctx, auto* r) { return rita->Audit(ctx, {}, r); }, audit));
+  CHECK_FALSE(c.state->job("another"));
+
+  // Every call the researcher made is in the audit log under its own subject.
+  int ok = 0, denied = 0;
+  for (const auto& r : c.audit->records()) {
+    if (r.actor != "CN=rita,OU=researcher") continue;
+    ok += r.outcome == "ok";
+    denied += r.outcome == "refused";
+  }
+  CHECK(ok == 4);
+  CHECK(denied == 4);
+  CHECK(c.audit->verify().intact);
+}

@@ -311,7 +311,7 @@ TEST_CASE("fedxray admin against a live coordinator: submit, jobs, status, sites
                         c.kits() + "/site-a/site-a.key\n  ca_certificate: " + c.kits() +
                         "/site-a/ca.crt\n");
   CHECK(run_fedxray({"admin", "--kit", site_kit, "jobs"}, out) == 1);
-  CHECK_THAT(out, Catch::Contains("only admin certificates"));
+  CHECK_THAT(out, Catch::Contains("only admin or researcher certificates"));
 
   // `fedxray provision revoke alice` locks her out from her next call, without a restart.
   REQUIRE(run_fedxray({"provision", "revoke", "alice", "--out", c.kits()}, out) == 0);

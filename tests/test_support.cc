@@ -43,6 +43,7 @@ std::string kits_dir(bool other_ca) {
     c.coordinator_port = 0;
     c.sites = {"site-a", "site-b", "site-c", "site-d", "site-e"};
     c.admins = {"alice"};
+    c.researchers = {"rita"};
     provision_consortium(c, dir.path, false);
     made[other_ca] = true;
   }

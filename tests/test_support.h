@@ -18,7 +18,7 @@ struct TempDir {
 };
 
 // Kits for consortium "test" (coordinator "coordinator" on 127.0.0.1/localhost, sites site-a to
-// site-e, admin alice), provisioned once per test process. `other_ca` gives a second,
+// site-e, admin alice, researcher rita), provisioned once per test process. `other_ca` gives a second,
 // unrelated consortium with the same participant names.
 std::string kits_dir(bool other_ca = false);
 TlsFiles kit(const std::string& name, bool other_ca = false);

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -40,6 +41,9 @@ admin::Job to_wire(const JobRow& j) {
   return w;
 }
 
+// What a researcher certificate may do: read, never change.
+const std::string kResearcherActions[] = {"jobs", "status", "metrics", "download"};
+
 JobRow require_job(StateDatabase& state, const std::string& name) {
   auto row = state.job(name);
   if (!row) {
@@ -53,7 +57,10 @@ JobRow require_job(StateDatabase& state, const std::string& name) {
 
 AdminService::AdminService(JobQueue& queue, std::shared_ptr<StateDatabase> state,
                            std::shared_ptr<AuditLog> audit, AdminServiceOptions options)
-    : queue_(queue), state_(std::move(state)), audit_(std::move(audit)), options_(std::move(options)) {}
+    : queue_(queue),
+      state_(std::move(state)),
+      audit_(std::move(audit)),
+      options_(std::move(options)) {}
 
 void AdminService::use_revocation_list(std::shared_ptr<RevocationWatcher> watcher) {
   gate_.use_revocation_list(std::move(watcher));
@@ -64,8 +71,16 @@ grpc::Status AdminService::serve(grpc::ServerContext* context, const char* actio
                                  const std::string& target, Fn&& fn) {
   PeerIdentity id;
   grpc::Status status = gate_.admit(*context, "admin " + std::string(action), id);
-  const std::string actor = id.common_name.empty() ? "unauthenticated " + context->peer()
-                                                   : id.subject();
+  const std::string actor =
+      id.common_name.empty() ? "unauthenticated " + context->peer() : id.subject();
+  if (status.ok() && id.role == "researcher" &&
+      std::find(std::begin(kResearcherActions), std::end(kResearcherActions),
+                std::string(action)) == std::end(kResearcherActions)) {
+    status = {grpc::StatusCode::PERMISSION_DENIED,
+              "researcher certificates may list jobs, read status and metrics and download "
+              "pooled models; '" +
+                  std::string(action) + "' needs an admin certificate (OU=admin)"};
+  }
   if (status.ok()) {
     try {
       status = fn(actor);
@@ -77,7 +92,8 @@ grpc::Status AdminService::serve(grpc::ServerContext* context, const char* actio
       status = {grpc::StatusCode::FAILED_PRECONDITION, e.what()};
     }
   }
-  if (!status.ok()) spdlog::warn("admin {} {} by {} refused: {}", action, target, actor, status.error_message());
+  if (!status.ok())
+    spdlog::warn("admin {} {} by {} refused: {}", action, target, actor, status.error_message());
   audit_->record(actor, action, target, status.ok() ? "ok" : "refused", status.error_message());
   return status;
 }
@@ -145,8 +161,10 @@ grpc::Status AdminService::JobStatus(grpc::ServerContext* context, const admin::
     }
     reply->set_seconds_per_round(completed ? total / completed : 0);
     const bool live = job.status == "running" || job.status == "queued";
-    reply->set_estimated_seconds_left(
-        !live ? 0 : completed ? (job.rounds - job.completed_rounds) * (total / completed) : -1);
+    reply->set_estimated_seconds_left(!live       ? 0
+                                      : completed ? (job.rounds - job.completed_rounds) *
+                                                        (total / completed)
+                                                  : -1);
     return grpc::Status::OK;
   });
 }
@@ -180,9 +198,9 @@ grpc::Status AdminService::ListSites(grpc::ServerContext* context, const admin::
 grpc::Status AdminService::DownloadModel(grpc::ServerContext* context,
                                          const admin::DownloadModelRequest* request,
                                          grpc::ServerWriter<admin::FileChunk>* writer) {
-  const std::string target = "job " + request->job() +
-                             (request->round() > 0 ? " round " + std::to_string(request->round())
-                                                   : " pooled");
+  const std::string target =
+      "job " + request->job() +
+      (request->round() > 0 ? " round " + std::to_string(request->round()) : " pooled");
   return serve(context, "download", target, [&](const std::string&) -> grpc::Status {
     const JobRow job = require_job(*state_, request->job());
     int round = 0;
@@ -201,9 +219,10 @@ grpc::Status AdminService::DownloadModel(grpc::ServerContext* context,
     const CheckpointStore store(options_.state_dir, job.name);
     const std::filesystem::path exports = std::filesystem::path(store.dir()) / "exports";
     std::filesystem::create_directories(exports);
-    const std::string pt = (exports / ("round-" + std::to_string(round) + "-" +
-                                       std::to_string(::getpid()) + "-" +
-                                       std::to_string(std::rand()) + ".pt")).string();
+    const std::string pt =
+        (exports / ("round-" + std::to_string(round) + "-" + std::to_string(::getpid()) + "-" +
+                    std::to_string(std::rand()) + ".pt"))
+            .string();
     struct Remove {
       std::string path;
       ~Remove() { std::filesystem::remove(path); }

@@ -1,7 +1,10 @@
 // AdminService: the gRPC admin API (proto/admin.proto) over a JobQueue and the state database.
 //
-// Every call must come with a verified consortium certificate whose OU is "admin" and which the
-// revocation list (if any) does not revoke; anything else is refused with PERMISSION_DENIED.
+// Every call must come with a verified consortium certificate whose OU is "admin" or
+// "researcher" and which the revocation list (if any) does not revoke; anything else is refused
+// with PERMISSION_DENIED. A researcher may only read: list jobs, job status, metrics and pooled
+// model downloads (kResearcherActions); submit, abort, the site registry and the audit log need
+// an admin certificate.
 // Every call, allowed or refused, is an audit record naming the caller's certificate subject.
 // Models are streamed to the admin as TorchScript, converted by the `export_torchscript`
 // function given (the coordinator library itself stays torch-free).
@@ -64,7 +67,7 @@ class AdminService final : public admin::Admin::Service {
   std::shared_ptr<StateDatabase> state_;
   std::shared_ptr<AuditLog> audit_;
   AdminServiceOptions options_;
-  CallerGate gate_{"admin"};
+  CallerGate gate_{std::vector<std::string>{"admin", "researcher"}};
 };
 
 }  // namespace fedxray
