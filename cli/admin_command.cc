@@ -180,12 +180,27 @@ void add_sites_subcommand(CLI::App& cmd, const std::shared_ptr<AdminFlags>& flag
         const auto reply =
             ask(*flags, &admin::Admin::Stub::ListSites, admin::ListSitesRequest(), "sites");
         if (flags->json) return print_json(reply);
-        TextTable t({"SITE", "CONNECTED", "LAST SEEN", "FIRST SEEN", "VERSION", "CERTIFICATE"});
+        TextTable t({"SITE", "CONNECTED", "LAST SEEN", "FIRST SEEN", "VERSION", "CERTIFICATE",
+                     "EXPIRES"});
+        std::vector<std::string> due;
         for (const auto& s : reply.sites()) {
+          std::string expires = "unknown";
+          if (s.certificate_not_after()) {
+            expires = "in " + std::to_string(s.certificate_days_left()) + " days";
+            if (s.certificate_days_left() < 0) expires = "EXPIRED";
+            if (s.certificate_renewal_due()) {
+              expires += " (renew)";
+              due.push_back(s.name());
+            }
+          }
           t.add({s.name(), s.connected() ? "yes" : "no", s.last_seen(), s.first_seen(),
-                 s.version(), s.certificate_sha256().substr(0, 16)});
+                 s.version(), s.certificate_sha256().substr(0, 16), expires});
         }
         t.print(std::cout);
+        for (const auto& name : due) {
+          std::cerr << "warning: site " << name << "'s certificate expires within 30 days; "
+                    << "issue it a new one\n";
+        }
       });
 }
 

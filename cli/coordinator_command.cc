@@ -7,6 +7,7 @@
 #include "cli/signal_stop.h"
 #include "coordinator/daemon.h"
 #include "models/torchscript_model.h"
+#include "pki/tls.h"
 #include "simulation/initial_model.h"
 #include "wire/model_file.h"
 
@@ -34,6 +35,7 @@ void add_coordinator_command(CLI::App& app) {
   cmd->callback([=] {
     DaemonSettings settings;
     settings.config = load_coordinator_config(*config_path);
+    warn_if_certificate_expires_soon(settings.config.certificate, "coordinator");
     if (!listen->empty()) settings.config.listen = *listen;
     settings.job_path = *job_path;
     settings.serve = *serve;

@@ -63,6 +63,7 @@ void add_site_command(CLI::App& app) {
       if (!reached) throw CommandFailed(3, "the PACS could not be reached");
       return;
     }
+    warn_if_certificate_expires_soon(config.certificate, "site " + config.name);
     if (!coordinator->empty()) config.coordinator = *coordinator;
     if (config.threads > 0) torch::set_num_threads(config.threads);
     TorchTrainer trainer(make_data_source(config.data));

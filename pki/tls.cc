@@ -2,7 +2,12 @@
 
 #include <sys/stat.h>
 
+#include <chrono>
+#include <ctime>
+
 #include <grpc/grpc_security_constants.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <spdlog/spdlog.h>
 
 #include "base/atomic_file.h"
@@ -98,6 +103,41 @@ PeerIdentity peer_identity(const grpc::ServerContext& context) {
   auto pem = auth->FindPropertyValues(GRPC_X509_PEM_CERT_PROPERTY_NAME);
   if (!pem.empty()) id.certificate_pem.assign(pem.front().data(), pem.front().size());
   return id;
+}
+
+int64_t certificate_not_after(const std::string& pem) {
+  BIO* bio = BIO_new_mem_buf(pem.data(), int(pem.size()));
+  X509* cert = bio ? PEM_read_bio_X509(bio, nullptr, nullptr, nullptr) : nullptr;
+  if (bio) BIO_free(bio);
+  if (!cert) throw Error("not a PEM certificate");
+  std::tm tm{};
+  const int ok = ASN1_TIME_to_tm(X509_get0_notAfter(cert), &tm);
+  X509_free(cert);
+  if (ok != 1) throw Error("the certificate's notAfter is unreadable");
+  return int64_t(timegm(&tm));
+}
+
+int64_t days_until(int64_t not_after) {
+  const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  const int64_t seconds = not_after - now;
+  return seconds >= 0 ? seconds / 86400 : -((-seconds + 86399) / 86400);
+}
+
+void warn_if_certificate_expires_soon(const std::string& path, const std::string& who) {
+  int64_t days = 0;
+  try {
+    days = days_until(certificate_not_after(read_file(path)));
+  } catch (const std::exception&) {
+    return;
+  }
+  if (days < 0) {
+    spdlog::error("{}: the certificate {} has expired; the consortium will refuse it until it is "
+                  "renewed", who, path);
+  } else if (days < kCertificateRenewalDays) {
+    spdlog::warn("{}: the certificate {} expires in {} days; renew it before then", who, path, days);
+  }
 }
 
 }  // namespace fedxray

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <memory>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -41,5 +42,18 @@ struct PeerIdentity {
 };
 
 PeerIdentity peer_identity(const grpc::ServerContext& context);
+
+// When a PEM certificate stops being valid (its notAfter), in seconds since the Unix epoch.
+// Throws Error when the text is not a certificate.
+int64_t certificate_not_after(const std::string& pem);
+// Whole days from now until `not_after` (negative once expired).
+int64_t days_until(int64_t not_after);
+// Certificates are renewed from this many days before they expire: admin sites, the metrics
+// and the agents' own logs warn from then on.
+constexpr int64_t kCertificateRenewalDays = 30;
+// Logs a warning when the certificate at `path` expires within kCertificateRenewalDays (an error
+// once it has); `who` names the participant. Quiet when the file cannot be read (TLS setup then
+// reports that).
+void warn_if_certificate_expires_soon(const std::string& path, const std::string& who);
 
 }  // namespace fedxray

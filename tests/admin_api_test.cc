@@ -11,6 +11,7 @@
 #include "base/atomic_file.h"
 #include "ops/metrics_endpoint.h"
 #include "wire/model_file.h"
+#include "pki/certificate_authority.h"
 #include "pki/revocation_list.h"
 #include "base/sha256.h"
 #include "pki/tls.h"
@@ -434,4 +435,55 @@ TEST_CASE("a researcher certificate reads jobs, status and metrics and downloads
   CHECK(ok == 4);
   CHECK(denied == 4);
   CHECK(c.audit->verify().intact);
+}
+
+TEST_CASE("admin sites and the metrics show each site's certificate expiry and flag the ones to "
+          "renew within 30 days",
+          "[admin][certificates]") {
+  LiveCoordinator c;
+  // site-c holds a certificate from the consortium's CA that is valid for 10 more days.
+  const std::string ca_dir = testing::kits_dir() + "/ca/";
+  const CertificateAuthority ca =
+      CertificateAuthority::load(read_file(ca_dir + "ca.crt"), read_file(ca_dir + "ca.key"));
+  const std::string key = generate_private_key_pem();
+  const TlsFiles short_lived{c.dir.path + "/site-c.crt", c.dir.path + "/site-c.key", ca_dir + "ca.crt"};
+  write_file_atomically(short_lived.private_key, key, 0600);
+  write_file_atomically(short_lived.certificate, ca.issue(key, {"site-c", "site", {}, false, 10}));
+  testing::ShiftTrainer trainer(0.01f, 1, 100);
+  SiteAgentOptions options;
+  options.site_name = "site-c";
+  options.serve_after_job = true;
+  SiteAgent site_c(dial(c.target(), short_lived), options, trainer);
+  std::thread site_c_thread([&] {
+    try {
+      site_c.run();
+    } catch (const std::exception&) {
+    }
+  });
+  LiveSite a(c, "site-a");
+  auto alice = c.admin_stub("alice");
+  admin::ListSitesReply sites;
+  for (int i = 0; i < 100 && sites.sites_size() < 2; ++i) {
+    std::this_thread::sleep_for(100ms);
+    sites.Clear();
+    REQUIRE(call([&](auto* ctx, auto* r) { return alice->ListSites(ctx, {}, r); }, sites).ok());
+  }
+  site_c.stop();
+  site_c_thread.join();
+  REQUIRE(sites.sites_size() == 2);
+  for (const auto& s : sites.sites()) {
+    INFO(s.name());
+    CHECK(s.certificate_not_after() > 0);
+    if (s.name() == "site-a") {  // the test kit's 825 days
+      CHECK(s.certificate_days_left() >= 800);
+      CHECK_FALSE(s.certificate_renewal_due());
+    } else {
+      CHECK(s.certificate_days_left() >= 9);
+      CHECK(s.certificate_days_left() <= 10);
+      CHECK(s.certificate_renewal_due());
+    }
+  }
+  const std::string metrics = render_coordinator_metrics(*c.state, *c.queue, c.server->service(), 20);
+  CHECK_THAT(metrics, Catch::Contains("# TYPE fedxray_site_certificate_expiry_seconds gauge"));
+  CHECK_THAT(metrics, Catch::Contains("fedxray_site_certificate_expiry_seconds{site=\"site-c\"} 8"));
 }

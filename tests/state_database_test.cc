@@ -85,6 +85,25 @@ TEST_CASE("the site registry keeps first seen and updates version and last seen"
   REQUIRE(sites[0].last_seen >= first);
 }
 
+TEST_CASE("the site registry keeps each site's certificate expiry, and an older database gains "
+          "the column") {
+  TempDir dir;
+  {
+    // The registry as coordinators before this release made it.
+    SqliteDatabase old((std::filesystem::path(dir.path) / "coordinator.db").string());
+    old.exec("CREATE TABLE sites(name TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, version TEXT "
+             "NOT NULL, first_seen TEXT NOT NULL, last_seen TEXT NOT NULL);"
+             "INSERT INTO sites VALUES('site-a', 'fp', '0.9.0', '2026-01-01T00:00:00.000Z', "
+             "'2026-01-02T00:00:00.000Z');");
+  }
+  StateDatabase db(dir.path);
+  REQUIRE(db.sites().size() == 1);
+  CHECK(db.sites()[0].certificate_not_after == 0);  // not known until the site joins again
+  db.site_joined("site-a", "fp2", "1.0.0", 1893456000);
+  CHECK(db.sites()[0].certificate_not_after == 1893456000);
+  CHECK(db.sites()[0].first_seen == "2026-01-01T00:00:00.000Z");
+}
+
 TEST_CASE("the audit log detects an edited, a deleted and a truncated record") {
   TempDir dir;
   StateDatabase state(dir.path);

@@ -100,6 +100,13 @@ StateDatabase::StateDatabase(const std::string& state_dir) {
   db_ = std::make_shared<SqliteDatabase>(
       (std::filesystem::path(state_dir) / "coordinator.db").string());
   db_->exec(kSchema);
+  // Databases made before certificate expiry was kept get the column (0: not known yet).
+  bool has_expiry = false;
+  SqliteDatabase::Statement columns(*db_, "PRAGMA table_info(sites)");
+  while (columns.step()) has_expiry = has_expiry || columns.text(1) == "certificate_not_after";
+  if (!has_expiry) {
+    db_->exec("ALTER TABLE sites ADD COLUMN certificate_not_after INTEGER NOT NULL DEFAULT 0");
+  }
 }
 
 StateDatabase::~StateDatabase() = default;
@@ -281,15 +288,17 @@ void StateDatabase::discard_rounds_from(const std::string& job, int round, const
 }
 
 void StateDatabase::site_joined(const std::string& name, const std::string& fingerprint,
-                                const std::string& version) {
+                                const std::string& version, int64_t certificate_not_after) {
   std::lock_guard<std::recursive_mutex> lock(db_->mutex());
   const std::string now = utc_now();
   SqliteDatabase::Statement(*db_,
-                            "INSERT INTO sites(name, fingerprint, version, first_seen, last_seen) "
-                            "VALUES(?, ?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET "
-                            "fingerprint = excluded.fingerprint, version = excluded.version, "
-                            "last_seen = excluded.last_seen")
-      .bind(1, name).bind(2, fingerprint).bind(3, version).bind(4, now).bind(5, now).run();
+                            "INSERT INTO sites(name, fingerprint, version, first_seen, last_seen, "
+                            "certificate_not_after) VALUES(?, ?, ?, ?, ?, ?) ON CONFLICT(name) DO "
+                            "UPDATE SET fingerprint = excluded.fingerprint, version = "
+                            "excluded.version, last_seen = excluded.last_seen, "
+                            "certificate_not_after = excluded.certificate_not_after")
+      .bind(1, name).bind(2, fingerprint).bind(3, version).bind(4, now).bind(5, now)
+      .bind(6, certificate_not_after).run();
 }
 
 void StateDatabase::site_seen(const std::string& name) {
@@ -315,10 +324,12 @@ std::map<std::string, int64_t> StateDatabase::count_by(const std::string& table)
 std::vector<SiteRow> StateDatabase::sites() const {
   std::lock_guard<std::recursive_mutex> lock(db_->mutex());
   SqliteDatabase::Statement q(*db_,
-                              "SELECT name, fingerprint, version, first_seen, last_seen FROM sites "
-                              "ORDER BY name");
+                              "SELECT name, fingerprint, version, first_seen, last_seen, "
+                              "certificate_not_after FROM sites ORDER BY name");
   std::vector<SiteRow> out;
-  while (q.step()) out.push_back({q.text(0), q.text(1), q.text(2), q.text(3), q.text(4)});
+  while (q.step()) {
+    out.push_back({q.text(0), q.text(1), q.text(2), q.text(3), q.text(4), q.integer(5)});
+  }
   return out;
 }
 

@@ -8,7 +8,8 @@
 //                record as JSON
 //   site_rounds  each selected site's part in a round: selected, training, uploaded, late,
 //                failed, refused, with the reason
-//   sites        the site registry: certificate fingerprint, first and last seen, version
+//   sites        the site registry: certificate fingerprint and expiry, first and last seen,
+//                version
 //
 // Contract: a round is "completed" only once its model file is on disk and round_finished()
 // committed; anything else found at start-up was interrupted and is run again. Each write is
@@ -67,6 +68,7 @@ struct SiteRow {
   std::string version;
   std::string first_seen;
   std::string last_seen;
+  int64_t certificate_not_after = 0;  // Unix seconds; 0: not known (joined before it was kept)
 };
 
 // A time as ISO 8601 UTC with milliseconds ("2026-11-23T10:15:00.123Z"); such strings sort
@@ -114,7 +116,7 @@ class StateDatabase {
 
   // --- sites ---------------------------------------------------------------------------------
   void site_joined(const std::string& name, const std::string& fingerprint,
-                   const std::string& version);
+                   const std::string& version, int64_t certificate_not_after = 0);
   void site_seen(const std::string& name);
   std::vector<SiteRow> sites() const;
 

@@ -190,6 +190,11 @@ grpc::Status AdminService::ListSites(grpc::ServerContext* context, const admin::
       w->set_last_seen(s.last_seen);
       w->set_version(s.version);
       w->set_certificate_sha256(s.fingerprint);
+      if (s.certificate_not_after) {
+        w->set_certificate_not_after(s.certificate_not_after);
+        w->set_certificate_days_left(days_until(s.certificate_not_after));
+        w->set_certificate_renewal_due(days_until(s.certificate_not_after) < kCertificateRenewalDays);
+      }
     }
     return grpc::Status::OK;
   });

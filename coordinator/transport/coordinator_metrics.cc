@@ -1,5 +1,7 @@
 #include "coordinator/transport/coordinator_metrics.h"
 
+#include <chrono>
+
 #include "coordinator/round/job_queue.h"
 #include "coordinator/round/job_runner.h"
 #include "coordinator/store/state_database.h"
@@ -41,9 +43,20 @@ std::string render_coordinator_metrics(const StateDatabase& state, const JobQueu
   append_metric(out, "fedxray_current_round", "gauge", "Round being run now (0: none)",
                 {{job.empty() ? "" : "job=\"" + job + "\"", round}});
   double connected = 0, known = 0;
+  std::vector<std::pair<std::string, double>> expiry;
+  const double now = double(std::chrono::duration_cast<std::chrono::seconds>(
+                                std::chrono::system_clock::now().time_since_epoch())
+                                .count());
   for (const auto& s : state.sites()) {
     ++known;
     connected += seen_within(s, heartbeat_timeout_s);
+    if (s.certificate_not_after) {
+      expiry.emplace_back("site=\"" + s.name + "\"", double(s.certificate_not_after) - now);
+    }
+  }
+  if (!expiry.empty()) {
+    append_metric(out, "fedxray_site_certificate_expiry_seconds", "gauge",
+                  "Seconds until each site's certificate expires (alert below 30 days)", expiry);
   }
   append_metric(out, "fedxray_sites_connected", "gauge", "Sites heard from within the heartbeat timeout",
                 {{"", connected}});

@@ -205,7 +205,18 @@ grpc::Status CoordinatorService::Join(grpc::ServerContext* context,
     }
     if (state) {
       const std::string& pem = caller.certificate_pem;
-      state->site_joined(site, Sha256::of(pem.data(), pem.size()), request->software_version());
+      int64_t not_after = 0;
+      try {
+        not_after = certificate_not_after(pem);
+      } catch (const Error&) {
+        // a verified peer always has one; 0 reads as "not known"
+      }
+      state->site_joined(site, Sha256::of(pem.data(), pem.size()), request->software_version(),
+                         not_after);
+      if (not_after && days_until(not_after) < kCertificateRenewalDays) {
+        spdlog::warn("site {}: its certificate expires in {} days; renew it (a new CSR, or "
+                     "fedxray provision)", site, days_until(not_after));
+      }
     }
     return grpc::Status::OK;
   });
