@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <ctime>
 #include <fstream>
 #include <iomanip>
 #include <iostream>
@@ -15,11 +16,13 @@
 
 #include "base/atomic_file.h"
 #include "base/sha256.h"
+#include "base/version.h"
 #include "cli/commands.h"
 #include "cli/exit_code.h"
 #include "cli/text_table.h"
 #include "config/admin_config.h"
 #include "fedxray/proto/admin.grpc.pb.h"
+#include "ops/job_report.h"
 #include "pki/tls.h"
 
 namespace fedxray {
@@ -312,6 +315,37 @@ void add_metrics_subcommand(CLI::App& cmd, const std::shared_ptr<AdminFlags>& fl
   });
 }
 
+void add_report_subcommand(CLI::App& cmd, const std::shared_ptr<AdminFlags>& flags) {
+  auto* report = cmd.add_subcommand(
+      "report", "Write a job's report: one self-contained HTML file (configuration, per-site "
+                "table, learning curves, privacy spent, model hashes, version)");
+  auto report_job = std::make_shared<std::string>();
+  auto out = std::make_shared<std::string>();
+  report->add_option("job", *report_job, "job name")->required();
+  report->add_option("--out", *out, "the HTML file to write")->required();
+  report->callback([=] {
+    admin::JobRequest request;
+    request.set_job(*report_job);
+    const auto status = ask(*flags, &admin::Admin::Stub::JobStatus, request, "status");
+    const auto metrics = ask(*flags, &admin::Admin::Stub::Metrics, request, "metrics");
+    std::vector<nlohmann::json> rounds;
+    for (const auto& r : metrics.round_records_json()) rounds.push_back(nlohmann::json::parse(r));
+    const admin::Job& j = status.job();
+    const nlohmann::json job = {{"name", j.name()},
+                                {"status", j.status()},
+                                {"submitted_by", j.submitted_by()},
+                                {"submitted_at", j.submitted_at()},
+                                {"finished_at", j.finished_at()},
+                                {"config_yaml", j.config_yaml()}};
+    const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+    char when[32];
+    std::strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+    write_file_atomically(*out, render_job_report(job, rounds, kVersion, when));
+    std::cout << "report of job " << j.name() << " (" << rounds.size() << " rounds) written to "
+              << *out << "\n";
+  });
+}
+
 void add_audit_subcommand(CLI::App& cmd, const std::shared_ptr<AdminFlags>& flags) {
   auto* audit = cmd.add_subcommand("audit", "Read the audit log; --verify checks its hash chain");
   auto verify = std::make_shared<bool>(false);
@@ -366,6 +400,7 @@ void add_admin_command(CLI::App& app) {
   add_sites_subcommand(*cmd, flags);
   add_download_subcommand(*cmd, flags);
   add_metrics_subcommand(*cmd, flags);
+  add_report_subcommand(*cmd, flags);
   add_audit_subcommand(*cmd, flags);
 }
 

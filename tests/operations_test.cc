@@ -239,6 +239,15 @@ TEST_CASE("fedxray admin against a live coordinator: submit, jobs, status, sites
   CHECK(std::count(out.begin(), out.end(), '\n') == 1 + 3 * 2);
   REQUIRE(run_fedxray(c.admin({"--json", "metrics", "short"}), out) == 0);
   CHECK(nlohmann::json::parse(out).size() == 3);
+  const std::string last_sha = nlohmann::json::parse(out)[2]["model_sha256"].get<std::string>();
+  // The researcher's report: one HTML file with the job's configuration and every round's hash.
+  const std::string report = c.dir.path + "/short.html";
+  REQUIRE(run_fedxray(c.admin({"report", "short", "--out", report}), out) == 0);
+  CHECK_THAT(out, Catch::Contains("(3 rounds) written to"));
+  const std::string html = read_file(report);
+  CHECK_THAT(html, Catch::Contains("<h1>fedxray job short</h1>") && Catch::Contains("name: short"));
+  CHECK(html.find(last_sha) != std::string::npos);
+  CHECK(html.find("<polyline") != std::string::npos);
 
   const std::string pt = c.dir.path + "/short.pt";
   REQUIRE(run_fedxray(c.admin({"download", "short", "--round", "2", "--out", pt}), out) == 0);

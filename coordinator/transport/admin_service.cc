@@ -38,6 +38,7 @@ admin::Job to_wire(const JobRow& j) {
   w.set_submitted_at(j.submitted_at);
   w.set_started_at(j.started_at);
   w.set_finished_at(j.finished_at);
+  w.set_config_yaml(j.config_yaml);
   return w;
 }
 
