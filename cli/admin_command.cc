@@ -185,13 +185,15 @@ void add_sites_subcommand(CLI::App& cmd, const std::shared_ptr<AdminFlags>& flag
         if (flags->json) return print_json(reply);
         TextTable t({"SITE", "CONNECTED", "LAST SEEN", "FIRST SEEN", "VERSION", "CERTIFICATE",
                      "EXPIRES"});
-        std::vector<std::string> due;
+        std::vector<std::string> due, expired;
         for (const auto& s : reply.sites()) {
           std::string expires = "unknown";
           if (s.certificate_not_after()) {
             expires = "in " + std::to_string(s.certificate_days_left()) + " days";
-            if (s.certificate_days_left() < 0) expires = "EXPIRED";
-            if (s.certificate_renewal_due()) {
+            if (s.certificate_days_left() < 0) {
+              expires = "EXPIRED";
+              expired.push_back(s.name());
+            } else if (s.certificate_renewal_due()) {
               expires += " (renew)";
               due.push_back(s.name());
             }
@@ -203,6 +205,10 @@ void add_sites_subcommand(CLI::App& cmd, const std::shared_ptr<AdminFlags>& flag
         for (const auto& name : due) {
           std::cerr << "warning: site " << name << "'s certificate expires within 30 days; "
                     << "issue it a new one\n";
+        }
+        for (const auto& name : expired) {
+          std::cerr << "warning: site " << name << "'s certificate has expired; it cannot take "
+                    << "part until it is issued a new one\n";
         }
       });
 }

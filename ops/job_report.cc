@@ -47,12 +47,21 @@ double site_metric(const nlohmann::json& site, const std::string& key) {
 // The task's headline metric, by what the sites report: Dice, quadratic-weighted kappa, macro
 // AUC over findings, or AUC.
 std::pair<std::string, std::string> headline(const std::vector<nlohmann::json>& rounds) {
-  static const std::pair<const char*, const char*> kCandidates[] = {
-      {"dice", "Dice"}, {"kappa", "QWK"}, {"label_auc", "macro AUC"}, {"auc", "AUC"}};
+  static const std::pair<const char*, const char*> kCandidates[] = {{"dice", "Dice"},
+                                                                    {"kappa", "QWK"}};
   for (const auto& [key, name] : kCandidates) {
     for (const auto& r : rounds) {
       for (const auto& s : r.value("sites", nlohmann::json::array())) {
         if (std::isfinite(site_metric(s, std::string("held_out_") + key))) return {key, name};
+      }
+    }
+  }
+  // Multi-label sites report per-finding AUCs (an array) and their macro mean as the AUC.
+  for (const auto& r : rounds) {
+    for (const auto& s : r.value("sites", nlohmann::json::array())) {
+      const auto m = s.find("metrics");
+      if (m != s.end() && m->is_object() && m->contains("held_out_label_auc")) {
+        return {"auc", "macro AUC"};
       }
     }
   }
@@ -76,7 +85,8 @@ std::string chart(const std::string& title,
   }
   std::string out = "<figure><figcaption>" + escape(title) + "</figcaption>";
   if (!std::isfinite(lo)) return out + "<p>No values reported.</p></figure>";
-  if (hi - lo < 1e-9) hi = lo + 1e-3;
+  if (!std::isfinite(hi - lo)) return out + "<p>Values out of range.</p></figure>";
+  if (hi - lo <= 1e-9 * std::max(1.0, std::fabs(lo))) hi = lo + std::max(1e-3, std::fabs(lo) * 1e-3);
   const double w = 560, h = 220, left = 56, right = 12, top = 10, bottom = 30;
   auto x = [&](int round) {
     return last == first ? left + (w - left - right) / 2
@@ -100,7 +110,9 @@ std::string chart(const std::string& title,
     const char* colour = kColours[k++ % (sizeof(kColours) / sizeof(kColours[0]))];
     std::string coords;
     for (const auto& [round, v] : points) {
-      if (std::isfinite(v)) coords += number(x(round), 1) + "," + number(y(v), 1) + " ";
+      if (std::isfinite(v) && std::isfinite(y(v))) {
+        coords += number(x(round), 1) + "," + number(y(v), 1) + " ";
+      }
     }
     out += "<polyline fill=\"none\" stroke=\"" + std::string(colour) +
            "\" stroke-width=\"2\" points=\"" + coords + "\"/>";

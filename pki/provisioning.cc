@@ -4,6 +4,9 @@
 
 #include <filesystem>
 
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
 #include "base/atomic_file.h"
 #include "base/error.h"
 #include "pki/certificate_authority.h"
@@ -11,6 +14,26 @@
 namespace fedxray {
 namespace fs = std::filesystem;
 namespace {
+
+// The OU of a PEM certificate ("" when unreadable).
+std::string certificate_role(const std::string& pem) {
+  BIO* bio = BIO_new_mem_buf(pem.data(), int(pem.size()));
+  X509* cert = bio ? PEM_read_bio_X509(bio, nullptr, nullptr, nullptr) : nullptr;
+  if (bio) BIO_free(bio);
+  if (!cert) return "";
+  char ou[128] = {0};
+  X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_organizationalUnitName, ou, sizeof(ou));
+  X509_free(cert);
+  return ou;
+}
+
+// A site's generator seed, from its name: kits made at different times, or after the list was
+// reordered, still differ.
+uint64_t site_seed(const std::string& name) {
+  uint64_t h = 1469598103934665603ULL;  // FNV-1a
+  for (unsigned char ch : name) h = (h ^ ch) * 1099511628211ULL;
+  return 1 + h % 1000000;
+}
 
 struct Kit {
   std::string name;
@@ -72,7 +95,7 @@ std::string identity_yaml(const ConsortiumConfig& c, const std::string& section,
 
 // Each site's kit starts on the offline generator with a seed of its own (so a first federation
 // shows sites that differ), and shows, commented out, how to point it at real data instead.
-std::string site_yaml(const ConsortiumConfig& c, const std::string& name, int index) {
+std::string site_yaml(const ConsortiumConfig& c, const std::string& name) {
   return identity_yaml(c, "site", name) +
          "  threads: 0\n"
          "  data:\n"
@@ -82,7 +105,7 @@ std::string site_yaml(const ConsortiumConfig& c, const std::string& name, int in
          "    source: synthetic\n"
          "    images: 600\n"
          "    held_out_fraction: 0.2\n"
-         "    seed: " + std::to_string(index + 1) + "            # each site its own images\n"
+         "    seed: " + std::to_string(site_seed(name)) + "   # each site its own images\n"
          "    intensity_shift: 0.0\n"
          "\n"
          "    # PNG or JPEG files listed in a CSV manifest (paths relative to the manifest):\n"
@@ -118,8 +141,9 @@ std::string admin_yaml(const ConsortiumConfig& c, const std::string& name) {
 
 // A researcher uses the admin CLI with a certificate of its own role (OU=researcher).
 std::string researcher_yaml(const ConsortiumConfig& c, const std::string& name) {
-  return "# Researcher kit: `fedxray admin --config admin.yaml jobs | status | metrics | download`\n"
-         "# work; submitting, aborting and the site and audit views need an admin certificate.\n" +
+  return "# Researcher kit: `fedxray admin --kit <this folder> jobs | status | metrics | download |\n"
+         "# report` work; submitting, aborting and the site and audit views need an admin\n"
+         "# certificate.\n" +
          identity_yaml(c, "admin", name);
 }
 
@@ -149,9 +173,7 @@ ProvisionReport provision_consortium(const ConsortiumConfig& c, const std::strin
   std::vector<Kit> kits;
   kits.push_back({c.coordinator_name, "coordinator", true, c.coordinator_hosts, "coordinator.yaml",
                   coordinator_yaml(c, c.coordinator_name)});
-  for (std::size_t i = 0; i < c.sites.size(); ++i) {
-    kits.push_back({c.sites[i], "site", false, {}, "site.yaml", site_yaml(c, c.sites[i], int(i))});
-  }
+  for (const auto& s : c.sites) kits.push_back({s, "site", false, {}, "site.yaml", site_yaml(c, s)});
   for (const auto& a : c.admins) {
     kits.push_back({a, "admin", false, {}, "admin.yaml", admin_yaml(c, a)});
   }
@@ -168,6 +190,17 @@ ProvisionReport provision_consortium(const ConsortiumConfig& c, const std::strin
     std::string key = writer.ensure(key_path, 0600, had_key ? "" : generate_private_key_pem());
     CertificateRequest req{kit.name, kit.role, kit.hosts, kit.server, c.validity_days};
     if (!had_key && fs::exists(cert_path)) fs::remove(cert_path);  // cert of a replaced key
+    if (writer.exists_unforced(cert_path)) {
+      // A kept certificate must still be for the role the consortium gives this name (an admin
+      // moved to researchers must not keep an admin certificate).
+      const std::string held = certificate_role(read_file(cert_path));
+      if (held != kit.role) {
+        throw Error(cert_path + " was issued for role '" + held + "', but the consortium now "
+                    "lists '" + kit.name + "' as '" + kit.role + "'; revoke it (fedxray provision revoke " +
+                    kit.name + " --out " + out_dir + "), move the folder " + dir.string() +
+                    " aside, and provision again");
+      }
+    }
     writer.ensure(cert_path, 0644, writer.exists_unforced(cert_path) ? "" : ca.issue(key, req));
     writer.ensure((dir / "ca.crt").string(), 0644, ca.certificate_pem());
     writer.ensure((dir / kit.config_name).string(), 0644, kit.config_text);

@@ -86,4 +86,17 @@ TEST_CASE(
   const std::string graded = render_job_report(job, ordinal, "0.9.0", "now");
   CHECK_THAT(graded, Catch::Contains("held-out QWK") && Catch::Contains("<td>0.650</td>"));
   CHECK_THAT(graded, Catch::Contains("used no differential privacy"));
+  // A multi-label job's sites report per-finding AUCs: the report says macro AUC.
+  std::vector<nlohmann::json> findings = {
+      {{"round", 1},
+       {"sites",
+        {{{"site", "s"},
+          {"metrics", {{"held_out_auc", 0.61}, {"held_out_label_auc", {0.6, 0.62}}}}}}}}};
+  CHECK_THAT(render_job_report(job, findings, "0.9.0", "now"), Catch::Contains("held-out macro AUC"));
+  // Values a chart cannot scale are reported, not drawn as broken SVG.
+  std::vector<nlohmann::json> huge = {{{"round", 1}, {"sites", {site("s", 1e308, 0.5)}}},
+                                      {{"round", 2}, {"sites", {site("s", -1e308, 0.5)}}}};
+  const std::string odd = render_job_report(job, huge, "0.9.0", "now");
+  CHECK_THAT(odd, Catch::Contains("Values out of range"));
+  CHECK(odd.find("points=\", \"") == std::string::npos);
 }

@@ -171,4 +171,12 @@ TEST_CASE("site kits get seeds of their own and teach each real source with an e
                             sizeof(ou));
   X509_free(cert);
   CHECK(std::string(ou) == "researcher");
+
+  // An admin moved to the researchers keeps no admin certificate: the re-run refuses and says how.
+  ConsortiumConfig moved = c;
+  moved.admins.clear();
+  moved.researchers = {"rita", "alice"};
+  CHECK_THROWS_WITH(provision_consortium(moved, dir.path, false),
+                    Catch::Contains("alice.crt was issued for role 'admin'") &&
+                        Catch::Contains("provision revoke alice"));
 }

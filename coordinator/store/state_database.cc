@@ -46,7 +46,8 @@ CREATE TABLE IF NOT EXISTS sites(
   fingerprint TEXT NOT NULL,
   version TEXT NOT NULL,
   first_seen TEXT NOT NULL,
-  last_seen TEXT NOT NULL);
+  last_seen TEXT NOT NULL,
+  certificate_not_after INTEGER NOT NULL DEFAULT 0);
 )sql";
 
 constexpr const char* kJobColumns =
@@ -100,13 +101,18 @@ StateDatabase::StateDatabase(const std::string& state_dir) {
   db_ = std::make_shared<SqliteDatabase>(
       (std::filesystem::path(state_dir) / "coordinator.db").string());
   db_->exec(kSchema);
-  // Databases made before certificate expiry was kept get the column (0: not known yet).
+  // Databases made before certificate expiry was kept get the column (0: not known yet), in one
+  // transaction so two processes opening an old database cannot both add it.
+  SqliteDatabase::Transaction migration(*db_);
   bool has_expiry = false;
-  SqliteDatabase::Statement columns(*db_, "PRAGMA table_info(sites)");
-  while (columns.step()) has_expiry = has_expiry || columns.text(1) == "certificate_not_after";
+  {
+    SqliteDatabase::Statement columns(*db_, "PRAGMA table_info(sites)");
+    while (columns.step()) has_expiry = has_expiry || columns.text(1) == "certificate_not_after";
+  }
   if (!has_expiry) {
     db_->exec("ALTER TABLE sites ADD COLUMN certificate_not_after INTEGER NOT NULL DEFAULT 0");
   }
+  migration.commit();
 }
 
 StateDatabase::~StateDatabase() = default;

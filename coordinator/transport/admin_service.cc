@@ -38,7 +38,6 @@ admin::Job to_wire(const JobRow& j) {
   w.set_submitted_at(j.submitted_at);
   w.set_started_at(j.started_at);
   w.set_finished_at(j.finished_at);
-  w.set_config_yaml(j.config_yaml);
   return w;
 }
 
@@ -125,6 +124,7 @@ grpc::Status AdminService::JobStatus(grpc::ServerContext* context, const admin::
   return serve(context, "status", "job " + request->job(), [&](const std::string&) {
     const JobRow job = require_job(*state_, request->job());
     *reply->mutable_job() = to_wire(job);
+    reply->mutable_job()->set_config_yaml(job.config_yaml);  // one job's, not every job's
     const auto rounds = state_->rounds(job.name);
     double total = 0;
     int completed = 0;
