@@ -14,10 +14,9 @@
 #include "data/image_folder_source.h"
 
 namespace fedxray {
-namespace {
 
 // The labels file, indexed by its key column (accession_number or study_instance_uid).
-struct LabelIndex {
+struct PacsSource::LabelIndex {
   CsvManifest csv;
   bool by_accession = true;
   std::unordered_map<std::string, std::size_t> row_of;
@@ -61,8 +60,6 @@ struct LabelIndex {
   bool has(const PacsStudy& s) const { return !key_of(s).empty() && row_of.count(key_of(s)) > 0; }
 };
 
-}  // namespace
-
 std::unique_ptr<PacsArchive> make_pacs_archive(const PacsConfig& config) {
   if (config.protocol == "dimse") return std::make_unique<DimseArchive>(config);
   return std::make_unique<DicomWebArchive>(config);
@@ -78,26 +75,30 @@ PacsSource::PacsSource(DataSourceConfig config)
 PacsSource::~PacsSource() = default;
 
 uint64_t PacsSource::size() const {
+  const LabelIndex labels(config_);
   if (!synced_) {
     synced_ = true;
     try {
-      const_cast<PacsSource*>(this)->sync();  // NOLINT: a sync does not change what the source is
+      const_cast<PacsSource*>(this)->sync(
+          labels);  // NOLINT: a sync does not change what the source is
     } catch (const Error& e) {
       spdlog::warn("PACS sync failed, counting the cached images only: {}", e.what());
     }
   }
-  return cached_size();
+  return cached_size(labels);
 }
 
-uint64_t PacsSource::cached_size() const {
-  const LabelIndex labels(config_);
+uint64_t PacsSource::cached_size(const LabelIndex& labels) const {
   uint64_t n = 0;
   for (const auto& e : cache_->entries()) n += !e.quarantined && labels.has(e.instance.study);
   return n;
 }
 
 PacsSyncReport PacsSource::sync() {
-  const LabelIndex labels(config_);
+  return sync(LabelIndex(config_));
+}
+
+PacsSyncReport PacsSource::sync(const LabelIndex& labels) {
   const PacsQuery query{config_.pacs.study_date, config_.pacs.modality, config_.pacs.body_part};
   PacsSyncReport report =
       cache_->sync(*archive_, query, [&](const PacsStudy& s) { return labels.has(s); });
@@ -145,7 +146,10 @@ nlohmann::json PacsSource::status() {
 }
 
 std::string PacsSource::write_manifest() {
-  const LabelIndex labels(config_);
+  return write_manifest(LabelIndex(config_));
+}
+
+std::string PacsSource::write_manifest(const LabelIndex& labels) {
   std::string text = "filename";
   for (std::size_t c : labels.label_cols) text += "," + csv_field(labels.csv.header()[c]);
   text += ",patient\n";
@@ -162,16 +166,17 @@ std::string PacsSource::write_manifest() {
 }
 
 ImagePool PacsSource::load_pool(int classes, int image_size) {
+  const LabelIndex labels(config_);  // read once for the sync, the count and the manifest
   PacsSyncReport report;
   try {
-    report = sync();
+    report = sync(labels);
   } catch (const Error& e) {
     // Refused credentials, TLS, a local problem, another process syncing: the job can still run
     // on what is cached. The details stay in this log.
     spdlog::warn("PACS sync failed: {}", e.what());
     report.stopped = "the sync failed";
   }
-  const uint64_t usable = cached_size();
+  const uint64_t usable = cached_size(labels);
   if (usable == 0) {
     // Counts only: the reason reaches the coordinator.
     if (!report.stopped.empty()) {
@@ -189,7 +194,7 @@ ImagePool PacsSource::load_pool(int classes, int image_size) {
   }
   DataSourceConfig folder = config_;
   folder.source = "image_folder";
-  folder.manifest = write_manifest();
+  folder.manifest = write_manifest(labels);
   folder.image_column = "filename";
   folder.patient_column = "patient";
   folder.mask_column.clear();

@@ -48,7 +48,11 @@ class PacsSource : public DataSource {
   std::unique_ptr<PacsCache> cache_;
   std::unique_ptr<PacsArchive> archive_;
   mutable bool synced_ = false;
-  uint64_t cached_size() const;
+  // The labels file, read once per public call and shared by what that call does.
+  struct LabelIndex;
+  PacsSyncReport sync(const LabelIndex& labels);
+  uint64_t cached_size(const LabelIndex& labels) const;
+  std::string write_manifest(const LabelIndex& labels);
 };
 
 // The archive data.pacs.protocol names.
