@@ -4,6 +4,7 @@
 #include <openssl/rand.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -113,6 +114,38 @@ std::string read_or_create_secret_key(const std::string& path, const std::string
     secret.append(buf, std::size_t(n));
   }
   return secret;
+}
+
+std::string read_private_credential(const std::string& path, const std::string& what,
+                                    const std::string& config_key) {
+  OpenFile f{::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC)};
+  if (f.fd < 0) {
+    throw ConfigError(config_key + ": cannot open " + path + " (" + what +
+                      "): create it with the secret on one line, mode 0600, not a link");
+  }
+  struct stat st {};
+  if (::fstat(f.fd, &st) != 0) throw ConfigError(config_key + ": cannot read " + path);
+  if (!S_ISREG(st.st_mode)) throw ConfigError(config_key + ": " + path + " is not a regular file");
+  try {
+    refuse_unless_private(st, path, what, "600", config_key);
+  } catch (const Error& e) {
+    throw ConfigError(config_key + ": " + e.what());
+  }
+  std::string value;
+  char buf[4096];
+  for (ssize_t n; (n = ::read(f.fd, buf, sizeof buf)) != 0;) {
+    if (n < 0) throw ConfigError(config_key + ": cannot read " + path);
+    value.append(buf, std::size_t(n));
+    if (value.size() > (1u << 16)) throw ConfigError(config_key + ": " + path + " is too long for a " + what);
+  }
+  while (!value.empty() && std::isspace(static_cast<unsigned char>(value.back()))) value.pop_back();
+  std::size_t start = 0;
+  while (start < value.size() && std::isspace(static_cast<unsigned char>(value[start]))) ++start;
+  value = value.substr(start);
+  if (value.empty()) {
+    throw ConfigError(config_key + ": " + path + " is empty; put the " + what + " in it");
+  }
+  return value;
 }
 
 }  // namespace fedxray

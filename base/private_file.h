@@ -25,4 +25,10 @@ void refuse_replaceable_parent(const std::string& path);
 std::string read_or_create_secret_key(const std::string& path, const std::string& what,
                                       const std::string& config_key);
 
+// A credential (a password, a token) from a file only this process's user may read: a regular
+// file, not a link, owned by this uid, mode 0600 or 0400; surrounding white space dropped.
+// Throws ConfigError naming `config_key`, the path and the fix; `what` names the secret.
+std::string read_private_credential(const std::string& path, const std::string& what,
+                                    const std::string& config_key);
+
 }  // namespace fedxray

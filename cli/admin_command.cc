@@ -21,6 +21,7 @@
 #include "cli/exit_code.h"
 #include "cli/text_table.h"
 #include "config/admin_config.h"
+#include "config/http_proxy.h"
 #include "fedxray/proto/admin.grpc.pb.h"
 #include "ops/job_report.h"
 #include "pki/tls.h"
@@ -37,8 +38,11 @@ struct AdminFlags {
 std::unique_ptr<admin::Admin::Stub> connect(const AdminFlags& flags) {
   const AdminConfig config = load_admin_config(flags.kit);
   const std::string target = flags.coordinator.empty() ? config.coordinator : flags.coordinator;
-  return admin::Admin::NewStub(
-      dial(target, {config.certificate, config.private_key, config.ca_certificate}));
+  // An admin's workstation behind a proxy: https_proxy / no_proxy from the environment.
+  DialOptions options;
+  options.http_proxy = choose_proxy_route(HttpProxyConfig{}, target).grpc_proxy;
+  return admin::Admin::NewStub(dial(target, {config.certificate, config.private_key,
+                                             config.ca_certificate}, std::move(options)));
 }
 
 void check(const grpc::Status& s, const std::string& what) {

@@ -2,6 +2,7 @@
 
 #include <iostream>
 
+#include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
 #include "cli/commands.h"
@@ -72,8 +73,17 @@ void add_site_command(CLI::App& app) {
     SiteAgentOptions options{config.name, *give_up, read_site_credentials(config.name, kit),
                              config.policy};
     options.serve_after_job = *serve;
-    options.redial = [target = config.coordinator, kit] { return dial(target, kit); };
-    SiteAgent agent(dial(config.coordinator, kit), options, trainer);
+    const ProxyRoute route = choose_proxy_route(config.proxy, config.coordinator);
+    spdlog::info("site={} reaches the coordinator {} {}", config.name, config.coordinator,
+                 route.description);
+    options.route = route.description;
+    const auto dial_coordinator = [target = config.coordinator, kit, proxy = route.grpc_proxy] {
+      DialOptions through;
+      through.http_proxy = proxy;
+      return dial(target, kit, std::move(through));
+    };
+    options.redial = dial_coordinator;
+    SiteAgent agent(dial_coordinator(), options, trainer);
     stop_on_signal([&agent] { agent.stop(); });
     std::unique_ptr<MetricsEndpoint> metrics;
     if (!config.metrics_listen.empty()) {

@@ -129,6 +129,7 @@ SiteConfig load_site_config(const std::string& file) {
     r.fail("coordinator",
            "must be host:port, e.g. coordinator.example.org:50051 (got \"" + c.coordinator + "\")");
   }
+  if (r.has("proxy")) c.proxy = read_http_proxy_config(r.section("proxy"));
   c.certificate = r.path("certificate");
   c.private_key = r.path("private_key");
   c.ca_certificate = r.path("ca_certificate");

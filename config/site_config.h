@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "config/http_proxy.h"
 #include "config/site_policy.h"
 
 namespace fedxray {
@@ -97,6 +98,7 @@ struct DataSourceConfig {
 struct SiteConfig {
   std::string name;                 // must equal the CN of the site's certificate
   std::string coordinator;          // host:port the site dials out to
+  HttpProxyConfig proxy;            // the hospital's outbound HTTP proxy, if it must be used
   std::string certificate;
   std::string private_key;
   std::string ca_certificate;

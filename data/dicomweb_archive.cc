@@ -1,9 +1,5 @@
 #include "data/dicomweb_archive.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <set>
 
 #include <httplib.h>
@@ -21,28 +17,6 @@ constexpr std::size_t kMaxQueryReply = std::size_t(64) << 20;
 constexpr std::size_t kMaxInstance = std::size_t(1) << 30;
 constexpr int kPageSize = 500;
 constexpr std::size_t kMaxStudies = 1000000;
-
-// A credential from a file only the agent's user may read; surrounding white space dropped.
-std::string read_credential(const std::string& path, const std::string& what,
-                            const std::string& key) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) {
-    throw ConfigError(key + ": cannot open " + path + " (" + what +
-                      "): create it with the secret on one line, mode 0600");
-  }
-  struct stat st {};
-  const int rc = ::fstat(fd, &st);
-  ::close(fd);
-  if (rc != 0) throw ConfigError(key + ": cannot read " + path);
-  refuse_unless_private(st, path, what, "600", key);
-  std::string value = read_file(path);
-  while (!value.empty() && std::isspace(static_cast<unsigned char>(value.back()))) value.pop_back();
-  std::size_t start = 0;
-  while (start < value.size() && std::isspace(static_cast<unsigned char>(value[start]))) ++start;
-  value = value.substr(start);
-  if (value.empty()) throw ConfigError(key + ": " + path + " is empty; put the " + what + " in it");
-  return value;
-}
 
 std::string percent_encode(const std::string& s) {
   static const char* hex = "0123456789ABCDEF";
@@ -116,12 +90,13 @@ DicomWebArchive::DicomWebArchive(const PacsConfig& config) : url_(config.url) {
         "you trust");
   }
   if (!config.username.empty()) {
-    client_->set_basic_auth(config.username, read_credential(config.password_file, "PACS password",
-                                                             "data.pacs.password_file"));
+    client_->set_basic_auth(config.username,
+                            read_private_credential(config.password_file, "PACS password",
+                                                    "data.pacs.password_file"));
   }
   if (!config.bearer_token_file.empty()) {
-    client_->set_bearer_token_auth(read_credential(config.bearer_token_file, "PACS bearer token",
-                                                   "data.pacs.bearer_token_file"));
+    client_->set_bearer_token_auth(read_private_credential(
+        config.bearer_token_file, "PACS bearer token", "data.pacs.bearer_token_file"));
   }
   const auto seconds = time_t(config.timeout_seconds);
   client_->set_connection_timeout(std::min<time_t>(seconds, 10));

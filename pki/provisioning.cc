@@ -98,6 +98,11 @@ std::string identity_yaml(const ConsortiumConfig& c, const std::string& section,
 std::string site_yaml(const ConsortiumConfig& c, const std::string& name) {
   return identity_yaml(c, "site", name) +
          "  threads: 0\n"
+         "  # Only where the hospital lets traffic out through an HTTP proxy (without this block\n"
+         "  # the agent uses https_proxy and no_proxy from its environment, if set):\n"
+         "  # proxy:\n"
+         "  #   url: http://proxy.hospital.local:3128\n"
+         "  #   credentials_file: /etc/fedxray/proxy-credentials   # user:password, mode 0600\n"
          "  data:\n"
          "    # Synthetic radiograph-like images, to try the federation before real data is wired\n"
          "    # in. Replace this block with one of the real sources below (see README.md,\n"

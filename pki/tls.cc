@@ -63,19 +63,20 @@ std::shared_ptr<grpc::ServerCredentials> make_server_credentials(const TlsFiles&
 
 std::shared_ptr<grpc::Channel> dial(const std::string& target, const TlsFiles& files,
                                     const std::string& tls_name) {
-  return dial(target, files, tls_name, {});
+  DialOptions options;
+  options.tls_name = tls_name;
+  return dial(target, files, std::move(options));
 }
 
-std::shared_ptr<grpc::Channel> dial(
-    const std::string& target, const TlsFiles& files, const std::string& tls_name,
-    std::vector<std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>> interceptors) {
-  grpc::SslCredentialsOptions options;
-  options.pem_root_certs = load_pem(files.ca_certificate, "ca_certificate");
+std::shared_ptr<grpc::Channel> dial(const std::string& target, const TlsFiles& files,
+                                    DialOptions options) {
+  grpc::SslCredentialsOptions ssl;
+  ssl.pem_root_certs = load_pem(files.ca_certificate, "ca_certificate");
   warn_if_key_is_readable_by_others(files.private_key);
-  options.pem_private_key = load_pem(files.private_key, "private_key");
-  options.pem_cert_chain = load_pem(files.certificate, "certificate");
+  ssl.pem_private_key = load_pem(files.private_key, "private_key");
+  ssl.pem_cert_chain = load_pem(files.certificate, "certificate");
   grpc::ChannelArguments args;
-  if (!tls_name.empty()) args.SetSslTargetNameOverride(tls_name);
+  if (!options.tls_name.empty()) args.SetSslTargetNameOverride(options.tls_name);
   args.SetMaxReceiveMessageSize(4 << 20);
   args.SetInt(GRPC_ARG_HTTP2_MAX_FRAME_SIZE, 1 << 20);
   args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 30000);
@@ -85,9 +86,17 @@ std::shared_ptr<grpc::Channel> dial(
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 5000);
   // Each channel its own connections: a channel dialled afresh really reconnects.
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-  if (interceptors.empty()) return grpc::CreateCustomChannel(target, grpc::SslCredentials(options), args);
+  // The route is decided by the caller alone: gRPC would otherwise read https_proxy itself.
+  if (options.http_proxy.empty()) {
+    args.SetInt(GRPC_ARG_ENABLE_HTTP_PROXY, 0);
+  } else {
+    args.SetString(GRPC_ARG_HTTP_PROXY, options.http_proxy);
+  }
+  if (options.interceptors.empty()) {
+    return grpc::CreateCustomChannel(target, grpc::SslCredentials(ssl), args);
+  }
   return grpc::experimental::CreateCustomChannelWithInterceptors(
-      target, grpc::SslCredentials(options), args, std::move(interceptors));
+      target, grpc::SslCredentials(ssl), args, std::move(options.interceptors));
 }
 
 PeerIdentity peer_identity(const grpc::ServerContext& context) {

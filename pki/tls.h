@@ -24,14 +24,23 @@ struct TlsFiles {
 
 std::shared_ptr<grpc::ServerCredentials> make_server_credentials(const TlsFiles& files);
 
-// `target` is host:port. `tls_name` overrides the name checked against the server certificate
-// (empty: the host part of target).
+// How dial() builds a channel beyond the TLS files.
+struct DialOptions {
+  // The name checked against the server certificate (empty: the host part of target).
+  std::string tls_name;
+  // "http://[user:password@]host:port": tunnel through this HTTP proxy with CONNECT (the TLS
+  // runs inside the tunnel, end to end). Empty: connect directly, whatever https_proxy says
+  // (config/http_proxy.h decides the route, from the site file or the environment).
+  std::string http_proxy;
+  // Client interceptors (tests use one to record every byte a site sends).
+  std::vector<std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>> interceptors;
+};
+
+// `target` is host:port.
 std::shared_ptr<grpc::Channel> dial(const std::string& target, const TlsFiles& files,
                                     const std::string& tls_name = "");
-// The same channel with client interceptors (tests use one to record every byte a site sends).
-std::shared_ptr<grpc::Channel> dial(
-    const std::string& target, const TlsFiles& files, const std::string& tls_name,
-    std::vector<std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>> interceptors);
+std::shared_ptr<grpc::Channel> dial(const std::string& target, const TlsFiles& files,
+                                    DialOptions options);
 
 struct PeerIdentity {
   std::string common_name;  // CN of the verified client certificate; empty when none

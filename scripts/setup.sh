@@ -16,9 +16,17 @@ PACKAGES=(
   # for the tests and benchmarks: gdcmconv makes JPEG 2000 / JPEG-LS files; a real Orthanc
   # PACS on loopback; dcmodify and curl fill it (bench/pacs_ingest.sh)
   libgdcm-tools orthanc orthanc-dicomweb dcmtk curl
+  # a real HTTP proxy on loopback for the hospital-proxy tests
+  tinyproxy
 )
 
 ./scripts/install_packages.sh setup "${PACKAGES[@]}"
+# The tests start their own tinyproxy on a free loopback port; the package's system service (a
+# proxy on port 8888) is not needed, so it is stopped where systemd runs it.
+if command -v systemctl >/dev/null && systemctl is-enabled --quiet tinyproxy 2>/dev/null; then
+  echo "setup: stopping and disabling the tinyproxy system service (the tests run their own)"
+  systemctl disable --now tinyproxy >/dev/null 2>&1 || true
+fi
 
 if [ ! -f build/build.ninja ]; then
   cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release

@@ -130,12 +130,16 @@ void SiteAgent::join() {
     }
     if (std::chrono::duration<double>(Clock::now() - first_try).count() >
         options_.unreachable_give_up_s) {
-      throw Error("cannot reach the coordinator: " + s.error_message() +
-                  "; check site.coordinator, the firewall's outbound rule and the certificates");
+      const bool proxied = options_.route.rfind("through", 0) == 0;
+      throw Error("cannot reach the coordinator " + options_.route + ": " + s.error_message() +
+                  (proxied ? "; check site.proxy (address, credentials_file) and that the proxy "
+                             "allows CONNECT to site.coordinator's port, then the certificates"
+                           : "; check site.coordinator, the firewall's outbound rule (or "
+                             "site.proxy if the hospital requires a proxy) and the certificates"));
     }
     const auto wait = backoff.next();
-    spdlog::warn("site={} coordinator unreachable ({}); retrying in {} ms", options_.site_name,
-                 s.error_message(), wait.count());
+    spdlog::warn("site={} coordinator unreachable {} ({}); retrying in {} ms", options_.site_name,
+                 options_.route, s.error_message(), wait.count());
     if (!pause(wait)) throw Error("stopped while waiting for the coordinator");
   }
 }
@@ -173,15 +177,16 @@ std::string SiteAgent::run() {
       }
       if (std::chrono::duration<double>(Clock::now() - unreachable_since).count() >
           options_.unreachable_give_up_s) {
-        throw Error("lost the coordinator for too long: " + s.error_message());
+        throw Error("lost the coordinator (reached " + options_.route +
+                    ") for too long: " + s.error_message());
       }
       reachable_ = false;
       if (options_.redial && backoff.attempts() >= 3) {
         stub_ = wire::Coordinator::NewStub(options_.redial());  // no round in flight: safe
       }
       const auto wait = backoff.next();
-      spdlog::warn("site={} coordinator unreachable ({}); retrying in {} ms", options_.site_name,
-                   s.error_message(), wait.count());
+      spdlog::warn("site={} coordinator unreachable {} ({}); retrying in {} ms",
+                   options_.site_name, options_.route, s.error_message(), wait.count());
       pause(wait);
       continue;
     }

@@ -48,6 +48,9 @@ struct SiteAgentOptions {
   // a few attempts is dialled afresh, so a restarted coordinator is found at the next attempt
   // rather than after gRPC's own reconnect backoff.
   std::function<std::shared_ptr<grpc::Channel>()> redial{};
+  // How the channel reaches the coordinator, for the messages about an unreachable one:
+  // "directly" or "through the HTTP proxy http://host:port" (config/http_proxy.h).
+  std::string route = "directly";
 };
 
 class SiteAgent {

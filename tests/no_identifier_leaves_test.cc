@@ -179,11 +179,11 @@ void run_job_and_check_what_leaves(const std::shared_ptr<DataSource>& source,
   CoordinatorServer server(runner, "127.0.0.1:0", make_server_credentials(testing::kit("coordinator")));
 
   Recorder recorder;
-  std::vector<std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>> interceptors;
-  interceptors.push_back(std::make_unique<RecordingFactory>(recorder));
+  DialOptions recording;
+  recording.interceptors.push_back(std::make_unique<RecordingFactory>(recorder));
   TorchTrainer trainer(source);
-  SiteAgent agent(dial("127.0.0.1:" + std::to_string(server.port()), testing::kit("site-a"), "",
-                       std::move(interceptors)),
+  SiteAgent agent(dial("127.0.0.1:" + std::to_string(server.port()), testing::kit("site-a"),
+                       std::move(recording)),
                   SiteAgentOptions{"site-a", 30}, trainer);
   std::thread site([&] { agent.run(); });
   const bool ok = runner.run();

@@ -23,84 +23,13 @@
 #include "coordinator/store/checkpoint_store.h"
 #include "coordinator/store/sqlite_database.h"
 #include "coordinator/store/state_database.h"
+#include "tests/process_consortium.h"
 #include "tests/process_support.h"
 #include "tests/test_support.h"
 
 using namespace fedxray;
 using namespace fedxray::testing;
 using namespace std::chrono_literals;
-
-namespace {
-
-struct Consortium {
-  Consortium() : port(free_loopback_port()) {
-    write_file_atomically(dir.path + "/consortium.yaml",
-                          "consortium:\n  name: ops-test\n  coordinator:\n    name: coordinator\n"
-                          "    hosts: [127.0.0.1, localhost]\n    port: " + std::to_string(port) +
-                          "\n  sites: [site-a, site-b]\n  admins: [alice]\n");
-    std::string out;
-    REQUIRE(run_fedxray({"provision", "--consortium", dir.path + "/consortium.yaml", "--out",
-                         kits()}, out) == 0);
-  }
-  std::string kits() const { return dir.path + "/kits"; }
-  std::string target() const { return "127.0.0.1:" + std::to_string(port); }
-  std::string state_dir() const { return kits() + "/coordinator/state"; }
-  std::vector<std::string> coordinator_args(const std::string& job) const {
-    std::vector<std::string> a{"coordinator", "--config", kits() + "/coordinator/coordinator.yaml",
-                               "--listen", target(), "--finish-grace", "10"};
-    if (!job.empty()) {
-      a.push_back("--job");
-      a.push_back(job);
-    }
-    return a;
-  }
-  std::vector<std::string> site_args(const std::string& site, bool serve = false) const {
-    std::vector<std::string> a{"site", "--config", kits() + "/" + site + "/site.yaml",
-                               "--coordinator", target(), "--give-up-after", "120"};
-    if (serve) a.push_back("--serve");
-    return a;
-  }
-  std::vector<std::string> admin(std::vector<std::string> args) const {
-    std::vector<std::string> a{"admin", "--kit", kits() + "/alice", "--coordinator", target()};
-    a.insert(a.end(), args.begin(), args.end());
-    return a;
-  }
-  std::string write_job(const std::string& name, int rounds) const {
-    const std::string path = dir.path + "/" + name + ".yaml";
-    write_file_atomically(path, "job:\n  name: " + name + "\n  model: cnn-small\n  classes: 3\n"
-                                "  image_size: 32\n  rounds: " + std::to_string(rounds) +
-                                "\n  sites_per_round: 2\n  min_sites: 2\n  round_deadline_s: 60\n"
-                                "  local_epochs: 2\n  optimizer: adam\n  learning_rate: 0.003\n"
-                                "  seed: 7\n");
-    return path;
-  }
-  TempDir dir;
-  int port;
-};
-
-// Waits until `done(rounds)` holds for the job's rows in the state database.
-template <typename Pred>
-bool wait_for_rounds(const std::string& state_dir, const std::string& job, Pred done,
-                     double seconds = 120) {
-  const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(int64_t(seconds * 1000));
-  while (std::chrono::steady_clock::now() < until) {
-    try {
-      StateDatabase db(state_dir);
-      if (done(db.rounds(job))) return true;
-    } catch (const std::exception&) {
-    }
-    std::this_thread::sleep_for(20ms);
-  }
-  return false;
-}
-
-int completed(const std::vector<RoundRow>& rows) {
-  int n = 0;
-  for (const auto& r : rows) n += r.status == "completed";
-  return n;
-}
-
-}  // namespace
 
 TEST_CASE("kill -9 of the coordinator mid-round and of a site: the job completes, every round "
           "exactly once, with an unbroken model hash chain", "[operations]") {

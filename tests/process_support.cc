@@ -17,8 +17,12 @@
 
 namespace fedxray::testing {
 
-Process::Process(const std::vector<std::string>& args, const std::string& log_file) {
-  std::vector<std::string> argv_strings{FEDXRAY_BINARY};
+Process::Process(const std::vector<std::string>& args, const std::string& log_file)
+    : Process(FEDXRAY_BINARY, args, log_file) {}
+
+Process::Process(const std::string& program, const std::vector<std::string>& args,
+                 const std::string& log_file) {
+  std::vector<std::string> argv_strings{program};
   argv_strings.insert(argv_strings.end(), args.begin(), args.end());
   pid_ = ::fork();
   if (pid_ < 0) throw std::runtime_error("fork failed");

@@ -13,6 +13,9 @@ class Process {
  public:
   // Runs build/fedxray with `args`; stdout and stderr go to `log_file`.
   Process(const std::vector<std::string>& args, const std::string& log_file);
+  // Runs another program (a test's helper server such as tinyproxy) the same way.
+  Process(const std::string& program, const std::vector<std::string>& args,
+          const std::string& log_file);
   ~Process();  // SIGKILLs a process still running
   Process(const Process&) = delete;
   Process& operator=(const Process&) = delete;
