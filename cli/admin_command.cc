@@ -17,6 +17,7 @@
 #include "base/atomic_file.h"
 #include "base/sha256.h"
 #include "base/version.h"
+#include "cli/admin_client.h"
 #include "cli/commands.h"
 #include "cli/exit_code.h"
 #include "cli/text_table.h"
@@ -28,58 +29,6 @@
 
 namespace fedxray {
 namespace {
-
-struct AdminFlags {
-  std::string kit;
-  std::string coordinator;
-  bool json = false;
-};
-
-std::unique_ptr<admin::Admin::Stub> connect(const AdminFlags& flags) {
-  const AdminConfig config = load_admin_config(flags.kit);
-  const std::string target = flags.coordinator.empty() ? config.coordinator : flags.coordinator;
-  // An admin's workstation behind a proxy: https_proxy / no_proxy from the environment.
-  DialOptions options;
-  options.http_proxy = choose_proxy_route(HttpProxyConfig{}, target).grpc_proxy;
-  return admin::Admin::NewStub(dial(target, {config.certificate, config.private_key,
-                                             config.ca_certificate}, std::move(options)));
-}
-
-void check(const grpc::Status& s, const std::string& what) {
-  if (s.ok()) return;
-  const int code = s.error_code() == grpc::StatusCode::UNAVAILABLE ? 3 : 1;
-  throw CommandFailed(code, what + ": " + s.error_message() +
-                                (code == 3 ? " (is the coordinator running, and --coordinator or "
-                                             "admin.coordinator right?)"
-                                           : ""));
-}
-
-void deadline(grpc::ClientContext& context, int seconds = 30) {
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(seconds));
-}
-
-// One unary admin call with a 30 s deadline; a refusal ends the command with the coordinator's
-// reason (see check()).
-template <typename Request, typename Reply>
-Reply ask(const AdminFlags& flags,
-          grpc::Status (admin::Admin::Stub::*method)(grpc::ClientContext*, const Request&, Reply*),
-          const Request& request, const std::string& what) {
-  Reply reply;
-  grpc::ClientContext context;
-  deadline(context);
-  check((connect(flags).get()->*method)(&context, request, &reply), what);
-  return reply;
-}
-
-void print_json(const google::protobuf::Message& m) {
-  std::string text;
-  google::protobuf::util::JsonPrintOptions options;
-  options.add_whitespace = true;
-  options.always_print_primitive_fields = true;
-  options.preserve_proto_field_names = true;
-  (void)google::protobuf::util::MessageToJsonString(m, &text, options);
-  std::cout << text;
-}
 
 std::string fixed(double v, int digits = 3) {
   if (std::isnan(v)) return "-";
@@ -395,7 +344,7 @@ void add_audit_subcommand(CLI::App& cmd, const std::shared_ptr<AdminFlags>& flag
 
 void add_admin_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("admin", "Consortium admin: submit, watch, abort and download "
-                                          "jobs; list sites; read and verify the audit log");
+                                          "jobs; list sites; read and verify the audit log; enrol sites");
   cmd->require_subcommand(1);
   auto flags = std::make_shared<AdminFlags>();
   cmd->add_option("--kit", flags->kit, "the admin's startup kit folder (holds admin.yaml)")
@@ -412,6 +361,7 @@ void add_admin_command(CLI::App& app) {
   add_metrics_subcommand(*cmd, flags);
   add_report_subcommand(*cmd, flags);
   add_audit_subcommand(*cmd, flags);
+  add_enrollment_subcommands(*cmd, flags);
 }
 
 }  // namespace fedxray

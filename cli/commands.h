@@ -18,5 +18,6 @@ void add_personalise_command(CLI::App& app);
 void add_admin_command(CLI::App& app);
 void add_audit_labels_command(CLI::App& app);
 void add_qc_command(CLI::App& app);
+void add_enroll_command(CLI::App& app);
 
 }  // namespace fedxray

@@ -37,6 +37,7 @@ int main(int argc, char** argv) {
   fedxray::add_admin_command(app);
   fedxray::add_audit_labels_command(app);
   fedxray::add_qc_command(app);
+  fedxray::add_enroll_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -7,7 +7,9 @@
 #include "base/error.h"
 #include "cli/commands.h"
 #include "config/consortium_config.h"
+#include "pki/certificate_authority.h"
 #include "pki/provisioning.h"
+#include "pki/signing_request.h"
 #include "pki/revocation_list.h"
 
 namespace fedxray {
@@ -29,7 +31,39 @@ void add_provision_command(CLI::App& app) {
   cmd->fallthrough();
   auto* revoke_cmd = cmd->add_subcommand("revoke", "Revoke a site's or admin's certificate");
   revoke_cmd->add_option("name", *revoke, "participant to revoke")->required();
+  // `fedxray provision sign request.csr --out kits`: the CA signs a site's request (its key
+  // stays at the site); the certificate goes to <out>/<name>/<name>.crt, where revoke finds it.
+  auto* sign_cmd = cmd->add_subcommand(
+      "sign", "Issue a site certificate for a signing request from `fedxray enroll`");
+  auto request = std::make_shared<std::string>();
+  auto days = std::make_shared<int>(825);
+  sign_cmd->add_option("request", *request, "the site's .csr file")
+      ->required()
+      ->check(CLI::ExistingFile);
+  sign_cmd->add_option("--days", *days, "validity of the certificate")->check(CLI::Range(1, 3650));
+  sign_cmd->callback([=] {
+    const std::string ca = *out + "/ca/";
+    const SigningRequest csr = read_signing_request(read_file(*request));
+    const CertificateAuthority authority =
+        CertificateAuthority::load(read_file(ca + "ca.crt"), read_file(ca + "ca.key"));
+    CertificateRequest what;
+    what.common_name = csr.common_name;
+    what.role = "site";
+    what.validity_days = *days;
+    const std::string folder = *out + "/" + csr.common_name;
+    std::filesystem::create_directories(folder);
+    const std::string cert = folder + "/" + csr.common_name + ".crt";
+    const bool replaced = std::filesystem::exists(cert);
+    write_file_atomically(cert, authority.issue_for_public_key(csr.public_key_pem, what));
+    write_file_atomically(folder + "/ca.crt", authority.certificate_pem());
+    std::cout << (replaced ? "replaced " : "created ") << cert << " (site " << csr.common_name
+              << ", request SHA-256 " << csr.sha256 << ")\n"
+              << "Hand it to the site (it goes to its kit as " << csr.common_name
+              << ".crt), or let the coordinator deliver it: fedxray admin --kit ... approve "
+              << csr.common_name << " --certificate " << cert << "\n";
+  });
   cmd->callback([=] {
+    if (sign_cmd->parsed()) return;  // done by its own callback
     if (!revoke->empty()) {
       const std::string ca = *out + "/ca/";
       const std::string crl_path = ca + "crl.pem";

@@ -45,6 +45,14 @@ CoordinatorConfig load_coordinator_config(const std::string& file) {
     }
   }
   read_metrics_keys(r, "127.0.0.1:9464", c.metrics_listen, c.metrics_allow_remote, c.metrics_tls);
+  c.enrollment_listen = r.string("enrollment_listen", std::string());
+  if (!c.enrollment_listen.empty() && c.enrollment_listen.find(':') == std::string::npos) {
+    r.fail("enrollment_listen", "must be address:port, e.g. \"0.0.0.0:50052\" (got \"" +
+                                    c.enrollment_listen + "\")");
+  }
+  c.ca_private_key = r.path("ca_private_key", std::string());
+  c.enrollment_validity_days =
+      int(r.integer("enrollment_validity_days", 1, 3650, c.enrollment_validity_days));
   r.finish();
   root.finish();
   return c;

@@ -20,6 +20,14 @@ struct CoordinatorConfig {
   std::string metrics_listen;          // Prometheus /metrics and /healthz; empty = off
   bool metrics_allow_remote = false;   // metrics_listen may be a non-loopback address
   bool metrics_tls = false;            // TLS with this certificate; scrapers need a consortium one
+  // Site enrolment: where new sites send their signing requests with an admin's token (TLS,
+  // no client certificate); empty = off. Admins can approve certificates the offline CA signed
+  // either way.
+  std::string enrollment_listen;
+  // The CA's private key, to sign approved requests on the coordinator; empty = the CA stays
+  // offline and admins approve with the certificate `fedxray provision sign` made.
+  std::string ca_private_key;
+  int enrollment_validity_days = 825;  // of the certificates the coordinator signs
 };
 
 CoordinatorConfig load_coordinator_config(const std::string& file);

@@ -12,11 +12,14 @@
 #include "coordinator/round/job_queue.h"
 #include "coordinator/round/job_runner.h"
 #include "coordinator/store/audit_log.h"
+#include "coordinator/store/enrollment_book.h"
 #include "coordinator/store/state_database.h"
 #include "coordinator/transport/admin_service.h"
 #include "coordinator/transport/coordinator_metrics.h"
 #include "coordinator/transport/coordinator_service.h"
+#include "coordinator/transport/enrollment_service.h"
 #include "ops/metrics_endpoint.h"
+#include "pki/certificate_authority.h"
 #include "pki/revocation_list.h"
 #include "pki/tls.h"
 
@@ -57,9 +60,11 @@ DaemonOutcome run_coordinator_daemon(const DaemonSettings& settings) {
                 "restore it from backup");
   }
   auto audit = std::make_shared<AuditLog>(state->connection(), audit_key);
+  auto enrollments = std::make_shared<EnrollmentBook>(state->connection());
   CoordinatorOptions options;
   options.state_dir = config.state_dir;
   options.allowed_sites = config.sites;
+  options.enrollments = enrollments;
   options.heartbeat_timeout_s = config.heartbeat_timeout_s;
   options.state = state;
   // The consortium CA certificate: secure-aggregation jobs check the sites' signed keys with it.
@@ -92,6 +97,18 @@ DaemonOutcome run_coordinator_daemon(const DaemonSettings& settings) {
   admin_options.state_dir = config.state_dir;
   admin_options.heartbeat_timeout_s = config.heartbeat_timeout_s;
   admin_options.export_torchscript = settings.export_torchscript;
+  auto desk = std::make_shared<EnrollmentDesk>();
+  desk->book = enrollments;
+  desk->ca_certificate_pem = ca_pem;
+  desk->validity_days = config.enrollment_validity_days;
+  desk->listen = config.enrollment_listen;
+  if (!config.ca_private_key.empty()) {
+    // The CA key on the coordinator: approving a request signs it here. Refused unless private.
+    desk->ca = std::make_shared<const CertificateAuthority>(CertificateAuthority::load(
+        ca_pem, read_private_credential(config.ca_private_key, "consortium CA key",
+                                        "coordinator.ca_private_key")));
+  }
+  admin_options.enrollment = desk;
   AdminService admin(queue, state, audit, admin_options);
   // Every gate is in place before the port opens: no call is served unchecked or unrecorded.
   CoordinatorGates gates{state, audit, nullptr};
@@ -106,6 +123,11 @@ DaemonOutcome run_coordinator_daemon(const DaemonSettings& settings) {
       [&queue] { return queue.current(); }, config.listen,
       make_server_credentials({config.certificate, config.private_key, config.ca_certificate}),
       {&admin}, gates);
+  std::unique_ptr<EnrollmentServer> enrollment_server;
+  if (!config.enrollment_listen.empty()) {
+    enrollment_server = std::make_unique<EnrollmentServer>(
+        config.enrollment_listen, config.certificate, config.private_key, enrollments, audit);
+  }
   std::unique_ptr<MetricsEndpoint> metrics;
   if (!config.metrics_listen.empty()) {
     metrics = std::make_unique<MetricsEndpoint>(
@@ -119,6 +141,7 @@ DaemonOutcome run_coordinator_daemon(const DaemonSettings& settings) {
   }
   if (outcome.job.empty() || settings.serve) {
     queue.run();  // until the stop handler fires
+    if (enrollment_server) enrollment_server->shutdown();
     server.shutdown();
     outcome.job.clear();
     return outcome;
@@ -132,6 +155,7 @@ DaemonOutcome run_coordinator_daemon(const DaemonSettings& settings) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
   }
+  if (enrollment_server) enrollment_server->shutdown();
   server.shutdown();
   const auto row = state->job(outcome.job);
   const CheckpointStore store(config.state_dir, outcome.job);

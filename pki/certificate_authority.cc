@@ -144,10 +144,23 @@ CertificateAuthority CertificateAuthority::load(const std::string& cert_pem_text
 
 std::string CertificateAuthority::issue(const std::string& subject_key_pem,
                                         const CertificateRequest& req) const {
+  PKey subject_key = parse_key(subject_key_pem);
+  return issue_for(subject_key.get(), req);
+}
+
+std::string CertificateAuthority::issue_for_public_key(const std::string& public_key_pem,
+                                                       const CertificateRequest& req) const {
+  Bio bio(BIO_new_mem_buf(public_key_pem.data(), int(public_key_pem.size())));
+  PKey subject_key(PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr));
+  if (!subject_key) openssl_fail("read a public key");
+  return issue_for(subject_key.get(), req);
+}
+
+std::string CertificateAuthority::issue_for(EVP_PKEY* subject_key,
+                                            const CertificateRequest& req) const {
   Cert ca_cert = parse_cert(cert_pem_);
   PKey ca_key = parse_key(key_pem_);
-  PKey subject_key = parse_key(subject_key_pem);
-  Cert cert = new_cert(subject_key.get(), organisation_, req.role, req.common_name,
+  Cert cert = new_cert(subject_key, organisation_, req.role, req.common_name,
                        req.validity_days);
   X509_set_issuer_name(cert.get(), X509_get_subject_name(ca_cert.get()));
   add_extension(cert.get(), ca_cert.get(), NID_basic_constraints, "critical,CA:FALSE");

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+struct evp_pkey_st;  // OpenSSL's EVP_PKEY
+
 namespace fedxray {
 
 // A fresh ECDSA P-256 private key, PKCS#8 PEM.
@@ -28,14 +30,19 @@ class CertificateAuthority {
   static CertificateAuthority create(const std::string& organisation, int validity_days);
   static CertificateAuthority load(const std::string& cert_pem, const std::string& key_pem);
 
-  // Issues a certificate for the holder of `subject_key_pem`.
+  // Issues a certificate for the holder of `subject_key_pem` (a private key: provisioning).
   std::string issue(const std::string& subject_key_pem, const CertificateRequest& request) const;
+  // Issues a certificate for a public key (PEM SubjectPublicKeyInfo) whose private key stays
+  // with its holder: enrolment and renewal by signing request (pki/signing_request.h).
+  std::string issue_for_public_key(const std::string& public_key_pem,
+                                   const CertificateRequest& request) const;
 
   const std::string& certificate_pem() const { return cert_pem_; }
   const std::string& private_key_pem() const { return key_pem_; }
   const std::string& organisation() const { return organisation_; }
 
  private:
+  std::string issue_for(evp_pkey_st* subject_key, const CertificateRequest& request) const;
   std::string cert_pem_;
   std::string key_pem_;
   std::string organisation_;

@@ -77,6 +77,11 @@ std::string coordinator_yaml(const ConsortiumConfig& c, const std::string& name)
          "  ca_certificate: ca.crt\n"
          "  state_dir: state\n"
          "  heartbeat_timeout_s: 60\n"
+         "  # New sites enrol with keys made on their own machines (fedxray enroll): uncomment\n"
+         "  # to open the enrolment port, and to let `fedxray admin approve` sign here rather\n"
+         "  # than on the CA's offline machine (fedxray provision sign).\n"
+         "  # enrollment_listen: \"0.0.0.0:" + std::to_string(c.coordinator_port + 1) + "\"\n"
+         "  # ca_private_key: ../ca/ca.key\n"
          "  sites:\n" + sites;
 }
 
@@ -153,6 +158,21 @@ std::string researcher_yaml(const ConsortiumConfig& c, const std::string& name) 
 }
 
 }  // namespace
+
+std::string site_kit_yaml(const std::string& name, const std::string& coordinator) {
+  const std::size_t colon = coordinator.rfind(':');
+  if (colon == std::string::npos) {
+    throw Error("the coordinator must be host:port (got \"" + coordinator + "\")");
+  }
+  ConsortiumConfig c;
+  c.coordinator_hosts = {coordinator.substr(0, colon)};
+  try {
+    c.coordinator_port = std::stoi(coordinator.substr(colon + 1));
+  } catch (const std::exception&) {
+    throw Error("the coordinator's port is not a number (got \"" + coordinator + "\")");
+  }
+  return site_yaml(c, name);
+}
 
 ProvisionReport provision_consortium(const ConsortiumConfig& c, const std::string& out_dir,
                                      bool force) {

@@ -24,4 +24,8 @@ struct ProvisionReport {
 ProvisionReport provision_consortium(const ConsortiumConfig& consortium, const std::string& out_dir,
                                      bool force);
 
+// The site.yaml of a kit for site `name` that dials `coordinator` (host:port), as provisioning
+// writes it; `fedxray enroll` writes the same for a site that made its own key.
+std::string site_kit_yaml(const std::string& name, const std::string& coordinator);
+
 }  // namespace fedxray

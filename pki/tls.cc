@@ -12,6 +12,7 @@
 
 #include "base/atomic_file.h"
 #include "base/error.h"
+#include "base/sha256.h"
 
 namespace fedxray {
 namespace {
@@ -112,6 +113,10 @@ PeerIdentity peer_identity(const grpc::ServerContext& context) {
   auto pem = auth->FindPropertyValues(GRPC_X509_PEM_CERT_PROPERTY_NAME);
   if (!pem.empty()) id.certificate_pem.assign(pem.front().data(), pem.front().size());
   return id;
+}
+
+std::string certificate_fingerprint(const std::string& pem) {
+  return Sha256::of(pem.data(), pem.size());
 }
 
 int64_t certificate_not_after(const std::string& pem) {

@@ -52,6 +52,9 @@ struct PeerIdentity {
 
 PeerIdentity peer_identity(const grpc::ServerContext& context);
 
+// How the site registry names a certificate: the SHA-256 (hex) of its PEM text.
+std::string certificate_fingerprint(const std::string& pem);
+
 // When a PEM certificate stops being valid (its notAfter), in seconds since the Unix epoch.
 // Throws Error when the text is not a certificate.
 int64_t certificate_not_after(const std::string& pem);

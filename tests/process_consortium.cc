@@ -7,11 +7,11 @@
 
 namespace fedxray::testing {
 
-Consortium::Consortium() : port(free_loopback_port()) {
+Consortium::Consortium(const std::string& more) : port(free_loopback_port()) {
   write_file_atomically(dir.path + "/consortium.yaml",
                         "consortium:\n  name: ops-test\n  coordinator:\n    name: coordinator\n"
                         "    hosts: [127.0.0.1, localhost]\n    port: " + std::to_string(port) +
-                        "\n  sites: [site-a, site-b]\n  admins: [alice]\n");
+                        "\n  sites: [site-a, site-b]\n  admins: [alice]\n" + more);
   std::string out;
   REQUIRE(run_fedxray({"provision", "--consortium", dir.path + "/consortium.yaml", "--out",
                        kits()}, out) == 0);
@@ -34,8 +34,9 @@ std::vector<std::string> Consortium::site_args(const std::string& site, bool ser
   return a;
 }
 
-std::vector<std::string> Consortium::admin(std::vector<std::string> args) const {
-  std::vector<std::string> a{"admin", "--kit", kits() + "/alice", "--coordinator", target()};
+std::vector<std::string> Consortium::admin(std::vector<std::string> args,
+                                           const std::string& who) const {
+  std::vector<std::string> a{"admin", "--kit", kits() + "/" + who, "--coordinator", target()};
   a.insert(a.end(), args.begin(), args.end());
   return a;
 }

@@ -14,14 +14,17 @@
 namespace fedxray::testing {
 
 struct Consortium {
-  Consortium();
+  // `more` is appended to the consortium file's mapping, e.g. "  researchers: [rita]\n".
+  explicit Consortium(const std::string& more = "");
   std::string kits() const { return dir.path + "/kits"; }
   std::string target() const { return "127.0.0.1:" + std::to_string(port); }
   std::string state_dir() const { return kits() + "/coordinator/state"; }
   // `job` empty: the coordinator waits for jobs from the admin API.
   std::vector<std::string> coordinator_args(const std::string& job) const;
   std::vector<std::string> site_args(const std::string& site, bool serve = false) const;
-  std::vector<std::string> admin(std::vector<std::string> args) const;
+  // `fedxray admin --kit <kits>/<who> --coordinator <target> args...`
+  std::vector<std::string> admin(std::vector<std::string> args,
+                                 const std::string& who = "alice") const;
   // A cnn-small job on the kits' synthetic data, both sites every round; returns its file.
   std::string write_job(const std::string& name, int rounds) const;
 

@@ -106,7 +106,8 @@ TEST_CASE("a site the coordinator config does not list is refused", "[tls]") {
   auto stub = c.stub(kit("site-c"));
   grpc::Status s = join(*stub, "site-c");
   CHECK(s.error_code() == grpc::StatusCode::PERMISSION_DENIED);
-  CHECK(s.error_message().find("not listed in coordinator.sites") != std::string::npos);
+  CHECK(s.error_message().find("neither listed in coordinator.sites nor enrolled") !=
+        std::string::npos);
 }
 
 TEST_CASE("a revoked site is refused from its next call on, without a restart", "[tls][revocation]") {

@@ -14,6 +14,7 @@
 #include "coordinator/aggregation/strategy.h"
 #include "coordinator/aggregation/secure_round.h"
 #include "coordinator/round/refusal.h"
+#include "coordinator/store/enrollment_book.h"
 #include "coordinator/store/resume_point.h"
 #include "coordinator/store/state_database.h"
 #include "privacy/dp/rdp_accountant.h"
@@ -505,9 +506,7 @@ void JobRunner::account(int number, const RoundOutcome& outcome, nlohmann::json&
   if (outcome.published) {
     global_ = outcome.published;
     record["status"] = "completed";
-    const PublishedRound round{number, job_.sites_per_round,
-                               options_.allowed_sites.empty() ? sites_.size()
-                                                              : options_.allowed_sites.size()};
+    const PublishedRound round{number, job_.sites_per_round, roster_size()};
     for (auto& observer : observers_) observer->round_published(round, record);
     record["model"] = store_.model_path(number);
     record["model_sha256"] = outcome.sha;
@@ -577,12 +576,27 @@ JobRunner::SiteRound& JobRunner::require_assignment(const std::string& site,
   return it->second;
 }
 
+std::size_t JobRunner::roster_size() const {
+  if (options_.allowed_sites.empty()) return sites_.size();
+  std::size_t n = options_.allowed_sites.size();
+  if (options_.enrollments) {
+    for (const auto& e : options_.enrollments->list()) {
+      n += e.status == "approved" && std::find(options_.allowed_sites.begin(),
+                                               options_.allowed_sites.end(),
+                                               e.name) == options_.allowed_sites.end();
+    }
+  }
+  return n;
+}
+
 wire::JoinReply JobRunner::join(const std::string& site, const wire::JoinRequest& request) {
   if (!options_.allowed_sites.empty() &&
       std::find(options_.allowed_sites.begin(), options_.allowed_sites.end(), site) ==
-          options_.allowed_sites.end()) {
+          options_.allowed_sites.end() &&
+      !(options_.enrollments && options_.enrollments->admitted(site))) {
     throw Refusal(RefusalCode::kPermissionDenied,
-                  "site " + site + " is not listed in coordinator.sites; add it there to admit it");
+                  "site " + site + " is neither listed in coordinator.sites nor enrolled; add it "
+                  "there, or have it enrol (fedxray enroll) and approve it (fedxray admin approve)");
   }
   const auto& models = request.supported_models();
   const bool supports = std::find(models.begin(), models.end(), job_.model) != models.end();

@@ -33,6 +33,7 @@
 namespace fedxray {
 
 class Aggregator;
+class EnrollmentBook;
 class ModelFileReader;
 class SecureRound;
 class StateDatabase;
@@ -42,6 +43,9 @@ class UpdateSink;
 struct CoordinatorOptions {
   std::string state_dir = "state";
   std::vector<std::string> allowed_sites;  // empty: any site certificate from the CA
+  // Sites admitted by enrolment (approved by an admin) are admitted beside allowed_sites, from
+  // the moment they are approved; null: allowed_sites alone.
+  std::shared_ptr<EnrollmentBook> enrollments;
   double heartbeat_timeout_s = 60;
   // The durable record (coordinator.db). With it the runner resumes a job from its last
   // completed round whose checkpoint verifies (see resume_point.h), and records every round and
@@ -152,6 +156,7 @@ class JobRunner {
   SiteRound& require_assignment(const std::string& site, const std::string& job_id,
                                 int round);                    // mu_ held
   std::vector<std::string> available_sites() const;            // mu_ held
+  std::size_t roster_size() const;  // sites that may take part (listed, enrolled or any seen)
   bool wait_for_sites(std::unique_lock<std::mutex>& lock);
   void expire_silent_sites();                                  // mu_ held
   bool round_settled() const;                                  // mu_ held

@@ -17,6 +17,9 @@
 #include "coordinator/store/audit_log.h"
 #include "coordinator/store/checkpoint_store.h"
 #include "coordinator/store/state_database.h"
+#include "coordinator/transport/enrollment_service.h"
+#include "config/participant_name.h"
+#include "pki/tls.h"
 
 namespace fedxray {
 namespace {
@@ -51,6 +54,22 @@ JobRow require_job(StateDatabase& state, const std::string& name) {
                       "no job named '" + name + "'; `fedxray admin jobs` lists them"};
   }
   return *row;
+}
+
+admin::Enrollment to_wire(const EnrollmentRow& r) {
+  admin::Enrollment w;
+  w.set_name(r.name);
+  w.set_status(r.status);
+  w.set_csr_sha256(r.csr_sha256);
+  w.set_requested_at(r.requested_at);
+  w.set_decided_by(r.decided_by);
+  w.set_decided_at(r.decided_at);
+  w.set_reason(r.reason);
+  if (!r.certificate_pem.empty()) {
+    w.set_certificate_sha256(certificate_fingerprint(r.certificate_pem));
+    w.set_certificate_not_after(r.certificate_not_after);
+  }
+  return w;
 }
 
 }  // namespace
@@ -183,7 +202,9 @@ grpc::Status AdminService::AbortJob(grpc::ServerContext* context, const admin::J
 grpc::Status AdminService::ListSites(grpc::ServerContext* context, const admin::ListSitesRequest*,
                                      admin::ListSitesReply* reply) {
   return serve(context, "sites", "coordinator", [&](const std::string&) {
+    std::vector<std::string> seen;
     for (const auto& s : state_->sites()) {
+      seen.push_back(s.name);
       auto* w = reply->add_sites();
       w->set_name(s.name);
       w->set_connected(seen_within(s, options_.heartbeat_timeout_s));
@@ -195,6 +216,18 @@ grpc::Status AdminService::ListSites(grpc::ServerContext* context, const admin::
         w->set_certificate_not_after(s.certificate_not_after);
         w->set_certificate_days_left(days_until(s.certificate_not_after));
         w->set_certificate_renewal_due(days_until(s.certificate_not_after) < kCertificateRenewalDays);
+      }
+    }
+    // Enrolled sites that have not connected yet: on the roster all the same.
+    if (options_.enrollment) {
+      for (const auto& e : options_.enrollment->book->list()) {
+        if (e.status != "approved" || std::count(seen.begin(), seen.end(), e.name)) continue;
+        auto* w = reply->add_sites();
+        w->set_name(e.name);
+        w->set_certificate_sha256(certificate_fingerprint(e.certificate_pem));
+        w->set_certificate_not_after(e.certificate_not_after);
+        w->set_certificate_days_left(days_until(e.certificate_not_after));
+        w->set_certificate_renewal_due(days_until(e.certificate_not_after) < kCertificateRenewalDays);
       }
     }
     return grpc::Status::OK;
@@ -294,6 +327,74 @@ grpc::Status AdminService::Audit(grpc::ServerContext* context, const admin::Audi
                  }
                  return grpc::Status::OK;
                });
+}
+
+const EnrollmentDesk& AdminService::enrollment() const {
+  if (!options_.enrollment) {
+    throw StatusError{grpc::StatusCode::FAILED_PRECONDITION,
+                      "site enrolment is not set up on this coordinator"};
+  }
+  return *options_.enrollment;
+}
+
+grpc::Status AdminService::IssueEnrollmentToken(grpc::ServerContext* context,
+                                                const admin::EnrollmentTokenRequest* request,
+                                                admin::EnrollmentTokenReply* reply) {
+  return serve(context, "enrollment-token", "site " + request->name(), [&](const std::string& actor) {
+    if (!is_valid_participant_name(request->name())) {
+      throw StatusError{grpc::StatusCode::INVALID_ARGUMENT,
+                        "a site name is 1-63 lower-case letters, digits or '-' (got \"" +
+                            request->name() + "\")"};
+    }
+    const double hours = request->valid_hours() > 0 ? request->valid_hours() : 72;
+    if (hours > 24 * 30) {
+      throw StatusError{grpc::StatusCode::INVALID_ARGUMENT,
+                        "an enrolment token is valid for at most 720 hours (30 days)"};
+    }
+    std::string expires_at;
+    reply->set_token(enrollment().book->issue_token(request->name(), actor, hours, expires_at));
+    reply->set_expires_at(expires_at);
+    reply->set_enrollment_listen(enrollment().listen);
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status AdminService::ListEnrollments(grpc::ServerContext* context,
+                                           const admin::ListEnrollmentsRequest*,
+                                           admin::ListEnrollmentsReply* reply) {
+  return serve(context, "enrollments", "coordinator", [&](const std::string&) {
+    for (const auto& row : enrollment().book->list()) *reply->add_enrollments() = to_wire(row);
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status AdminService::ApproveEnrollment(grpc::ServerContext* context,
+                                             const admin::EnrollmentDecision* request,
+                                             admin::Enrollment* reply) {
+  return serve(context, "approve", "site " + request->name(), [&](const std::string& actor) {
+    try {
+      *reply = to_wire(enrollment().approve(request->name(), request->certificate_pem(), actor));
+    } catch (const EnrollmentRefused& e) {
+      throw StatusError{grpc::StatusCode::FAILED_PRECONDITION, e.what()};
+    } catch (const Error& e) {
+      throw StatusError{grpc::StatusCode::INVALID_ARGUMENT, e.what()};
+    }
+    spdlog::info("site {} approved by {}: admitted from now on", request->name(), actor);
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status AdminService::RejectEnrollment(grpc::ServerContext* context,
+                                            const admin::EnrollmentDecision* request,
+                                            admin::Enrollment* reply) {
+  return serve(context, "reject", "site " + request->name(), [&](const std::string& actor) {
+    try {
+      *reply = to_wire(enrollment().book->reject(request->name(), request->reason(), actor));
+    } catch (const EnrollmentRefused& e) {
+      throw StatusError{grpc::StatusCode::FAILED_PRECONDITION, e.what()};
+    }
+    return grpc::Status::OK;
+  });
 }
 
 }  // namespace fedxray

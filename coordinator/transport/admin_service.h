@@ -3,8 +3,8 @@
 // Every call must come with a verified consortium certificate whose OU is "admin" or
 // "researcher" and which the revocation list (if any) does not revoke; anything else is refused
 // with PERMISSION_DENIED. A researcher may only read: list jobs, job status, metrics and pooled
-// model downloads (kResearcherActions); submit, abort, the site registry and the audit log need
-// an admin certificate.
+// model downloads (kResearcherActions); submit, abort, the site registry, the audit log and
+// site enrolment (tokens, the queue, approve, reject) need an admin certificate.
 // Every call, allowed or refused, is an audit record naming the caller's certificate subject.
 // Models are streamed to the admin as TorchScript, converted by the `export_torchscript`
 // function given (the coordinator library itself stays torch-free).
@@ -25,12 +25,16 @@ class AuditLog;
 class JobQueue;
 class RevocationWatcher;
 class StateDatabase;
+struct EnrollmentDesk;
 
 struct AdminServiceOptions {
   std::string state_dir;
   double heartbeat_timeout_s = 60;  // a site heard from within this is "connected"
   // Writes the TorchScript form of model file `fxm` to `pt`.
   std::function<void(const std::string& fxm, const std::string& pt)> export_torchscript;
+  // Site enrolment (coordinator/transport/enrollment_service.h); null: the enrolment calls
+  // answer that it is not set up.
+  std::shared_ptr<const EnrollmentDesk> enrollment;
 };
 
 class AdminService final : public admin::Admin::Service {
@@ -56,8 +60,21 @@ class AdminService final : public admin::Admin::Service {
                        admin::MetricsReply* reply) override;
   grpc::Status Audit(grpc::ServerContext* context, const admin::AuditRequest* request,
                      admin::AuditReply* reply) override;
+  grpc::Status IssueEnrollmentToken(grpc::ServerContext* context,
+                                    const admin::EnrollmentTokenRequest* request,
+                                    admin::EnrollmentTokenReply* reply) override;
+  grpc::Status ListEnrollments(grpc::ServerContext* context,
+                               const admin::ListEnrollmentsRequest* request,
+                               admin::ListEnrollmentsReply* reply) override;
+  grpc::Status ApproveEnrollment(grpc::ServerContext* context,
+                                 const admin::EnrollmentDecision* request,
+                                 admin::Enrollment* reply) override;
+  grpc::Status RejectEnrollment(grpc::ServerContext* context,
+                                const admin::EnrollmentDecision* request,
+                                admin::Enrollment* reply) override;
 
  private:
+  const EnrollmentDesk& enrollment() const;  // or a FAILED_PRECONDITION StatusError
   // Checks the caller and runs `fn`, auditing `action` on `target` with the outcome.
   template <typename Fn>
   grpc::Status serve(grpc::ServerContext* context, const char* action, const std::string& target,

@@ -211,7 +211,7 @@ grpc::Status CoordinatorService::Join(grpc::ServerContext* context,
       } catch (const Error&) {
         // a verified peer always has one; 0 reads as "not known"
       }
-      state->site_joined(site, Sha256::of(pem.data(), pem.size()), request->software_version(),
+      state->site_joined(site, certificate_fingerprint(pem), request->software_version(),
                          not_after);
       if (not_after && days_until(not_after) < kCertificateRenewalDays) {
         spdlog::warn("site {}: its certificate expires in {} days; renew it (a new CSR, or "
