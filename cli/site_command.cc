@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
+#include "base/atomic_file.h"
 #include "cli/commands.h"
 #include "cli/exit_code.h"
 #include "cli/signal_stop.h"
@@ -15,6 +16,7 @@
 #include "ops/metrics_endpoint.h"
 #include "pki/tls.h"
 #include "site-agent/site_agent.h"
+#include "site-agent/transport/certificate_renewal.h"
 #include "site-agent/transport/secure_upload.h"
 #include "training/torch_trainer.h"
 
@@ -46,6 +48,10 @@ void add_site_command(CLI::App& app) {
   cmd->add_flag("--pacs-sync", *pacs_sync,
                 "data.source pacs: fetch what is new into the local de-identified cache now, "
                 "without training (exit 3 when the PACS stayed unreachable)");
+  auto renew = std::make_shared<bool>(false);
+  cmd->add_flag("--renew-certificate", *renew,
+                "renew the site's certificate now (a new key made here, signed by the consortium "
+                "CA through the coordinator) and exit");
   cmd->callback([=] {
     SiteConfig config = load_site_config(*config_path);
     if (*deid_report) {
@@ -64,25 +70,48 @@ void add_site_command(CLI::App& app) {
       if (!reached) throw CommandFailed(3, "the PACS could not be reached");
       return;
     }
-    warn_if_certificate_expires_soon(config.certificate, "site " + config.name);
     if (!coordinator->empty()) config.coordinator = *coordinator;
-    if (config.threads > 0) torch::set_num_threads(config.threads);
-    TorchTrainer trainer(make_data_source(config.data));
-    trainer.set_personal_model_dir(config.personal_model_dir);
     const TlsFiles kit{config.certificate, config.private_key, config.ca_certificate};
-    SiteAgentOptions options{config.name, *give_up, read_site_credentials(config.name, kit),
-                             config.policy};
-    options.serve_after_job = *serve;
+    finish_interrupted_renewal(kit);
     const ProxyRoute route = choose_proxy_route(config.proxy, config.coordinator);
-    spdlog::info("site={} reaches the coordinator {} {}", config.name, config.coordinator,
-                 route.description);
-    options.route = route.description;
     const auto dial_coordinator = [target = config.coordinator, kit, proxy = route.grpc_proxy] {
       DialOptions through;
       through.http_proxy = proxy;
       return dial(target, kit, std::move(through));
     };
+    // Renews when the certificate is due (or now, with --renew-certificate); true if it did.
+    const auto renew_if_due = [&config, kit, dial_coordinator, force = *renew] {
+      const int64_t days = days_until(certificate_not_after(read_file(kit.certificate)));
+      if (!force && (config.renew_certificate_days == 0 || days >= config.renew_certificate_days)) {
+        return false;
+      }
+      spdlog::info("site={} renewing its certificate ({} days left)", config.name, days);
+      renew_certificate(dial_coordinator(), kit, config.name);
+      return true;
+    };
+    if (*renew) {
+      renew_if_due();
+      std::cout << "site " << config.name << ": certificate renewed (" << config.certificate
+                << ")\n";
+      return;
+    }
+    try {
+      renew_if_due();
+    } catch (const std::exception& e) {
+      spdlog::warn("site={} could not renew its certificate yet: {}", config.name, e.what());
+    }
+    warn_if_certificate_expires_soon(config.certificate, "site " + config.name);
+    if (config.threads > 0) torch::set_num_threads(config.threads);
+    TorchTrainer trainer(make_data_source(config.data));
+    trainer.set_personal_model_dir(config.personal_model_dir);
+    SiteAgentOptions options{config.name, *give_up, read_site_credentials(config.name, kit),
+                             config.policy};
+    options.serve_after_job = *serve;
+    spdlog::info("site={} reaches the coordinator {} {}", config.name, config.coordinator,
+                 route.description);
+    options.route = route.description;
     options.redial = dial_coordinator;
+    options.maintenance = renew_if_due;
     SiteAgent agent(dial_coordinator(), options, trainer);
     stop_on_signal([&agent] { agent.stop(); });
     std::unique_ptr<MetricsEndpoint> metrics;

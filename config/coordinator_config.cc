@@ -51,6 +51,11 @@ CoordinatorConfig load_coordinator_config(const std::string& file) {
                                     c.enrollment_listen + "\")");
   }
   c.ca_private_key = r.path("ca_private_key", std::string());
+  c.console_listen = r.string("console_listen", std::string());
+  if (!c.console_listen.empty() && c.console_listen.find(':') == std::string::npos) {
+    r.fail("console_listen", "must be address:port, e.g. \"0.0.0.0:8443\" (got \"" +
+                                 c.console_listen + "\")");
+  }
   c.enrollment_validity_days =
       int(r.integer("enrollment_validity_days", 1, 3650, c.enrollment_validity_days));
   r.finish();

@@ -28,6 +28,8 @@ struct CoordinatorConfig {
   // offline and admins approve with the certificate `fedxray provision sign` made.
   std::string ca_private_key;
   int enrollment_validity_days = 825;  // of the certificates the coordinator signs
+  // The web console (HTTPS, client certificates of admins and researchers); empty = off.
+  std::string console_listen;
 };
 
 CoordinatorConfig load_coordinator_config(const std::string& file);

@@ -138,6 +138,7 @@ SiteConfig load_site_config(const std::string& file) {
   if (r.has("policy")) c.policy = read_site_policy(r.section("policy"));
   read_metrics_keys(r, "127.0.0.1:9465", c.metrics_listen, c.metrics_allow_remote, c.metrics_tls);
   c.personal_model_dir = r.path("personal_model_dir", std::string("personalised"));
+  c.renew_certificate_days = int(r.integer("renew_certificate_days", 0, 365, c.renew_certificate_days));
   r.finish();
   root.finish();
   return c;

@@ -112,6 +112,10 @@ struct SiteConfig {
   // Where jobs with personalization leave this site's personalised models
   // (<job>.personalised.fxm); relative to the config file. They never leave the site.
   std::string personal_model_dir;
+  // Renew the site's certificate by itself (a new key, through the coordinator's Renewal
+  // service) once it expires within this many days: checked at start and hourly while waiting
+  // for work. 0 = never (renew with `fedxray site --renew-certificate`, or by the admin).
+  int renew_certificate_days = 30;
 };
 
 DataSourceConfig read_data_source_config(ConfigReader data_section);

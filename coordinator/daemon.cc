@@ -16,8 +16,10 @@
 #include "coordinator/store/state_database.h"
 #include "coordinator/transport/admin_service.h"
 #include "coordinator/transport/coordinator_metrics.h"
+#include "coordinator/transport/console_server.h"
 #include "coordinator/transport/coordinator_service.h"
 #include "coordinator/transport/enrollment_service.h"
+#include "coordinator/transport/renewal_service.h"
 #include "ops/metrics_endpoint.h"
 #include "pki/certificate_authority.h"
 #include "pki/revocation_list.h"
@@ -110,11 +112,13 @@ DaemonOutcome run_coordinator_daemon(const DaemonSettings& settings) {
   }
   admin_options.enrollment = desk;
   AdminService admin(queue, state, audit, admin_options);
+  RenewalService renewal(desk, audit);
   // Every gate is in place before the port opens: no call is served unchecked or unrecorded.
   CoordinatorGates gates{state, audit, nullptr};
   if (!config.revocation_list.empty()) {
     gates.revocation = std::make_shared<RevocationWatcher>(config.revocation_list, ca_pem);
     admin.use_revocation_list(gates.revocation);
+    renewal.use_revocation_list(gates.revocation);
   } else {
     spdlog::warn("no revocation list (coordinator.revocation_list): a revoked certificate is "
                  "not refused; point it at kits/ca/crl.pem");
@@ -122,11 +126,24 @@ DaemonOutcome run_coordinator_daemon(const DaemonSettings& settings) {
   CoordinatorServer server(
       [&queue] { return queue.current(); }, config.listen,
       make_server_credentials({config.certificate, config.private_key, config.ca_certificate}),
-      {&admin}, gates);
+      {&admin, &renewal}, gates);
   std::unique_ptr<EnrollmentServer> enrollment_server;
   if (!config.enrollment_listen.empty()) {
     enrollment_server = std::make_unique<EnrollmentServer>(
         config.enrollment_listen, config.certificate, config.private_key, enrollments, audit);
+  }
+  std::unique_ptr<ConsoleServer> console;
+  if (!config.console_listen.empty()) {
+    ConsoleOptions console_options;
+    console_options.listen = config.console_listen;
+    console_options.certificate = config.certificate;
+    console_options.private_key = config.private_key;
+    console_options.ca_certificate = config.ca_certificate;
+    console_options.state_dir = config.state_dir;
+    console_options.heartbeat_timeout_s = config.heartbeat_timeout_s;
+    console_options.export_torchscript = settings.export_torchscript;
+    console = std::make_unique<ConsoleServer>(console_options, queue, state, audit, desk,
+                                              gates.revocation);
   }
   std::unique_ptr<MetricsEndpoint> metrics;
   if (!config.metrics_listen.empty()) {
@@ -141,6 +158,7 @@ DaemonOutcome run_coordinator_daemon(const DaemonSettings& settings) {
   }
   if (outcome.job.empty() || settings.serve) {
     queue.run();  // until the stop handler fires
+    if (console) console->shutdown();
     if (enrollment_server) enrollment_server->shutdown();
     server.shutdown();
     outcome.job.clear();
@@ -155,6 +173,7 @@ DaemonOutcome run_coordinator_daemon(const DaemonSettings& settings) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
   }
+  if (console) console->shutdown();
   if (enrollment_server) enrollment_server->shutdown();
   server.shutdown();
   const auto row = state->job(outcome.job);

@@ -7,9 +7,8 @@
 #include <set>
 
 namespace fedxray {
-namespace {
 
-std::string escape(const std::string& s) {
+std::string html_escape(const std::string& s) {
   std::string out;
   for (char c : s) {
     switch (c) {
@@ -23,6 +22,10 @@ std::string escape(const std::string& s) {
   }
   return out;
 }
+
+namespace {
+
+std::string escape(const std::string& s) { return html_escape(s); }
 
 std::string text_of(const nlohmann::json& j, const char* key) {
   const auto it = j.find(key);
@@ -124,31 +127,10 @@ std::string chart(const std::string& title,
 
 }  // namespace
 
-std::string render_job_report(const nlohmann::json& job, const std::vector<nlohmann::json>& rounds,
-                              const std::string& software_version,
-                              const std::string& generated_at) {
-  const std::string name = text_of(job, "name");
+std::string render_job_report_sections(const nlohmann::json& job,
+                                       const std::vector<nlohmann::json>& rounds) {
   const auto [metric, metric_name] = headline(rounds);
-  std::string html =
-      "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
-      "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
-      "style-src 'unsafe-inline'; img-src data:\">"
-      "<title>fedxray job " +
-      escape(name) +
-      "</title><style>"
-      "body{font-family:sans-serif;max-width:60em;margin:2em auto;color:#222}"
-      "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 8px;text-align:right}"
-      "th:first-child,td:first-child{text-align:left}pre{background:#f6f6f6;padding:1em;"
-      "overflow:auto}code{font-size:90%}figure{margin:1em 0}</style></head><body>";
-  html +=
-      "<h1>fedxray job " + escape(name) + "</h1><p>Status <b>" + escape(text_of(job, "status")) +
-      "</b>, " + std::to_string(rounds.size()) + " rounds recorded. Submitted by " +
-      escape(text_of(job, "submitted_by")) + " at " + escape(text_of(job, "submitted_at")) +
-      (text_of(job, "finished_at").empty()
-           ? ""
-           : ", finished at " + escape(text_of(job, "finished_at"))) +
-      ". fedxray " + escape(software_version) + "; report made " + escape(generated_at) + ".</p>";
-
+  std::string html;
   // Each site at the last round that has sites: the pooled model at the site (before local
   // training), its locally trained model, its personalised model.
   const nlohmann::json* last = nullptr;
@@ -219,6 +201,34 @@ std::string render_job_report(const nlohmann::json& job, const std::vector<nlohm
   html +=
       "<p>Cross-site evaluation (every site's model on every site's data) comes from "
       "<code>fedxray simulate</code>; a live job reports each site's own held-out metrics.</p>";
+  return html;
+}
+
+std::string render_job_report(const nlohmann::json& job, const std::vector<nlohmann::json>& rounds,
+                              const std::string& software_version,
+                              const std::string& generated_at) {
+  const std::string name = text_of(job, "name");
+  std::string html =
+      "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+      "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
+      "style-src 'unsafe-inline'; img-src data:\">"
+      "<title>fedxray job " +
+      escape(name) +
+      "</title><style>"
+      "body{font-family:sans-serif;max-width:60em;margin:2em auto;color:#222}"
+      "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 8px;text-align:right}"
+      "th:first-child,td:first-child{text-align:left}pre{background:#f6f6f6;padding:1em;"
+      "overflow:auto}code{font-size:90%}figure{margin:1em 0}</style></head><body>";
+  html +=
+      "<h1>fedxray job " + escape(name) + "</h1><p>Status <b>" + escape(text_of(job, "status")) +
+      "</b>, " + std::to_string(rounds.size()) + " rounds recorded. Submitted by " +
+      escape(text_of(job, "submitted_by")) + " at " + escape(text_of(job, "submitted_at")) +
+      (text_of(job, "finished_at").empty()
+           ? ""
+           : ", finished at " + escape(text_of(job, "finished_at"))) +
+      ". fedxray " + escape(software_version) + "; report made " + escape(generated_at) + ".</p>";
+
+  html += render_job_report_sections(job, rounds);
   return html + "</body></html>\n";
 }
 

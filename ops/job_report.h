@@ -18,6 +18,15 @@ namespace fedxray {
 // `job`: name, status, submitted_by, submitted_at, finished_at, config_yaml (strings).
 // `rounds`: the job's metrics records (metrics.jsonl, one object per round). Every text from
 // them is HTML-escaped.
+// The report's body without the document around it (sites, learning curves, privacy, models,
+// configuration): the web console shows it inside its own pages. Charts carry inline style
+// attributes.
+std::string render_job_report_sections(const nlohmann::json& job,
+                                       const std::vector<nlohmann::json>& rounds);
+
+// Text made safe for HTML element content and attribute values.
+std::string html_escape(const std::string& s);
+
 std::string render_job_report(const nlohmann::json& job, const std::vector<nlohmann::json>& rounds,
                               const std::string& software_version, const std::string& generated_at);
 

@@ -8,6 +8,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/pkcs12.h>
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -107,6 +108,25 @@ std::string generate_private_key_pem() {
     openssl_fail("write a private key");
   }
   return bio_string(bio.get());
+}
+
+std::string make_pkcs12(const std::string& private_key_pem, const std::string& certificate_pem,
+                        const std::string& ca_certificate_pem, const std::string& friendly_name) {
+  PKey key = parse_key(private_key_pem);
+  Cert cert = parse_cert(certificate_pem);
+  Cert ca = parse_cert(ca_certificate_pem);
+  STACK_OF(X509)* chain = sk_X509_new_null();
+  sk_X509_push(chain, ca.get());
+  PKCS12* p12 = PKCS12_create("", friendly_name.c_str(), key.get(), cert.get(), chain, 0, 0, 0, 0, 0);
+  sk_X509_free(chain);
+  if (!p12) openssl_fail("make a PKCS#12 file for " + friendly_name);
+  unsigned char* der = nullptr;
+  const int n = i2d_PKCS12(p12, &der);
+  PKCS12_free(p12);
+  if (n <= 0) openssl_fail("encode a PKCS#12 file");
+  std::string out(reinterpret_cast<char*>(der), std::size_t(n));
+  OPENSSL_free(der);
+  return out;
 }
 
 CertificateAuthority CertificateAuthority::create(const std::string& organisation,

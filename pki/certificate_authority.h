@@ -16,6 +16,12 @@ namespace fedxray {
 // A fresh ECDSA P-256 private key, PKCS#8 PEM.
 std::string generate_private_key_pem();
 
+// A PKCS#12 file (DER) holding a participant's key, certificate and the CA, for importing into
+// a browser (the web console); protected by an empty password, so it is as secret as the key
+// and written with the same mode 0600.
+std::string make_pkcs12(const std::string& private_key_pem, const std::string& certificate_pem,
+                        const std::string& ca_certificate_pem, const std::string& friendly_name);
+
 struct CertificateRequest {
   std::string common_name;
   std::string role;                   // OU

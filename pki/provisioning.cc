@@ -229,6 +229,15 @@ ProvisionReport provision_consortium(const ConsortiumConfig& c, const std::strin
     writer.ensure(cert_path, 0644, writer.exists_unforced(cert_path) ? "" : ca.issue(key, req));
     writer.ensure((dir / "ca.crt").string(), 0644, ca.certificate_pem());
     writer.ensure((dir / kit.config_name).string(), 0644, kit.config_text);
+    if (kit.role == "admin" || kit.role == "researcher") {
+      // The same key and certificate for a browser: the web console (coordinator.console_listen).
+      const std::string p12 = (dir / (kit.name + ".p12")).string();
+      if (!had_key && fs::exists(p12)) fs::remove(p12);
+      writer.ensure(p12, 0600,
+                    writer.exists_unforced(p12)
+                        ? ""
+                        : make_pkcs12(key, read_file(cert_path), ca.certificate_pem(), kit.name));
+    }
   }
   return report;
 }

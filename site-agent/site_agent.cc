@@ -200,17 +200,41 @@ std::string SiteAgent::run() {
           spdlog::info("site={} job finished: {}", options_.site_name, work.message());
           return work.message();
         }
+        maintain();
         pause(std::chrono::seconds(2));  // wait for the coordinator's next job
         break;
       case wire::WorkReply::TRAIN:
         serve_round(work);
         break;
       default:
+        maintain();
         if (work.poll_after_ms() > 0) pause(std::chrono::milliseconds(work.poll_after_ms()));
         break;
     }
   }
   return "stopped";
+}
+
+void SiteAgent::maintain() {
+  if (!options_.maintenance) return;
+  const auto now = Clock::now();
+  if (last_maintenance_ != Clock::time_point{} &&
+      std::chrono::duration<double>(now - last_maintenance_).count() <
+          options_.maintenance_interval_s) {
+    return;
+  }
+  last_maintenance_ = now;
+  bool changed = false;
+  try {
+    changed = options_.maintenance();
+  } catch (const std::exception& e) {
+    spdlog::warn("site={} upkeep failed ({}); trying again in {} s", options_.site_name, e.what(),
+                 options_.maintenance_interval_s);
+  }
+  if (changed && options_.redial) {
+    stub_ = wire::Coordinator::NewStub(options_.redial());  // no round in flight: safe
+    join();
+  }
 }
 
 void SiteAgent::serve_round(const wire::WorkReply& work) {

@@ -51,6 +51,11 @@ struct SiteAgentOptions {
   // How the channel reaches the coordinator, for the messages about an unreachable one:
   // "directly" or "through the HTTP proxy http://host:port" (config/http_proxy.h).
   std::string route = "directly";
+  // Upkeep while the agent waits for work (no round in flight), at most every
+  // maintenance_interval_s: renewing its certificate when it nears expiry, say. Returning true
+  // means the kit's files changed: the agent dials afresh with redial and joins again.
+  std::function<bool()> maintenance{};
+  double maintenance_interval_s = 3600;
 };
 
 class SiteAgent {
@@ -85,6 +90,7 @@ class SiteAgent {
   void join();
   // Sleeps up to `d` in small steps; false if stop() was called meanwhile.
   bool pause(std::chrono::milliseconds d);
+  void maintain();  // runs options_.maintenance when it is due
   void serve_round(const wire::WorkReply& work);
   void report_round_failure(const wire::HeartbeatRequest& beat, const std::string& why,
                             bool shareable);
@@ -100,6 +106,7 @@ class SiteAgent {
   SiteFilters filters_;   // what is applied to the model received and the update sent
   uint32_t heartbeat_interval_ms_ = 2000;
   std::string current_job_;  // the job of the last assignment, until it finishes
+  std::chrono::steady_clock::time_point last_maintenance_{};  // epoch: due at the first wait
   std::atomic<bool> stopping_{false};
   std::atomic<uint64_t> rounds_uploaded_{0}, rounds_failed_{0}, bytes_down_{0}, bytes_up_{0};
   std::atomic<bool> reachable_{false}, training_{false};

@@ -11,8 +11,10 @@
 
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "base/atomic_file.h"
+#include "pki/tls.h"
 #include "tests/process_consortium.h"
 #include "tests/process_support.h"
 #include "tests/test_support.h"
@@ -24,8 +26,8 @@ namespace {
 
 struct EnrollingConsortium : Consortium {
   // `ca_on_coordinator`: the coordinator holds the CA key and signs approved requests itself.
-  explicit EnrollingConsortium(bool ca_on_coordinator)
-      : Consortium("  researchers: [rita]\n"), enrollment_port(free_loopback_port()) {
+  explicit EnrollingConsortium(bool ca_on_coordinator, const std::string& more = "")
+      : Consortium("  researchers: [rita]\n" + more), enrollment_port(free_loopback_port()) {
     std::ofstream(kits() + "/coordinator/coordinator.yaml", std::ios::app)
         << "  enrollment_listen: \"127.0.0.1:" << enrollment_port << "\"\n"
         << (ca_on_coordinator ? "  ca_private_key: ../ca/ca.key\n" : "");
@@ -163,6 +165,52 @@ TEST_CASE(
   // Without a token nothing is recorded.
   CHECK(run_fedxray(c.enroll("hospital-h", ""), out) == 2);
   CHECK_THAT(out, Catch::Contains("--token-file"));
+  // Without the CA key the coordinator cannot renew either, and the kit stays as it was.
+  const std::string before = read_file(c.kits() + "/site-a/site-a.crt");
+  std::vector<std::string> renew = c.site_args("site-a");
+  renew.push_back("--renew-certificate");
+  CHECK(run_fedxray(renew, out) == 2);
+  CHECK_THAT(out, Catch::Contains("holds no CA key") && Catch::Contains("provision sign"));
+  CHECK(read_file(c.kits() + "/site-a/site-a.crt") == before);
   coordinator.kill(SIGTERM);
   CHECK(coordinator.wait(30) == 0);
+}
+
+TEST_CASE("sites whose certificates expire within 30 days renew them by themselves with new keys, "
+          "one at start and one while waiting for work, and the job runs on", "[enrollment]") {
+  EnrollingConsortium c(true, "  validity_days: 20\n");  // every certificate is due at once
+  const std::string cert_a = c.kits() + "/site-a/site-a.crt";
+  const std::string old_a = read_file(cert_a), old_key_a = read_file(c.kits() + "/site-a/site-a.key");
+  const std::string old_b = read_file(c.kits() + "/site-b/site-b.crt");
+  // site-a starts before the coordinator: it cannot renew at start, so it renews while waiting.
+  Process site_a(c.site_args("site-a", true), c.dir.path + "/site-a.log");
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  Process coordinator(c.coordinator_args(c.write_job("renewed", 2)), c.dir.path + "/coordinator.log");
+  std::string out;
+  for (int i = 0; i < 150 && run_fedxray(c.admin({"jobs"}), out) != 0; ++i) {
+  }
+  // site-b starts once the coordinator answers: it renews before it joins.
+  Process site_b(c.site_args("site-b"), c.dir.path + "/site-b.log");
+  REQUIRE(coordinator.wait(240) == 0);
+  CHECK(site_b.wait(30) == 0);
+  site_a.kill(SIGTERM);
+  site_a.wait(30);
+
+  const std::string log_a = read_file(c.dir.path + "/site-a.log");
+  CHECK_THAT(log_a, Catch::Contains("could not renew its certificate yet"));
+  CHECK_THAT(log_a, Catch::Contains("certificate renewed"));
+  CHECK(read_file(cert_a) != old_a);
+  CHECK(read_file(c.kits() + "/site-a/site-a.key") != old_key_a);  // a new key, made at the site
+  CHECK(read_file(c.kits() + "/site-b/site-b.crt") != old_b);
+  CHECK(days_until(certificate_not_after(read_file(cert_a))) > 800);
+  CHECK_FALSE(std::filesystem::exists(cert_a + ".next"));
+  StateDatabase db(c.state_dir());
+  CHECK(completed(db.rounds("renewed")) == 2);
+  Process serving(c.coordinator_args(""), c.dir.path + "/coordinator-2.log");
+  for (int i = 0; i < 150 && run_fedxray(c.admin({"jobs"}), out) != 0; ++i) {
+  }
+  REQUIRE(run_fedxray(c.admin({"audit", "--limit", "0"}), out) == 0);
+  CHECK_THAT(out, Catch::Contains("CN=site-a,OU=site") && Catch::Contains("renew"));
+  serving.kill(SIGTERM);
+  serving.wait(30);
 }

@@ -7,14 +7,17 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include <filesystem>
 #include <thread>
 
+#include "base/atomic_file.h"
 #include "base/error.h"
 #include "coordinator/store/enrollment_book.h"
 #include "coordinator/store/state_database.h"
 #include "pki/certificate_authority.h"
 #include "pki/signing_request.h"
 #include "pki/tls.h"
+#include "site-agent/transport/certificate_renewal.h"
 #include "tests/test_support.h"
 
 using namespace fedxray;
@@ -190,4 +193,34 @@ TEST_CASE(
   EnrollmentBook again(reopened.connection());
   CHECK(again.list().size() == 2);
   CHECK(again.admitted("hospital-d"));
+}
+
+TEST_CASE("a renewal interrupted between its two renames is completed, never half-applied",
+          "[enrollment]") {
+  testing::TempDir dir;
+  const TlsFiles kit{dir.path + "/site.crt", dir.path + "/site.key", dir.path + "/ca.crt"};
+  const auto reset = [&] {
+    write_file_atomically(kit.certificate, "old cert");
+    write_file_atomically(kit.private_key, "old key", 0600);
+  };
+  reset();
+  CHECK_FALSE(finish_interrupted_renewal(kit));  // nothing to do
+  // Crashed before either rename: both new files complete beside the old ones.
+  write_file_atomically(kit.private_key + ".next", "new key", 0600);
+  write_file_atomically(kit.certificate + ".next", "new cert");
+  CHECK(finish_interrupted_renewal(kit));
+  CHECK(read_file(kit.private_key) == "new key");
+  CHECK(read_file(kit.certificate) == "new cert");
+  // Crashed after the key's rename: only the certificate is left to move.
+  reset();
+  write_file_atomically(kit.private_key, "new key", 0600);
+  write_file_atomically(kit.certificate + ".next", "new cert");
+  CHECK(finish_interrupted_renewal(kit));
+  CHECK(read_file(kit.certificate) == "new cert");
+  // Crashed before the certificate arrived: the lone new key is dropped, the old pair stays.
+  reset();
+  write_file_atomically(kit.private_key + ".next", "new key", 0600);
+  CHECK_FALSE(finish_interrupted_renewal(kit));
+  CHECK(read_file(kit.private_key) == "old key");
+  CHECK_FALSE(std::filesystem::exists(kit.private_key + ".next"));
 }

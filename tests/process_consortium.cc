@@ -7,9 +7,10 @@
 
 namespace fedxray::testing {
 
-Consortium::Consortium(const std::string& more) : port(free_loopback_port()) {
+Consortium::Consortium(const std::string& more, const std::string& name)
+    : port(free_loopback_port()) {
   write_file_atomically(dir.path + "/consortium.yaml",
-                        "consortium:\n  name: ops-test\n  coordinator:\n    name: coordinator\n"
+                        "consortium:\n  name: " + name + "\n  coordinator:\n    name: coordinator\n"
                         "    hosts: [127.0.0.1, localhost]\n    port: " + std::to_string(port) +
                         "\n  sites: [site-a, site-b]\n  admins: [alice]\n" + more);
   std::string out;

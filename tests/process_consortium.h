@@ -15,7 +15,8 @@ namespace fedxray::testing {
 
 struct Consortium {
   // `more` is appended to the consortium file's mapping, e.g. "  researchers: [rita]\n".
-  explicit Consortium(const std::string& more = "");
+  // `name` is the consortium's (its CA is "<name> fedxray CA").
+  explicit Consortium(const std::string& more = "", const std::string& name = "ops-test");
   std::string kits() const { return dir.path + "/kits"; }
   std::string target() const { return "127.0.0.1:" + std::to_string(port); }
   std::string state_dir() const { return kits() + "/coordinator/state"; }

@@ -1,7 +1,5 @@
 #include "coordinator/transport/admin_service.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -15,8 +13,8 @@
 #include "coordinator/round/job_queue.h"
 #include "coordinator/round/job_runner.h"
 #include "coordinator/store/audit_log.h"
-#include "coordinator/store/checkpoint_store.h"
 #include "coordinator/store/state_database.h"
+#include "coordinator/transport/admin_views.h"
 #include "coordinator/transport/enrollment_service.h"
 #include "config/participant_name.h"
 #include "pki/tls.h"
@@ -29,20 +27,6 @@ struct StatusError {
   grpc::StatusCode code;
   std::string message;
 };
-
-admin::Job to_wire(const JobRow& j) {
-  admin::Job w;
-  w.set_name(j.name);
-  w.set_status(j.status);
-  w.set_message(j.message);
-  w.set_rounds(uint32_t(j.rounds));
-  w.set_completed_rounds(uint32_t(j.completed_rounds));
-  w.set_submitted_by(j.submitted_by);
-  w.set_submitted_at(j.submitted_at);
-  w.set_started_at(j.started_at);
-  w.set_finished_at(j.finished_at);
-  return w;
-}
 
 // What a researcher certificate may do: read, never change.
 const std::string kResearcherActions[] = {"jobs", "status", "metrics", "download"};
@@ -105,6 +89,8 @@ grpc::Status AdminService::serve(grpc::ServerContext* context, const char* actio
       status = fn(actor);
     } catch (const StatusError& e) {
       status = {e.code, e.message};
+    } catch (const UnknownJob& e) {
+      status = {grpc::StatusCode::NOT_FOUND, e.what()};
     } catch (const ConfigError& e) {
       status = {grpc::StatusCode::INVALID_ARGUMENT, e.what()};
     } catch (const std::exception& e) {
@@ -133,7 +119,7 @@ grpc::Status AdminService::SubmitJob(grpc::ServerContext* context,
 grpc::Status AdminService::ListJobs(grpc::ServerContext* context, const admin::ListJobsRequest*,
                                     admin::ListJobsReply* reply) {
   return serve(context, "jobs", "coordinator", [&](const std::string&) {
-    for (const auto& j : state_->jobs()) *reply->add_jobs() = to_wire(j);
+    for (const auto& j : state_->jobs()) *reply->add_jobs() = job_view(j);
     return grpc::Status::OK;
   });
 }
@@ -141,50 +127,7 @@ grpc::Status AdminService::ListJobs(grpc::ServerContext* context, const admin::L
 grpc::Status AdminService::JobStatus(grpc::ServerContext* context, const admin::JobRequest* request,
                                      admin::JobStatusReply* reply) {
   return serve(context, "status", "job " + request->job(), [&](const std::string&) {
-    const JobRow job = require_job(*state_, request->job());
-    *reply->mutable_job() = to_wire(job);
-    reply->mutable_job()->set_config_yaml(job.config_yaml);  // one job's, not every job's
-    const auto rounds = state_->rounds(job.name);
-    double total = 0;
-    int completed = 0;
-    for (const auto& r : rounds) {
-      auto* w = reply->add_rounds();
-      w->set_round(uint32_t(r.round));
-      w->set_status(r.status);
-      w->set_reason(r.reason);
-      w->set_seconds(r.seconds);
-      w->set_model_sha256(r.model_sha256);
-      if (r.record.is_object()) {
-        w->set_reported(uint32_t(r.record.value("reported", 0)));
-        w->set_selected(uint32_t(r.record.value("selected", 0)));
-      }
-      if (r.status == "completed") {
-        total += r.seconds;
-        ++completed;
-      }
-    }
-    auto add_sites = [&](const auto& sites) {  // live from the runner, or as recorded
-      for (const auto& s : sites) {
-        auto* w = reply->add_sites();
-        w->set_site(s.site);
-        w->set_state(s.state);
-        w->set_reason(s.reason);
-      }
-    };
-    std::shared_ptr<JobRunner> runner = queue_.current();
-    if (job.status == "running" && runner && runner->job().name == job.name) {
-      const JobProgress p = runner->progress();
-      if (!p.finished) reply->set_current_round(uint32_t(p.round));
-      add_sites(runner->round_sites());
-    } else if (!rounds.empty()) {
-      add_sites(state_->site_rounds(job.name, rounds.back().round));
-    }
-    reply->set_seconds_per_round(completed ? total / completed : 0);
-    const bool live = job.status == "running" || job.status == "queued";
-    reply->set_estimated_seconds_left(!live       ? 0
-                                      : completed ? (job.rounds - job.completed_rounds) *
-                                                        (total / completed)
-                                                  : -1);
+    *reply = job_status_view(queue_, *state_, request->job());
     return grpc::Status::OK;
   });
 }
@@ -202,34 +145,8 @@ grpc::Status AdminService::AbortJob(grpc::ServerContext* context, const admin::J
 grpc::Status AdminService::ListSites(grpc::ServerContext* context, const admin::ListSitesRequest*,
                                      admin::ListSitesReply* reply) {
   return serve(context, "sites", "coordinator", [&](const std::string&) {
-    std::vector<std::string> seen;
-    for (const auto& s : state_->sites()) {
-      seen.push_back(s.name);
-      auto* w = reply->add_sites();
-      w->set_name(s.name);
-      w->set_connected(seen_within(s, options_.heartbeat_timeout_s));
-      w->set_first_seen(s.first_seen);
-      w->set_last_seen(s.last_seen);
-      w->set_version(s.version);
-      w->set_certificate_sha256(s.fingerprint);
-      if (s.certificate_not_after) {
-        w->set_certificate_not_after(s.certificate_not_after);
-        w->set_certificate_days_left(days_until(s.certificate_not_after));
-        w->set_certificate_renewal_due(days_until(s.certificate_not_after) < kCertificateRenewalDays);
-      }
-    }
-    // Enrolled sites that have not connected yet: on the roster all the same.
-    if (options_.enrollment) {
-      for (const auto& e : options_.enrollment->book->list()) {
-        if (e.status != "approved" || std::count(seen.begin(), seen.end(), e.name)) continue;
-        auto* w = reply->add_sites();
-        w->set_name(e.name);
-        w->set_certificate_sha256(certificate_fingerprint(e.certificate_pem));
-        w->set_certificate_not_after(e.certificate_not_after);
-        w->set_certificate_days_left(days_until(e.certificate_not_after));
-        w->set_certificate_renewal_due(days_until(e.certificate_not_after) < kCertificateRenewalDays);
-      }
-    }
+    *reply = site_registry_view(*state_, options_.enrollment.get(),
+                                options_.heartbeat_timeout_s);
     return grpc::Status::OK;
   });
 }
@@ -241,32 +158,17 @@ grpc::Status AdminService::DownloadModel(grpc::ServerContext* context,
       "job " + request->job() +
       (request->round() > 0 ? " round " + std::to_string(request->round()) : " pooled");
   return serve(context, "download", target, [&](const std::string&) -> grpc::Status {
-    const JobRow job = require_job(*state_, request->job());
     int round = 0;
-    for (const auto& r : state_->rounds(job.name)) {
-      if (r.status != "completed") continue;
-      if (request->round() > 0 ? r.round == request->round() : r.round > round) round = r.round;
+    try {
+      round = downloadable_round(*state_, request->job(), request->round());
+    } catch (const UnknownJob&) {
+      throw;
+    } catch (const Error& e) {
+      throw StatusError{grpc::StatusCode::NOT_FOUND, e.what()};
     }
-    if (round == 0 || (request->round() > 0 && round != request->round())) {
-      throw StatusError{grpc::StatusCode::NOT_FOUND,
-                        request->round() > 0
-                            ? "round " + std::to_string(request->round()) + " of job " + job.name +
-                                  " has not completed; `fedxray admin status " + job.name +
-                                  "` lists the completed rounds"
-                            : "job " + job.name + " has no completed round yet"};
-    }
-    const CheckpointStore store(options_.state_dir, job.name);
-    const std::filesystem::path exports = std::filesystem::path(store.dir()) / "exports";
-    std::filesystem::create_directories(exports);
-    const std::string pt =
-        (exports / ("round-" + std::to_string(round) + "-" + std::to_string(::getpid()) + "-" +
-                    std::to_string(std::rand()) + ".pt"))
-            .string();
-    struct Remove {
-      std::string path;
-      ~Remove() { std::filesystem::remove(path); }
-    } cleanup{pt};
-    options_.export_torchscript(store.model_path(round), pt);
+    const ExportedModel exported(options_.state_dir, request->job(), round,
+                                 options_.export_torchscript);
+    const std::string& pt = exported.path();
     std::ifstream in(pt, std::ios::binary);
     const uint64_t total = std::filesystem::file_size(pt);
     Sha256 hash;
