@@ -59,12 +59,14 @@ void add_enrollment_subcommands(CLI::App& cmd, const std::shared_ptr<AdminFlags>
                    "without --token, then fedxray provision sign).\n";
       return;
     }
-    std::cout << "Give the site the token and the consortium CA certificate (ca.crt from your "
-                 "kit) over a channel you trust; it runs:\n  fedxray enroll --name "
-              << *token_site << " --coordinator " << target << " --enrollment " << host_of(target)
-              << ":" << port_of(reply.enrollment_listen())
-              << " --ca ca.crt --token-file token.txt --out kit\n"
-              << "Then approve it: fedxray admin --kit ... approve " << *token_site << "\n";
+    std::cout
+        << "Give the site the token and the consortium CA certificate (ca.crt from your "
+           "kit) over a channel you trust; it runs:\n  fedxray enroll --name "
+        << *token_site << " --coordinator " << target << " --enrollment " << host_of(target) << ":"
+        << port_of(reply.enrollment_listen()) << " --ca ca.crt --token-file token.txt --out kit\n"
+        << "It prints its request's SHA-256; once it tells you that (by phone, say), approve:\n"
+        << "  fedxray admin --kit ... approve " << *token_site
+        << " --request-sha256 <the SHA-256 the site read out>\n";
   });
 
   cmd.add_subcommand("enrollments", "Enrolment requests: pending, approved, rejected")
@@ -75,7 +77,7 @@ void add_enrollment_subcommands(CLI::App& cmd, const std::shared_ptr<AdminFlags>
         TextTable t({"SITE", "STATUS", "REQUESTED", "DECIDED", "BY", "REQUEST SHA-256", "REASON"});
         for (const auto& e : reply.enrollments()) {
           t.add({e.name(), e.status(), e.requested_at(), e.decided_at(), e.decided_by(),
-                 e.csr_sha256().substr(0, 16), e.reason()});
+                 e.csr_sha256(), e.reason()});
         }
         t.print(std::cout);
       });
@@ -86,7 +88,11 @@ void add_enrollment_subcommands(CLI::App& cmd, const std::shared_ptr<AdminFlags>
       "it holds) or takes the certificate the offline CA signed; admitted at once");
   auto approve_site = std::make_shared<std::string>();
   auto certificate = std::make_shared<std::string>();
+  auto request_sha = std::make_shared<std::string>();
   approve->add_option("site", *approve_site, "the site's name")->required();
+  approve->add_option("--request-sha256", *request_sha,
+                      "the SHA-256 of the request that `fedxray enroll` printed at the site: the "
+                      "approval is refused if the pending request is another one");
   approve
       ->add_option("--certificate", *certificate,
                    "the certificate `fedxray provision sign` issued for its request (when the "
@@ -96,6 +102,7 @@ void add_enrollment_subcommands(CLI::App& cmd, const std::shared_ptr<AdminFlags>
     admin::EnrollmentDecision request;
     request.set_name(*approve_site);
     if (!certificate->empty()) request.set_certificate_pem(read_file(*certificate));
+    request.set_csr_sha256(*request_sha);
     const auto reply =
         ask(*flags, &admin::Admin::Stub::ApproveEnrollment, request, "approve refused");
     if (flags->json) return print_json(reply);
@@ -115,6 +122,25 @@ void add_enrollment_subcommands(CLI::App& cmd, const std::shared_ptr<AdminFlags>
         ask(*flags, &admin::Admin::Stub::RejectEnrollment, request, "reject refused");
     if (flags->json) return print_json(reply);
     print_enrollment(reply);
+  });
+
+  auto* remove = cmd.add_subcommand(
+      "remove-site",
+      "Take a site off the roster (a lost or stolen key, a site leaving): refused "
+      "from its next join and unable to renew until it enrols again");
+  auto remove_site = std::make_shared<std::string>();
+  auto remove_reason = std::make_shared<std::string>();
+  remove->add_option("site", *remove_site, "the site's name")->required();
+  remove->add_option("--reason", *remove_reason, "recorded in the audit log and the roster");
+  remove->callback([=] {
+    admin::EnrollmentDecision request;
+    request.set_name(*remove_site);
+    request.set_reason(*remove_reason);
+    const auto reply = ask(*flags, &admin::Admin::Stub::RemoveSite, request, "remove-site refused");
+    if (flags->json) return print_json(reply);
+    print_enrollment(reply);
+    std::cout << "also revoke its certificates (fedxray provision revoke) so that nothing else "
+                 "accepts them\n";
   });
 }
 

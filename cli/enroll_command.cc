@@ -132,7 +132,11 @@ void run_enroll(const EnrollFlags& f) {
   };
   enrollment::EnrollmentState state;
   grpc::Status s = collect(state);
-  if (s.error_code() == grpc::StatusCode::NOT_FOUND) {
+  const bool have_token = !f.token.empty() || !f.token_file.empty();
+  const bool refused_before =
+      s.ok() && (state.status() == "rejected" || state.status() == "removed");
+  if (s.error_code() == grpc::StatusCode::NOT_FOUND || (refused_before && have_token)) {
+    // No request yet, or a new token after a rejection: send the request (again).
     std::string token = f.token;
     if (token.empty() && !f.token_file.empty()) {
       token = read_private_credential(f.token_file, "enrolment token", "--token-file");
@@ -159,7 +163,10 @@ void run_enroll(const EnrollFlags& f) {
     std::this_thread::sleep_for(std::chrono::seconds(1));
     fail_on(collect(state), "cannot ask the coordinator about the request");
   }
-  if (state.status() == "rejected") throw CommandFailed(1, "enrolment " + state.message());
+  if (state.status() == "rejected" || state.status() == "removed") {
+    throw CommandFailed(
+        1, "enrolment " + state.message() + " (a new token from the admin lets it enrol again)");
+  }
   if (state.status() != "approved") {
     throw CommandFailed(4, "enrolment pending: " + state.message() +
                                "; run the same command again to collect the certificate");

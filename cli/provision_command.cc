@@ -54,6 +54,13 @@ void add_provision_command(CLI::App& app) {
     std::filesystem::create_directories(folder);
     const std::string cert = folder + "/" + csr.common_name + ".crt";
     const bool replaced = std::filesystem::exists(cert);
+    if (replaced && role_of_certificate(read_file(cert)) != "site") {
+      // The name in a request is the requester's to choose: it must not replace the
+      // coordinator's, an admin's or a researcher's certificate.
+      throw Error(cert + " is the certificate of a " + role_of_certificate(read_file(cert)) +
+                  ", not of a site; the request asks for the name '" + csr.common_name +
+                  "', which a site cannot have. Refused.");
+    }
     write_file_atomically(cert, authority.issue_for_public_key(csr.public_key_pem, what));
     write_file_atomically(folder + "/ca.crt", authority.certificate_pem());
     std::cout << (replaced ? "replaced " : "created ") << cert << " (site " << csr.common_name

@@ -1,5 +1,6 @@
 #include <CLI/CLI.hpp>
 
+#include <cstdlib>
 #include <iostream>
 
 #include <spdlog/spdlog.h>
@@ -74,6 +75,11 @@ void add_site_command(CLI::App& app) {
     const TlsFiles kit{config.certificate, config.private_key, config.ca_certificate};
     finish_interrupted_renewal(kit);
     const ProxyRoute route = choose_proxy_route(config.proxy, config.coordinator);
+    if (!route.grpc_proxy.empty()) {
+      // The route is decided (no_proxy included); gRPC would otherwise apply the environment's
+      // no_proxy once more and could go direct while the log says "through the proxy".
+      for (const char* name : {"no_proxy", "NO_PROXY", "no_grpc_proxy"}) ::unsetenv(name);
+    }
     const auto dial_coordinator = [target = config.coordinator, kit, proxy = route.grpc_proxy] {
       DialOptions through;
       through.http_proxy = proxy;
@@ -112,6 +118,9 @@ void add_site_command(CLI::App& app) {
     options.route = route.description;
     options.redial = dial_coordinator;
     options.maintenance = renew_if_due;
+    options.reload_credentials = [name = config.name, kit] {
+      return read_site_credentials(name, kit);
+    };
     SiteAgent agent(dial_coordinator(), options, trainer);
     stop_on_signal([&agent] { agent.stop(); });
     std::unique_ptr<MetricsEndpoint> metrics;

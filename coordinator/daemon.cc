@@ -104,6 +104,7 @@ DaemonOutcome run_coordinator_daemon(const DaemonSettings& settings) {
   desk->ca_certificate_pem = ca_pem;
   desk->validity_days = config.enrollment_validity_days;
   desk->listen = config.enrollment_listen;
+  desk->listed_sites = config.sites;
   if (!config.ca_private_key.empty()) {
     // The CA key on the coordinator: approving a request signs it here. Refused unless private.
     desk->ca = std::make_shared<const CertificateAuthority>(CertificateAuthority::load(

@@ -131,6 +131,13 @@ SigningRequest key_and_name_of(const std::string& certificate_pem) {
   return out;
 }
 
+std::string role_of_certificate(const std::string& certificate_pem) {
+  ossl::Cert cert = ossl::read_certificate(certificate_pem);
+  ERR_clear_error();
+  if (!cert) throw Error("not a PEM certificate");
+  return name_field(X509_get_subject_name(cert.get()), NID_organizationalUnitName);
+}
+
 int64_t check_issued_for(const std::string& certificate_pem, const SigningRequest& request,
                          const std::string& role, const std::string& ca_certificate_pem) {
   ossl::Cert cert = ossl::read_certificate(certificate_pem);

@@ -31,6 +31,9 @@ constexpr std::size_t kMaxSigningRequestBytes = 16 * 1024;
 // offline CA issued for a CSR the coordinator never saw). Its sha256 stays empty.
 SigningRequest key_and_name_of(const std::string& certificate_pem);
 
+// The role (OU) a PEM certificate was issued for; throws Error when it is not a certificate.
+std::string role_of_certificate(const std::string& certificate_pem);
+
 // Checks that `certificate_pem` was issued by the CA in `ca_certificate_pem` for `request`'s
 // key and name with OU=`role`, and is valid now; throws Error naming the mismatch. Returns its
 // notAfter (Unix seconds).

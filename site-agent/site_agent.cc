@@ -231,6 +231,7 @@ void SiteAgent::maintain() {
     spdlog::warn("site={} upkeep failed ({}); trying again in {} s", options_.site_name, e.what(),
                  options_.maintenance_interval_s);
   }
+  if (changed && options_.reload_credentials) options_.credentials = options_.reload_credentials();
   if (changed && options_.redial) {
     stub_ = wire::Coordinator::NewStub(options_.redial());  // no round in flight: safe
     join();

@@ -56,6 +56,9 @@ struct SiteAgentOptions {
   // means the kit's files changed: the agent dials afresh with redial and joins again.
   std::function<bool()> maintenance{};
   double maintenance_interval_s = 3600;
+  // After upkeep changed the kit: the credentials read again (secure aggregation then signs
+  // with the new key and certificate).
+  std::function<SiteCredentials()> reload_credentials{};
 };
 
 class SiteAgent {

@@ -82,11 +82,15 @@ TEST_CASE(
 
   // A token is bound to its name: another site cannot use it.
   CHECK(run_fedxray(c.enroll("hospital-e", token), out) == 1);
-  CHECK_THAT(out, Catch::Contains("not the enrolment token issued for 'hospital-e'"));
+  CHECK_THAT(out, Catch::Contains("not a valid enrolment token for 'hospital-e'"));
 
   // The request: pending until an admin decides (exit 4), the key 0600 in the site's folder.
   REQUIRE(run_fedxray(c.enroll("hospital-d", token), out) == 4);
   CHECK_THAT(out, Catch::Contains("waiting for a consortium admin"));
+  const std::string sha_label = "SHA-256 ";
+  const std::size_t sha_at = out.find(sha_label);
+  REQUIRE(sha_at != std::string::npos);
+  const std::string request_sha = out.substr(sha_at + sha_label.size(), 64);
   struct stat st {};
   REQUIRE(::stat((c.kit("hospital-d") + "/hospital-d.key").c_str(), &st) == 0);
   CHECK((st.st_mode & 0777) == 0600);
@@ -98,7 +102,12 @@ TEST_CASE(
   // Researchers may not decide; admins may.
   CHECK(run_fedxray(c.admin({"approve", "hospital-d"}, "rita"), out) == 1);
   CHECK_THAT(out, Catch::Contains("needs an admin certificate"));
-  REQUIRE(run_fedxray(c.admin({"approve", "hospital-d"}), out) == 0);
+  // The admin compares the request's SHA-256 with what the site read out: another is refused.
+  CHECK(run_fedxray(c.admin({"approve", "hospital-d", "--request-sha256", std::string(64, '0')}),
+                    out) == 1);
+  CHECK_THAT(out, Catch::Contains("do not approve it"));
+  REQUIRE(run_fedxray(c.admin({"approve", "hospital-d", "--request-sha256", request_sha}), out) ==
+          0);
   CHECK_THAT(out, Catch::Contains("approved by CN=alice,OU=admin"));
   REQUIRE(run_fedxray(c.enroll("hospital-d", ""), out) == 0);
   CHECK_THAT(out, Catch::Contains("enrolled"));
@@ -122,9 +131,20 @@ TEST_CASE(
   for (const auto& entry : std::filesystem::recursive_directory_iterator(c.kits())) {
     if (entry.is_regular_file()) CHECK(read_file(entry.path()).find(key_body) == std::string::npos);
   }
+  // Its key is lost: the admin takes it off the roster, and it can neither join nor renew.
+  REQUIRE(run_fedxray(c.admin({"remove-site", "hospital-d", "--reason", "key lost"}), out) == 0);
+  CHECK(run_fedxray({"site", "--config", c.kit("hospital-d") + "/site.yaml", "--renew-certificate"},
+                    out) == 2);
+  CHECK_THAT(out, Catch::Contains("not on the consortium's roster"));
+  REQUIRE(run_fedxray(c.admin({"submit", c.write_job("without-d", 1)}), out) == 0);
+  CHECK(
+      run_fedxray({"site", "--config", c.kit("hospital-d") + "/site.yaml", "--give-up-after", "5"},
+                  out) == 2);
+  CHECK_THAT(out, Catch::Contains("removed from the consortium's roster"));
+  REQUIRE(run_fedxray(c.admin({"abort", "without-d"}), out) == 0);
   REQUIRE(run_fedxray(c.admin({"audit", "--limit", "0"}), out) == 0);
   CHECK_THAT(out, Catch::Contains("enrollment-token") && Catch::Contains("enrollment request") &&
-                      Catch::Contains("approve"));
+                      Catch::Contains("approve") && Catch::Contains("remove-site"));
   coordinator.kill(SIGTERM);
   CHECK(coordinator.wait(30) == 0);
 }
@@ -176,16 +196,20 @@ TEST_CASE(
   CHECK(coordinator.wait(30) == 0);
 }
 
-TEST_CASE("sites whose certificates expire within 30 days renew them by themselves with new keys, "
-          "one at start and one while waiting for work, and the job runs on", "[enrollment]") {
+TEST_CASE(
+    "sites whose certificates expire within 30 days renew them by themselves with new keys, "
+    "one at start and one while waiting for work, and the job runs on",
+    "[enrollment]") {
   EnrollingConsortium c(true, "  validity_days: 20\n");  // every certificate is due at once
   const std::string cert_a = c.kits() + "/site-a/site-a.crt";
-  const std::string old_a = read_file(cert_a), old_key_a = read_file(c.kits() + "/site-a/site-a.key");
+  const std::string old_a = read_file(cert_a),
+                    old_key_a = read_file(c.kits() + "/site-a/site-a.key");
   const std::string old_b = read_file(c.kits() + "/site-b/site-b.crt");
   // site-a starts before the coordinator: it cannot renew at start, so it renews while waiting.
   Process site_a(c.site_args("site-a", true), c.dir.path + "/site-a.log");
   std::this_thread::sleep_for(std::chrono::seconds(2));
-  Process coordinator(c.coordinator_args(c.write_job("renewed", 2)), c.dir.path + "/coordinator.log");
+  Process coordinator(c.coordinator_args(c.write_job("renewed", 2)),
+                      c.dir.path + "/coordinator.log");
   std::string out;
   for (int i = 0; i < 150 && run_fedxray(c.admin({"jobs"}), out) != 0; ++i) {
   }

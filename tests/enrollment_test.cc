@@ -188,11 +188,22 @@ TEST_CASE(
   CHECK_THAT(book_refusal([&] { book.approve("hospital-g", "c", 1, "CN=alice,OU=admin"); }),
              Catch::Contains("rejected"));
   CHECK_FALSE(book.admitted("hospital-g"));
+  // Removed: off the roster whatever it was, and its earlier tokens stop working.
+  const std::string unused = book.issue_token("hospital-d", "CN=alice,OU=admin", 1, expires);
+  CHECK(book.token_usable("hospital-d", unused));
+  CHECK(book.remove("hospital-d", "key lost", "CN=alice,OU=admin").status == "removed");
+  CHECK(book.removed("hospital-d"));
+  CHECK_FALSE(book.admitted("hospital-d"));
+  CHECK_FALSE(book.token_usable("hospital-d", unused));
+  CHECK_THAT(book_refusal([&] { book.approve("hospital-d", "c", 1, "CN=alice,OU=admin"); }),
+             Catch::Contains("removed"));
+  book.remove("site-z", "left the consortium", "CN=alice,OU=admin");  // never enrolled: listed
+  CHECK(book.removed("site-z"));
   // The record survives the process: a second book over the same file sees it all.
   StateDatabase reopened(dir.path);
   EnrollmentBook again(reopened.connection());
-  CHECK(again.list().size() == 2);
-  CHECK(again.admitted("hospital-d"));
+  CHECK(again.list().size() == 3);
+  CHECK(again.removed("hospital-d"));
 }
 
 TEST_CASE("a renewal interrupted between its two renames is completed, never half-applied",

@@ -578,18 +578,22 @@ JobRunner::SiteRound& JobRunner::require_assignment(const std::string& site,
 
 std::size_t JobRunner::roster_size() const {
   if (options_.allowed_sites.empty()) return sites_.size();
+  // The listed sites, and the enrolled ones that joined this job: an approved site that never
+  // came does not dilute the sampling rate privacy accounting assumes.
   std::size_t n = options_.allowed_sites.size();
-  if (options_.enrollments) {
-    for (const auto& e : options_.enrollments->list()) {
-      n += e.status == "approved" && std::find(options_.allowed_sites.begin(),
-                                               options_.allowed_sites.end(),
-                                               e.name) == options_.allowed_sites.end();
-    }
+  for (const auto& [name, info] : sites_) {
+    n += std::find(options_.allowed_sites.begin(), options_.allowed_sites.end(), name) ==
+         options_.allowed_sites.end();
   }
   return n;
 }
 
 wire::JoinReply JobRunner::join(const std::string& site, const wire::JoinRequest& request) {
+  if (options_.enrollments && options_.enrollments->removed(site)) {
+    throw Refusal(RefusalCode::kPermissionDenied,
+                  "site " + site + " was removed from the consortium's roster by an admin; it "
+                  "must enrol again (fedxray enroll) and be approved");
+  }
   if (!options_.allowed_sites.empty() &&
       std::find(options_.allowed_sites.begin(), options_.allowed_sites.end(), site) ==
           options_.allowed_sites.end() &&

@@ -146,10 +146,10 @@ EnrollmentRow EnrollmentBook::approve(const std::string& name, const std::string
                                       int64_t not_after, const std::string& decided_by) {
   SqliteDatabase::Transaction tx(*db_);
   const auto row = find_row(*db_, name);
-  if (row && row->status == "rejected") {
-    throw EnrollmentRefused("the enrolment of '" + name +
-                            "' was rejected; the site must enrol "
-                            "again with a new token before it can be approved");
+  if (row && (row->status == "rejected" || row->status == "removed")) {
+    throw EnrollmentRefused("the enrolment of '" + name + "' was " + row->status +
+                            "; the site must enrol again with a new token before it can be "
+                            "approved");
   }
   const std::string now = utc_now();
   SqliteDatabase::Statement(*db_,
@@ -191,6 +191,49 @@ EnrollmentRow EnrollmentBook::reject(const std::string& name, const std::string&
   EnrollmentRow out = *find_row(*db_, name);
   tx.commit();
   return out;
+}
+
+EnrollmentRow EnrollmentBook::remove(const std::string& name, const std::string& reason,
+                                     const std::string& decided_by) {
+  SqliteDatabase::Transaction tx(*db_);
+  const std::string now = utc_now();
+  SqliteDatabase::Statement(*db_,
+                            "INSERT INTO enrollments(name, status, csr_pem, csr_sha256, "
+                            "requested_at, decided_by, decided_at, reason) VALUES(?, 'removed', "
+                            "'', '', ?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET status = "
+                            "'removed', decided_by = excluded.decided_by, decided_at = "
+                            "excluded.decided_at, reason = excluded.reason")
+      .bind(1, name)
+      .bind(2, now)
+      .bind(3, decided_by)
+      .bind(4, now)
+      .bind(5, reason)
+      .run();
+  // A token issued earlier no longer lets it back in: a new one is needed.
+  SqliteDatabase::Statement(*db_, "DELETE FROM enrollment_tokens WHERE name = ?")
+      .bind(1, name)
+      .run();
+  EnrollmentRow out = *find_row(*db_, name);
+  tx.commit();
+  return out;
+}
+
+bool EnrollmentBook::removed(const std::string& name) const {
+  std::lock_guard<std::recursive_mutex> lock(db_->mutex());
+  SqliteDatabase::Statement q(*db_,
+                              "SELECT 1 FROM enrollments WHERE name = ? AND status = 'removed'");
+  q.bind(1, name);
+  return q.step();
+}
+
+bool EnrollmentBook::token_usable(const std::string& name, const std::string& token) const {
+  std::lock_guard<std::recursive_mutex> lock(db_->mutex());
+  SqliteDatabase::Statement q(*db_,
+                              "SELECT token_sha256, expires_at, spent_at FROM enrollment_tokens "
+                              "WHERE name = ?");
+  q.bind(1, name);
+  return q.step() && q.text(0) == Sha256::of(token.data(), token.size()) && q.text(2).empty() &&
+         q.text(1) >= utc_now();
 }
 
 bool EnrollmentBook::admitted(const std::string& name) const {

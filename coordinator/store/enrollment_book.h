@@ -5,11 +5,13 @@
 //                      token itself is shown once and never stored), who issued it, until when it
 //                      is valid, and when it was spent
 //   enrollments        one per site name: the latest certificate signing request, its state
-//                      (pending | approved | rejected), who decided and why, and the certificate
-//                      issued for it
+//                      (pending | approved | rejected | removed), who decided and why, and the
+//                      certificate issued for it
 //
 // A site whose enrolment is approved is on the roster: the coordinator admits it without a
-// restart or a config edit (coordinator.sites lists the rest). Each method is one transaction;
+// restart or a config edit (coordinator.sites lists the rest). A removed site is refused by
+// name, whatever certificate it holds and whether or not coordinator.sites lists it, until it
+// enrols again and is approved. Each method is one transaction;
 // refusals throw EnrollmentRefused with a message meant for the site or the admin. Thread-safe.
 #pragma once
 
@@ -32,7 +34,7 @@ class EnrollmentRefused : public Error {
 
 struct EnrollmentRow {
   std::string name;
-  std::string status;  // pending, approved, rejected
+  std::string status;  // pending, approved, rejected, removed
   std::string csr_pem;
   std::string csr_sha256;
   std::string requested_at;
@@ -64,8 +66,15 @@ class EnrollmentBook {
                         int64_t not_after, const std::string& decided_by);
   EnrollmentRow reject(const std::string& name, const std::string& reason,
                        const std::string& decided_by);
+  // Takes `name` off the roster (a lost or stolen key, a site leaving): any state, or none.
+  EnrollmentRow remove(const std::string& name, const std::string& reason,
+                       const std::string& decided_by);
   // Whether `name` has an approved enrolment (it is on the roster).
   bool admitted(const std::string& name) const;
+  // Whether an admin removed `name`.
+  bool removed(const std::string& name) const;
+  // Whether a token for `name` could be spent now (a cheap check before a request is parsed).
+  bool token_usable(const std::string& name, const std::string& token) const;
   int64_t admitted_count() const;
 
  private:

@@ -275,7 +275,8 @@ grpc::Status AdminService::ApproveEnrollment(grpc::ServerContext* context,
                                              admin::Enrollment* reply) {
   return serve(context, "approve", "site " + request->name(), [&](const std::string& actor) {
     try {
-      *reply = to_wire(enrollment().approve(request->name(), request->certificate_pem(), actor));
+      *reply = to_wire(enrollment().approve(request->name(), request->certificate_pem(), actor,
+                                            request->csr_sha256()));
     } catch (const EnrollmentRefused& e) {
       throw StatusError{grpc::StatusCode::FAILED_PRECONDITION, e.what()};
     } catch (const Error& e) {
@@ -295,6 +296,20 @@ grpc::Status AdminService::RejectEnrollment(grpc::ServerContext* context,
     } catch (const EnrollmentRefused& e) {
       throw StatusError{grpc::StatusCode::FAILED_PRECONDITION, e.what()};
     }
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status AdminService::RemoveSite(grpc::ServerContext* context,
+                                      const admin::EnrollmentDecision* request,
+                                      admin::Enrollment* reply) {
+  return serve(context, "remove-site", "site " + request->name(), [&](const std::string& actor) {
+    if (!is_valid_participant_name(request->name())) {
+      throw StatusError{grpc::StatusCode::INVALID_ARGUMENT, "not a site name"};
+    }
+    *reply = to_wire(enrollment().book->remove(request->name(), request->reason(), actor));
+    spdlog::warn("site {} removed from the roster by {}: refused from its next join",
+                 request->name(), actor);
     return grpc::Status::OK;
   });
 }

@@ -72,6 +72,8 @@ class AdminService final : public admin::Admin::Service {
   grpc::Status RejectEnrollment(grpc::ServerContext* context,
                                 const admin::EnrollmentDecision* request,
                                 admin::Enrollment* reply) override;
+  grpc::Status RemoveSite(grpc::ServerContext* context, const admin::EnrollmentDecision* request,
+                          admin::Enrollment* reply) override;
 
  private:
   const EnrollmentDesk& enrollment() const;  // or a FAILED_PRECONDITION StatusError

@@ -210,9 +210,11 @@ struct ConsoleServer::Routes {
 
   void refuse(const httplib::Request& req, httplib::Response& res, const Caller& who) const {
     spdlog::warn("console {} {} refused: {}", req.method, req.path, who.refusal);
-    if (req.method == "POST") {
-      audit->record(who.common_name.empty() ? "no certificate" : who.subject(),
-                    "console " + req.path, "console", "refused", who.refusal);
+    // A consortium certificate refused an action is recorded; anonymous callers are only logged
+    // (they must not be able to fill the audit log).
+    if (req.method == "POST" && !who.common_name.empty()) {
+      audit->record(who.subject(), "console " + req.path.substr(0, 200), "console", "refused",
+                    who.refusal);
     }
     send_html(res,
               "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Refused - "
@@ -363,16 +365,19 @@ struct ConsoleServer::Routes {
         "</th><th>decided</th><th>by</th><th>reason</th><th></th></tr>";
     for (const auto& e : enrollment->book->list()) {
       html += "<tr><td>" + escape(e.name) + "</td><td>" + escape(e.status) + "</td><td>" +
-              escape(e.requested_at) + "</td><td>" + escape(e.decided_at) + "</td><td>" +
-              escape(e.decided_by) + "</td><td>" + escape(e.reason) + "</td><td>";
+              escape(e.requested_at) + "</td><td><code>" + escape(e.csr_sha256) +
+              "</code></td><td>" + escape(e.decided_at) + "</td><td>" + escape(e.decided_by) +
+              "</td><td>" + escape(e.reason) + "</td><td>";
       if (e.status == "pending") {
         const std::string base = "/enrollments/" + url_part(e.name);
-        html += "<form class=\"inline\" method=\"post\" action=\"" + base +
-                "/approve\"><button type=\"submit\">Approve</button></form> <form "
-                "class=\"inline\" method=\"post\" action=\"" +
-                base +
-                "/reject\"><input name=\"reason\" placeholder=\"reason\"><button "
-                "type=\"submit\">Reject</button></form>";
+        html +=
+            "<form class=\"inline\" method=\"post\" action=\"" + base +
+            "/approve\"><input name=\"csr_sha256\" size=\"20\" placeholder=\"request SHA-256 from "
+            "the site\"><button type=\"submit\">Approve</button></form> <form "
+            "class=\"inline\" method=\"post\" action=\"" +
+            base +
+            "/reject\"><input name=\"reason\" placeholder=\"reason\"><button "
+            "type=\"submit\">Reject</button></form>";
       }
       html += "</td></tr>";
     }
@@ -466,27 +471,27 @@ struct ConsoleServer::Routes {
             send_html(res, page(who, "Enrolment requests", enrollments_body()));
           }));
     s.Post(R"(/enrollments/([a-z0-9-]+)/(approve|reject))",
-           gate("admin",
-                [this](const httplib::Request& req, httplib::Response& res, const Caller& who) {
-                  const std::string name = req.matches[1];
-                  const std::string verb = req.matches[2];
-                  try {
-                    if (verb == "approve") {
-                      enrollment->approve(name, "", who.subject());
-                    } else {
-                      enrollment->book->reject(name, req.get_param_value("reason"), who.subject());
-                    }
-                    audit->record(who.subject(), verb, "site " + name, "ok", "from the console");
-                    res.set_redirect("/enrollments", 303);
-                  } catch (const std::exception& e) {
-                    audit->record(who.subject(), verb, "site " + name, "refused", e.what());
-                    send_html(res,
-                              page(who, "Enrolment requests",
-                                   "<p id=\"error\" class=\"error\">" + escape(e.what()) + "</p>" +
-                                       enrollments_body()),
-                              400);
-                  }
-                }));
+           gate("admin", [this](const httplib::Request& req, httplib::Response& res,
+                                const Caller& who) {
+             const std::string name = req.matches[1];
+             const std::string verb = req.matches[2];
+             try {
+               if (verb == "approve") {
+                 enrollment->approve(name, "", who.subject(), req.get_param_value("csr_sha256"));
+               } else {
+                 enrollment->book->reject(name, req.get_param_value("reason"), who.subject());
+               }
+               audit->record(who.subject(), verb, "site " + name, "ok", "from the console");
+               res.set_redirect("/enrollments", 303);
+             } catch (const std::exception& e) {
+               audit->record(who.subject(), verb, "site " + name, "refused", e.what());
+               send_html(res,
+                         page(who, "Enrolment requests",
+                              "<p id=\"error\" class=\"error\">" + escape(e.what()) + "</p>" +
+                                  enrollments_body()),
+                         400);
+             }
+           }));
     s.Get("/audit",
           gate("admin", [this](const httplib::Request&, httplib::Response& res, const Caller& who) {
             send_html(res, page(who, "Audit log", audit_body()));
@@ -551,7 +556,15 @@ ConsoleServer::ConsoleServer(ConsoleOptions options, JobQueue& queue,
                 " for the console; is the port in use or the "
                 "address wrong? (coordinator.console_listen)");
   }
+  // Idle keep-alive connections hold a worker thread each: keep them few and short.
+  server_->set_keep_alive_max_count(20);
+  server_->set_keep_alive_timeout(2);
+  server_->set_read_timeout(10);
   thread_ = std::thread([this] { server_->listen_after_bind(); });
+  // stop() before the server runs would be lost (and shutdown() would wait forever).
+  for (int i = 0; i < 5000 && !server_->is_running(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   spdlog::info("web console on https://{}:{}/ (client certificates from the consortium CA)", host,
                port_);
 }

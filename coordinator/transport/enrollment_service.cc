@@ -1,5 +1,7 @@
 #include "coordinator/transport/enrollment_service.h"
 
+#include <algorithm>
+
 #include <grpc/grpc_security_constants.h>
 #include <spdlog/spdlog.h>
 
@@ -24,17 +26,31 @@ void fill(const EnrollmentRow& row, enrollment::EnrollmentState* reply) {
     reply->set_message("approved by " + row.decided_by + " at " + row.decided_at);
     reply->set_certificate_pem(row.certificate_pem);
   } else {
-    reply->set_message("rejected by " + row.decided_by + " at " + row.decided_at +
+    reply->set_message(row.status + " by " + row.decided_by + " at " + row.decided_at +
                        (row.reason.empty() ? std::string() : ": " + row.reason));
   }
 }
 
 }  // namespace
 
+bool EnrollmentDesk::on_roster(const std::string& name) const {
+  if (book->removed(name)) return false;
+  const bool listed = listed_sites.empty() || std::find(listed_sites.begin(), listed_sites.end(),
+                                                        name) != listed_sites.end();
+  return listed || book->admitted(name);
+}
+
 EnrollmentRow EnrollmentDesk::approve(const std::string& name, const std::string& certificate_pem,
-                                      const std::string& actor) const {
+                                      const std::string& actor,
+                                      const std::string& csr_sha256) const {
   const auto row = book->find(name);
   const bool pending = row && row->status == "pending";
+  if (!csr_sha256.empty() && (!pending || row->csr_sha256 != csr_sha256)) {
+    throw EnrollmentRefused(
+        "the pending request from '" + name + "' is not the one with SHA-256 " + csr_sha256 +
+        (pending ? " (it is " + row->csr_sha256 + ")" : std::string(" (none is pending)")) +
+        "; do not approve it: ask the site which request it sent");
+  }
   if (certificate_pem.empty()) {
     if (!pending) {
       throw EnrollmentRefused("there is no pending enrolment request from '" + name +
@@ -76,18 +92,28 @@ EnrollmentService::EnrollmentService(std::shared_ptr<EnrollmentBook> book,
 grpc::Status EnrollmentService::Request(grpc::ServerContext* context,
                                         const enrollment::CertificateRequest* request,
                                         enrollment::EnrollmentState* reply) {
+  const std::string shown_name = request->name().substr(0, 63);
+  // Without the admin's token nothing is parsed or recorded (only logged): the port is open to
+  // anyone, and must not let anyone fill the audit log or the disk.
+  if (!is_valid_participant_name(request->name()) ||
+      !book_->token_usable(request->name(), request->token())) {
+    spdlog::warn("enrolment request for '{}' from {} refused: no valid token for that name",
+                 shown_name, context->peer());
+    return {grpc::StatusCode::PERMISSION_DENIED,
+            "this is not a valid enrolment token for '" + shown_name +
+                "' (wrong, used or expired); ask the consortium admin for one (fedxray admin "
+                "enrollment-token " +
+                shown_name + ")"};
+  }
   const std::string actor = "enrolling " + context->peer();
-  const std::string target = "site " + request->name().substr(0, 63);
+  const std::string target = "site " + request->name();
   grpc::Status status;
   std::string detail;
   try {
-    if (!is_valid_participant_name(request->name())) {
-      throw EnrollmentRefused("a site name is 1-63 lower-case letters, digits or '-'");
-    }
     const SigningRequest csr = read_signing_request(request->csr_pem());
     if (csr.common_name != request->name()) {
-      throw EnrollmentRefused("the signing request names '" + csr.common_name + "', the request '" +
-                              request->name() + "'");
+      throw EnrollmentRefused("the signing request names '" + csr.common_name.substr(0, 63) +
+                              "', the request '" + request->name() + "'");
     }
     fill(book_->request(request->name(), request->token(), request->csr_pem(), csr.sha256), reply);
     detail = "CSR " + csr.sha256;
@@ -99,7 +125,7 @@ grpc::Status EnrollmentService::Request(grpc::ServerContext* context,
   if (!status.ok()) {
     spdlog::warn("enrolment request for {} from {} refused: {}", target, context->peer(),
                  status.error_message());
-    detail = status.error_message();
+    detail = status.error_message().substr(0, 300);
   } else {
     spdlog::info("enrolment request for {} from {} is pending an admin's decision", target,
                  context->peer());

@@ -14,6 +14,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <grpcpp/grpcpp.h>
 
@@ -31,10 +32,16 @@ struct EnrollmentDesk {
   std::shared_ptr<const CertificateAuthority> ca;  // null: the CA key is kept offline
   int validity_days = 825;                         // of the certificates the coordinator signs
   std::string listen;                              // coordinator.enrollment_listen ("" = off)
+  std::vector<std::string> listed_sites;           // coordinator.sites (empty: any the CA signed)
 
   // Approves `name`'s request (see above); throws EnrollmentRefused or Error saying why not.
+  // A non-empty `csr_sha256` must be the pending request's (what `fedxray enroll` printed at
+  // the site), so the admin approves the request the site made and not one sent in its place.
   EnrollmentRow approve(const std::string& name, const std::string& certificate_pem,
-                        const std::string& actor) const;
+                        const std::string& actor, const std::string& csr_sha256 = "") const;
+  // Whether `name` is on the roster now: listed (or any name, with no list) or approved by
+  // enrolment, and not removed.
+  bool on_roster(const std::string& name) const;
 };
 
 class EnrollmentService final : public enrollment::Enrollment::Service {

@@ -32,6 +32,11 @@ grpc::Status RenewalService::Renew(grpc::ServerContext* context,
       throw EnrollmentRefused("the signing request names '" + csr.common_name +
                               "'; a site renews only its own certificate ('" + site + "')");
     }
+    if (!desk_->on_roster(site)) {
+      throw EnrollmentRefused("site '" + site +
+                              "' is not on the consortium's roster (removed by "
+                              "an admin, or neither listed nor enrolled); it cannot renew");
+    }
     if (!desk_->ca) {
       throw EnrollmentRefused(
           "the coordinator holds no CA key (coordinator.ca_private_key), so it cannot renew "

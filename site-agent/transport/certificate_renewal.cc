@@ -1,5 +1,9 @@
 #include "site-agent/transport/certificate_renewal.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <cstdio>
 #include <filesystem>
 
@@ -14,6 +18,27 @@
 namespace fedxray {
 namespace {
 
+// One renewal at a time per kit (the agent's hourly upkeep and an operator's
+// --renew-certificate share the ".next" files).
+class RenewalLock {
+ public:
+  explicit RenewalLock(const TlsFiles& kit) {
+    const std::string path = kit.private_key + ".lock";
+    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd_ < 0 || ::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      if (fd_ >= 0) ::close(fd_);
+      throw Error("another certificate renewal of this kit is under way (" + path +
+                  " is locked); try again when it is done");
+    }
+  }
+  ~RenewalLock() { ::close(fd_); }
+  RenewalLock(const RenewalLock&) = delete;
+  RenewalLock& operator=(const RenewalLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
 void rename_into_place(const std::string& from, const std::string& to) {
   if (std::rename(from.c_str(), to.c_str()) != 0) {
     throw Error("cannot move " + from + " to " + to +
@@ -26,6 +51,10 @@ void rename_into_place(const std::string& from, const std::string& to) {
 
 bool finish_interrupted_renewal(const TlsFiles& kit) {
   namespace fs = std::filesystem;
+  if (!fs::exists(kit.private_key + ".next") && !fs::exists(kit.certificate + ".next")) {
+    return false;
+  }
+  const RenewalLock lock(kit);
   const std::string key_next = kit.private_key + ".next";
   const std::string cert_next = kit.certificate + ".next";
   if (!fs::exists(cert_next)) {
@@ -42,6 +71,7 @@ bool finish_interrupted_renewal(const TlsFiles& kit) {
 
 int64_t renew_certificate(const std::shared_ptr<grpc::Channel>& channel, const TlsFiles& kit,
                           const std::string& site) {
+  const RenewalLock lock(kit);
   const std::string key = generate_private_key_pem();
   const std::string csr_pem = make_signing_request(key, site);
   const SigningRequest csr = read_signing_request(csr_pem);
